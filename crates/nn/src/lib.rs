@@ -1,0 +1,2 @@
+//! # nn — neural-network building blocks for tapegrad
+#![deny(missing_docs)]

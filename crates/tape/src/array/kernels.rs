@@ -1,0 +1,263 @@
+//! Computing kernels on plain arrays: what tensor ops run forward, and what first-order
+//! backward runs. Inputs are assumed already validated by the op that calls them.
+
+use smallvec::SmallVec;
+
+use super::Array;
+use crate::rules::BinaryOp;
+use crate::shape::{broadcast_strides, contiguous_strides, for_each_broadcast, numel};
+use crate::{Element, Shape};
+
+impl<T: Element> Array<T> {
+    /// Elementwise binary op with broadcasting; `out_shape` is the broadcast shape.
+    pub(crate) fn zip_broadcast(
+        &self,
+        other: &Array<T>,
+        out_shape: &[usize],
+        op: BinaryOp,
+    ) -> Array<T> {
+        let n = numel(out_shape);
+        let mut data = Vec::with_capacity(n);
+        if self.shape.as_slice() == out_shape && other.shape.as_slice() == out_shape {
+            data.extend(self.data.iter().zip(&other.data).map(|(&x, &y)| op.f(x, y)));
+        } else if other.data.len() == 1 && self.shape.as_slice() == out_shape {
+            let y = other.data[0];
+            data.extend(self.data.iter().map(|&x| op.f(x, y)));
+        } else {
+            let sa = broadcast_strides(&self.shape, out_shape);
+            let sb = broadcast_strides(&other.shape, out_shape);
+            for_each_broadcast(out_shape, &sa, &sb, |_, ia, ib| {
+                data.push(op.f(self.data[ia], other.data[ib]))
+            });
+        }
+        Array::from_parts(data, Shape::from_slice(out_shape))
+    }
+
+    /// `op(self) · op(other)` where `op` transposes a 2-D array when its flag is set.
+    pub(crate) fn matmul_t(&self, ta: bool, other: &Array<T>, tb: bool) -> Array<T> {
+        let (r_a, c_a) = (self.shape[0], self.shape[1]);
+        let (r_b, c_b) = (other.shape[0], other.shape[1]);
+        let (m, k, a_strides) = if ta {
+            (c_a, r_a, (1, c_a as isize))
+        } else {
+            (r_a, c_a, (c_a as isize, 1))
+        };
+        let (n, b_strides) = if tb {
+            (r_b, (1, c_b as isize))
+        } else {
+            (c_b, (c_b as isize, 1))
+        };
+        let mut out = vec![T::zero(); m * n];
+        T::gemm(
+            m,
+            k,
+            n,
+            T::one(),
+            &self.data,
+            a_strides,
+            &other.data,
+            b_strides,
+            T::zero(),
+            &mut out,
+            (n as isize, 1),
+        );
+        Array::from_parts(out, SmallVec::from_slice(&[m, n]))
+    }
+
+    /// Sums over the broadcast dimensions so the result has `shape` (which must broadcast to
+    /// `self.shape`): the adjoint of [`Array::broadcast_to`].
+    pub(crate) fn sum_to(&self, shape: &[usize]) -> Array<T> {
+        if self.shape.as_slice() == shape {
+            return self.clone();
+        }
+        let mut out = vec![T::zero(); numel(shape)];
+        if out.len() == 1 {
+            out[0] = self.data.iter().copied().sum();
+        } else {
+            let s_self = contiguous_strides(&self.shape);
+            let s_out = broadcast_strides(shape, &self.shape);
+            for_each_broadcast(&self.shape, &s_self, &s_out, |_, i, io| {
+                out[io] += self.data[i]
+            });
+        }
+        Array::from_parts(out, Shape::from_slice(shape))
+    }
+
+    /// Repeats along broadcast dimensions to `shape` (which `self.shape` must broadcast to).
+    pub(crate) fn broadcast_to(&self, shape: &[usize]) -> Array<T> {
+        if self.shape.as_slice() == shape {
+            return self.clone();
+        }
+        let mut data = Vec::with_capacity(numel(shape));
+        let s = broadcast_strides(&self.shape, shape);
+        for_each_broadcast(shape, &s, &s, |_, i, _| data.push(self.data[i]));
+        Array::from_parts(data, Shape::from_slice(shape))
+    }
+
+    /// Reorders the axes: output axis `i` is input axis `perm[i]`.
+    pub(crate) fn permute(&self, perm: &[usize]) -> Array<T> {
+        let strides = contiguous_strides(&self.shape);
+        let out_shape: Shape = perm.iter().map(|&p| self.shape[p]).collect();
+        let src: Shape = perm.iter().map(|&p| strides[p]).collect();
+        let mut data = Vec::with_capacity(self.data.len());
+        for_each_broadcast(&out_shape, &src, &src, |_, i, _| data.push(self.data[i]));
+        Array::from_parts(data, out_shape)
+    }
+
+    /// View as `[outer, n, inner]` around `axis`.
+    fn around(&self, axis: usize) -> (usize, usize, usize) {
+        let outer = numel(&self.shape[..axis]);
+        let inner = numel(&self.shape[axis + 1..]);
+        (outer, self.shape[axis], inner)
+    }
+
+    /// Sum of all elements.
+    pub(crate) fn sum_all(&self) -> T {
+        self.data.iter().copied().sum()
+    }
+
+    /// Maximum along `axis` (the axis removed) and, for each output element, the flat index of
+    /// the first maximal input element. NaN wins over numbers, so it propagates.
+    pub(crate) fn max_axis(&self, axis: usize) -> (Array<T>, Vec<usize>) {
+        let (outer, n, inner) = self.around(axis);
+        let mut vals = Vec::with_capacity(outer * inner);
+        let mut arg = Vec::with_capacity(outer * inner);
+        for o in 0..outer {
+            for i in 0..inner {
+                let base = o * n * inner + i;
+                let mut best = base;
+                for j in 1..n {
+                    let at = base + j * inner;
+                    let (v, b) = (self.data[at], self.data[best]);
+                    if v > b || (v.is_nan() && !b.is_nan()) {
+                        best = at;
+                    }
+                }
+                vals.push(self.data[best]);
+                arg.push(best);
+            }
+        }
+        let mut shape = self.shape.clone();
+        shape.remove(axis);
+        (Array::from_parts(vals, shape), arg)
+    }
+
+    /// Flat index of the first maximal element (NaN wins, so it propagates).
+    pub(crate) fn argmax_all(&self) -> usize {
+        let mut best = 0;
+        for (i, &v) in self.data.iter().enumerate() {
+            let b = self.data[best];
+            if v > b || (v.is_nan() && !b.is_nan()) {
+                best = i;
+            }
+        }
+        best
+    }
+
+    /// A one-hot mask of `self.shape` with ones at the given flat positions.
+    pub(crate) fn mask_at(shape: &[usize], positions: &[usize]) -> Array<T> {
+        let mut m = vec![T::zero(); numel(shape)];
+        for &p in positions {
+            m[p] = T::one();
+        }
+        Array::from_parts(m, Shape::from_slice(shape))
+    }
+
+    /// `out[r] = self[r, idx[r]]` for a 2-D array.
+    pub(crate) fn gather_elems(&self, idx: &[usize]) -> Array<T> {
+        let c = self.shape[1];
+        let data = idx
+            .iter()
+            .enumerate()
+            .map(|(r, &j)| self.data[r * c + j])
+            .collect();
+        Array::from_parts(data, SmallVec::from_slice(&[idx.len()]))
+    }
+
+    /// The adjoint of `gather_elems`: a `[n, n_cols]` array of zeros with `self[r]` at
+    /// `(r, idx[r])`.
+    pub(crate) fn scatter_elems(&self, idx: &[usize], n_cols: usize) -> Array<T> {
+        let mut out = vec![T::zero(); idx.len() * n_cols];
+        for (r, &j) in idx.iter().enumerate() {
+            out[r * n_cols + j] += self.data[r];
+        }
+        Array::from_parts(out, SmallVec::from_slice(&[idx.len(), n_cols]))
+    }
+
+    /// Rows `idx` of the array (along axis 0).
+    pub(crate) fn index_select(&self, idx: &[usize]) -> Array<T> {
+        let row = numel(&self.shape[1..]);
+        let mut data = Vec::with_capacity(idx.len() * row);
+        for &r in idx {
+            data.extend_from_slice(&self.data[r * row..(r + 1) * row]);
+        }
+        let mut shape = self.shape.clone();
+        shape[0] = idx.len();
+        Array::from_parts(data, shape)
+    }
+
+    /// The adjoint of `index_select`: `n_rows` rows of zeros, with row `k` of `self` added to
+    /// row `idx[k]`.
+    pub(crate) fn index_add(&self, idx: &[usize], n_rows: usize) -> Array<T> {
+        let row = numel(&self.shape[1..]);
+        let mut out = vec![T::zero(); n_rows * row];
+        for (k, &r) in idx.iter().enumerate() {
+            for (o, &v) in out[r * row..(r + 1) * row]
+                .iter_mut()
+                .zip(&self.data[k * row..(k + 1) * row])
+            {
+                *o += v;
+            }
+        }
+        let mut shape = self.shape.clone();
+        shape[0] = n_rows;
+        Array::from_parts(out, shape)
+    }
+
+    /// Elements `start..end` along `axis`.
+    pub(crate) fn slice_axis(&self, axis: usize, start: usize, end: usize) -> Array<T> {
+        let (outer, n, inner) = self.around(axis);
+        let len = end - start;
+        let mut data = Vec::with_capacity(outer * len * inner);
+        for o in 0..outer {
+            let base = o * n * inner;
+            data.extend_from_slice(&self.data[base + start * inner..base + end * inner]);
+        }
+        let mut shape = self.shape.clone();
+        shape[axis] = len;
+        Array::from_parts(data, shape)
+    }
+
+    /// Zeros added before and after along `axis`: the adjoint of `slice_axis`.
+    pub(crate) fn pad_axis(&self, axis: usize, before: usize, after: usize) -> Array<T> {
+        let (outer, n, inner) = self.around(axis);
+        let total = before + n + after;
+        let mut data = vec![T::zero(); outer * total * inner];
+        for o in 0..outer {
+            let dst = o * total * inner + before * inner;
+            data[dst..dst + n * inner]
+                .copy_from_slice(&self.data[o * n * inner..(o + 1) * n * inner]);
+        }
+        let mut shape = self.shape.clone();
+        shape[axis] = total;
+        Array::from_parts(data, shape)
+    }
+
+    /// Joins arrays along `axis`; all other dimensions must agree.
+    pub(crate) fn concat(parts: &[&Array<T>], axis: usize) -> Array<T> {
+        let first = parts[0];
+        let outer = numel(&first.shape[..axis]);
+        let inner = numel(&first.shape[axis + 1..]);
+        let total: usize = parts.iter().map(|p| p.shape[axis]).sum();
+        let mut data = Vec::with_capacity(outer * total * inner);
+        for o in 0..outer {
+            for p in parts {
+                let len = p.shape[axis] * inner;
+                data.extend_from_slice(&p.data[o * len..(o + 1) * len]);
+            }
+        }
+        let mut shape = first.shape.clone();
+        shape[axis] = total;
+        Array::from_parts(data, shape)
+    }
+}

@@ -1,0 +1,319 @@
+//! [`Array`]: a plain contiguous row-major array, the value of every tensor node.
+
+mod kernels;
+
+use std::fmt;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+use smallvec::SmallVec;
+
+use crate::shape::numel;
+use crate::{Element, Shape, TapeError};
+
+/// A plain n-dimensional array: a `Vec<T>` in row-major order plus its shape.
+///
+/// Tensor values on a tape are `Array`s, gradients come back as `Array`s, and arrays go in and
+/// out of the tape without copies beyond the one the tape must own.
+///
+/// ```
+/// use tape::Array;
+/// let a = Array::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]).unwrap();
+/// assert_eq!(a.shape(), &[2, 3]);
+/// assert_eq!(a.get(&[1, 0]), 4.0);
+/// assert!(Array::<f64>::from_vec(vec![1.0; 5], &[2, 3]).is_err());
+/// ```
+#[derive(Clone, PartialEq)]
+pub struct Array<T> {
+    data: Vec<T>,
+    shape: Shape,
+}
+
+impl<T: Element> Array<T> {
+    /// Wraps `data` (row-major) as an array of `shape`.
+    ///
+    /// # Errors
+    /// [`TapeError::InvalidArgument`] if `data.len()` is not the product of `shape`.
+    pub fn from_vec(data: Vec<T>, shape: &[usize]) -> Result<Self, TapeError> {
+        if data.len() != numel(shape) {
+            return Err(TapeError::invalid(
+                "Array::from_vec",
+                format!(
+                    "data has {} elements but the shape needs {}",
+                    data.len(),
+                    numel(shape)
+                ),
+                shape,
+            ));
+        }
+        Ok(Array {
+            data,
+            shape: Shape::from_slice(shape),
+        })
+    }
+
+    /// A 0-dimensional array holding one value.
+    ///
+    /// ```
+    /// let a = tape::Array::scalar(2.5f32);
+    /// assert_eq!(a.shape(), &[] as &[usize]);
+    /// assert_eq!(a.data(), &[2.5]);
+    /// ```
+    pub fn scalar(v: T) -> Self {
+        Array {
+            data: vec![v],
+            shape: SmallVec::new(),
+        }
+    }
+
+    /// An array of `shape` filled with `v`.
+    ///
+    /// ```
+    /// let a = tape::Array::full(&[2, 2], 7.0f64);
+    /// assert_eq!(a.data(), &[7.0; 4]);
+    /// ```
+    pub fn full(shape: &[usize], v: T) -> Self {
+        Array {
+            data: vec![v; numel(shape)],
+            shape: Shape::from_slice(shape),
+        }
+    }
+
+    /// An array of zeros.
+    ///
+    /// ```
+    /// assert_eq!(tape::Array::<f32>::zeros(&[3]).data(), &[0.0; 3]);
+    /// ```
+    pub fn zeros(shape: &[usize]) -> Self {
+        Self::full(shape, T::zero())
+    }
+
+    /// An array of ones.
+    ///
+    /// ```
+    /// assert_eq!(tape::Array::<f32>::ones(&[2]).data(), &[1.0; 2]);
+    /// ```
+    pub fn ones(shape: &[usize]) -> Self {
+        Self::full(shape, T::one())
+    }
+
+    /// Independent uniform samples in `[low, high)`, deterministic for a seed (ChaCha8).
+    ///
+    /// ```
+    /// let a = tape::Array::<f64>::rand_uniform(&[100], -1.0, 1.0, 7);
+    /// assert!(a.data().iter().all(|&v| (-1.0..1.0).contains(&v)));
+    /// assert_eq!(a, tape::Array::rand_uniform(&[100], -1.0, 1.0, 7));
+    /// ```
+    pub fn rand_uniform(shape: &[usize], low: T, high: T, seed: u64) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let dist = rand_distr::Uniform::new(low.as_f64(), high.as_f64()).unwrap_or_else(|_| {
+            rand_distr::Uniform::new_inclusive(low.as_f64(), low.as_f64()).expect("uniform")
+        });
+        let data = (0..numel(shape))
+            .map(|_| T::cast_from(dist.sample(&mut rng)))
+            .map(|v| if v >= high && high > low { low } else { v })
+            .collect();
+        Array {
+            data,
+            shape: Shape::from_slice(shape),
+        }
+    }
+
+    /// Independent normal samples with the given mean and standard deviation, deterministic for
+    /// a seed (ChaCha8).
+    ///
+    /// ```
+    /// let a = tape::Array::<f64>::rand_normal(&[10_000], 1.0, 2.0, 3);
+    /// let mean = a.data().iter().sum::<f64>() / 10_000.0;
+    /// assert!((mean - 1.0).abs() < 0.1);
+    /// ```
+    pub fn rand_normal(shape: &[usize], mean: T, std: T, seed: u64) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let data = (0..numel(shape))
+            .map(|_| {
+                let z: f64 = StandardNormal.sample(&mut rng);
+                mean + std * T::cast_from(z)
+            })
+            .collect();
+        Array {
+            data,
+            shape: Shape::from_slice(shape),
+        }
+    }
+
+    /// The shape.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// Number of dimensions.
+    pub fn ndim(&self) -> usize {
+        self.shape.len()
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    /// Whether the array has no elements (some dimension is 0).
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    /// The elements in row-major order.
+    pub fn data(&self) -> &[T] {
+        &self.data
+    }
+
+    /// The elements in row-major order, mutably.
+    pub fn data_mut(&mut self) -> &mut [T] {
+        &mut self.data
+    }
+
+    /// The elements, consuming the array.
+    pub fn into_vec(self) -> Vec<T> {
+        self.data
+    }
+
+    /// The element at a multi-index.
+    ///
+    /// # Panics
+    /// If the index has the wrong rank or is out of range.
+    pub fn get(&self, index: &[usize]) -> T {
+        assert_eq!(
+            index.len(),
+            self.shape.len(),
+            "Array::get: index {index:?} has the wrong rank for shape {:?}",
+            self.shape
+        );
+        let mut flat = 0;
+        for (&i, &d) in index.iter().zip(&self.shape) {
+            assert!(
+                i < d,
+                "Array::get: index {index:?} out of range for shape {:?}",
+                self.shape
+            );
+            flat = flat * d + i;
+        }
+        self.data[flat]
+    }
+
+    /// The same data under another shape with the same number of elements.
+    ///
+    /// # Errors
+    /// [`TapeError::ShapeMismatch`] if the element counts differ.
+    pub fn reshaped(mut self, shape: &[usize]) -> Result<Self, TapeError> {
+        if numel(shape) != self.data.len() {
+            return Err(TapeError::shape(
+                "reshape",
+                "element counts differ",
+                &self.shape,
+                shape,
+            ));
+        }
+        self.shape = Shape::from_slice(shape);
+        Ok(self)
+    }
+
+    /// Applies `f` to every element.
+    ///
+    /// ```
+    /// let a = tape::Array::from_vec(vec![1.0f64, 4.0], &[2]).unwrap();
+    /// assert_eq!(a.map(f64::sqrt).data(), &[1.0, 2.0]);
+    /// ```
+    pub fn map(&self, f: impl Fn(T) -> T) -> Self {
+        Array {
+            data: self.data.iter().map(|&v| f(v)).collect(),
+            shape: self.shape.clone(),
+        }
+    }
+
+    /// Largest absolute difference to another array of the same shape (`inf` if the shapes
+    /// differ). Handy in tests.
+    ///
+    /// ```
+    /// let a = tape::Array::from_vec(vec![1.0f64, 2.0], &[2]).unwrap();
+    /// let b = tape::Array::from_vec(vec![1.5f64, 2.0], &[2]).unwrap();
+    /// assert_eq!(a.max_abs_diff(&b), 0.5);
+    /// ```
+    pub fn max_abs_diff(&self, other: &Array<T>) -> f64 {
+        if self.shape != other.shape {
+            return f64::INFINITY;
+        }
+        self.data
+            .iter()
+            .zip(&other.data)
+            .map(|(a, b)| (a.as_f64() - b.as_f64()).abs())
+            .fold(0.0, f64::max)
+    }
+
+    /// Converts the elements to another element type.
+    ///
+    /// ```
+    /// let a = tape::Array::from_vec(vec![0.5f64], &[1]).unwrap();
+    /// assert_eq!(a.cast::<f32>().data(), &[0.5f32]);
+    /// ```
+    pub fn cast<U: Element>(&self) -> Array<U> {
+        Array {
+            data: self.data.iter().map(|v| U::cast_from(v.as_f64())).collect(),
+            shape: self.shape.clone(),
+        }
+    }
+
+    pub(crate) fn from_parts(data: Vec<T>, shape: Shape) -> Self {
+        debug_assert_eq!(data.len(), numel(&shape));
+        Array { data, shape }
+    }
+}
+
+impl<T: Element> fmt::Debug for Array<T> {
+    /// Prints the shape and the elements (the first 8 and the last 2 of a long array).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Array{:?} ", self.shape.as_slice())?;
+        write_summary(f, &self.data)
+    }
+}
+
+impl<T: Element> fmt::Display for Array<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+/// Writes `[a, b, c, …, y, z]` with at most ten numbers.
+pub(crate) fn write_summary<T: Element>(f: &mut impl fmt::Write, data: &[T]) -> fmt::Result {
+    write!(f, "[")?;
+    let n = data.len();
+    for (i, v) in data.iter().enumerate() {
+        if n > 10 && i == 8 {
+            write!(f, ", …")?;
+        }
+        if n > 10 && (8..n - 2).contains(&i) {
+            continue;
+        }
+        if i > 0 {
+            write!(f, ", ")?;
+        }
+        write!(f, "{}", fmt_num(v.as_f64()))?;
+    }
+    write!(f, "]")
+}
+
+/// A number in at most about five significant digits.
+pub(crate) fn fmt_num(v: f64) -> String {
+    if v == 0.0 || (1e-3..1e5).contains(&v.abs()) {
+        let s = format!("{v:.4}");
+        let s = s.trim_end_matches('0').trim_end_matches('.');
+        if s == "-0" {
+            "0".to_string()
+        } else {
+            s.to_string()
+        }
+    } else if v.is_finite() {
+        format!("{v:.3e}")
+    } else {
+        format!("{v}")
+    }
+}

@@ -1,0 +1,88 @@
+//! Custom differentiable functions: a new primitive with a hand-written backward.
+//!
+//! Most functions need nothing: any Rust function built from tape ops is differentiable. A
+//! primitive of its own is for when the derivative is cheaper or more stable written by hand
+//! (a fused kernel, a numerically careful formula). Scalar functions can use the lighter
+//! [`Scalar::custom`](crate::Scalar::custom).
+
+use std::rc::Rc;
+
+use crate::tensor::op::TensorOp;
+use crate::{Array, Element, Tape, TapeError, Tensor};
+
+/// A differentiable primitive over tensors: a forward and its vector-Jacobian product.
+///
+/// Check every implementation with [`check::gradcheck`](crate::check::gradcheck).
+///
+/// ```
+/// use tape::{Array, Function, Tape, TapeError};
+///
+/// /// `log(1 + eˣ)` elementwise, stable for large |x|; derivative σ(x).
+/// #[derive(Clone)]
+/// struct Log1pExp;
+///
+/// impl Function<f64> for Log1pExp {
+///     fn name(&self) -> &str { "log1p_exp" }
+///     fn forward(&self, x: &[&Array<f64>]) -> Result<Array<f64>, TapeError> {
+///         Ok(x[0].map(|v| v.max(0.0) + (-v.abs()).exp().ln_1p()))
+///     }
+///     fn backward(&self, x: &[&Array<f64>], _out: &Array<f64>, g: &Array<f64>) -> Vec<Array<f64>> {
+///         let sig = x[0].map(|v| 1.0 / (1.0 + (-v).exp()));
+///         let data = sig.data().iter().zip(g.data()).map(|(s, g)| s * g).collect();
+///         vec![Array::from_vec(data, x[0].shape()).unwrap()]
+///     }
+/// }
+///
+/// let tape = Tape::<f64>::new();
+/// let x = tape.tensor_from_vec(vec![-800.0, 0.0, 800.0], &[3]).unwrap();
+/// let y = tape.apply(&Log1pExp, &[x]).unwrap();
+/// assert_eq!(y.to_vec(), vec![0.0, 2f64.ln(), 800.0]);
+/// assert_eq!(y.sum().backward().wrt(x).data(), &[0.0, 0.5, 1.0]);
+/// ```
+pub trait Function<T: Element> {
+    /// The name shown in tape listings and error messages.
+    fn name(&self) -> &str;
+
+    /// Computes the output from the input values.
+    ///
+    /// # Errors
+    /// Whatever the function rejects (typically shapes), as a [`TapeError`].
+    fn forward(&self, inputs: &[&Array<T>]) -> Result<Array<T>, TapeError>;
+
+    /// Given the inputs, the output and the gradient of the output, returns the gradient of
+    /// each input (one per input, each of that input's shape).
+    fn backward(&self, inputs: &[&Array<T>], out: &Array<T>, grad_out: &Array<T>) -> Vec<Array<T>>;
+}
+
+impl<T: Element> Tape<T> {
+    /// Records a custom [`Function`] applied to `inputs`. The function is cloned onto the tape.
+    ///
+    /// # Errors
+    /// The error of the function's `forward`.
+    ///
+    /// # Panics
+    /// If an input belongs to another tape.
+    #[track_caller]
+    pub fn apply<'t, F>(
+        &'t self,
+        f: &F,
+        inputs: &[Tensor<'t, T>],
+    ) -> Result<Tensor<'t, T>, TapeError>
+    where
+        F: Function<T> + Clone + 'static,
+    {
+        for x in inputs {
+            self.same(x.tape, f.name());
+        }
+        let out = {
+            let inner = self.inner.borrow();
+            let xs: Vec<&Array<T>> = inputs
+                .iter()
+                .map(|x| &inner.tensors[x.slot as usize].value)
+                .collect();
+            f.forward(&xs)?
+        };
+        let idx: Vec<u32> = inputs.iter().map(|x| x.idx).collect();
+        Ok(self.push_tensor(TensorOp::Custom(Rc::new(f.clone())), &idx, out))
+    }
+}

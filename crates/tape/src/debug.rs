@@ -1,0 +1,1 @@
+//! Seeing the tape: a readable listing and Graphviz export.

@@ -1,0 +1,55 @@
+//! # tape — tapegrad's reverse-mode automatic differentiation
+//!
+//! A [`Tape`] records scalar and tensor operations into a Wengert list as they run; calling
+//! [`Scalar::backward`] replays the list from the end with the chain rule and returns the
+//! [`Gradients`] of the output with respect to every recorded value.
+//!
+//! ```
+//! use tape::Tape;
+//!
+//! let tape = Tape::<f64>::new();
+//! let w = tape.tensor_from_vec(vec![0.5, -1.0, 2.0, 0.0, 1.0, 1.5], &[3, 2]).unwrap();
+//! let x = tape.tensor_from_vec(vec![1.0, 2.0, 3.0], &[1, 3]).unwrap();
+//! let loss = x.matmul(w).tanh().sum();        // any composition of ops is differentiable
+//! let grads = loss.backward();
+//! assert_eq!(grads.wrt(w).shape(), &[3, 2]);
+//! ```
+//!
+//! - Scalars ([`Scalar`]) are first class: each op stores its local partials at record time
+//!   and backward over scalars is a tight multiply-add loop.
+//! - Tensors ([`Tensor`]) are contiguous row-major arrays with NumPy broadcasting, matrix
+//!   products through a real GEMM, reductions, reshapes and indexing.
+//! - Handles are `Copy` and borrow their tape; there is no global state.
+//! - New primitives implement [`Function`]; [`check`] compares any gradient with central
+//!   finite differences.
+//! - Derivative rules are written once, generic over [`Real`] (numbers or handles), so they
+//!   can also be recorded on the tape.
+#![deny(missing_docs)]
+#![forbid(unsafe_op_in_unsafe_fn)]
+
+mod array;
+mod backward;
+pub mod check;
+mod custom;
+mod debug;
+mod element;
+mod error;
+mod node;
+mod real;
+pub mod rules;
+mod scalar;
+mod shape;
+mod tape;
+mod tensor;
+
+pub use array::Array;
+pub use backward::{Gradients, Wrt};
+pub use custom::Function;
+pub use element::Element;
+pub use error::TapeError;
+pub use real::Real;
+pub use scalar::Scalar;
+pub use shape::{broadcast_shapes, Shape};
+pub use tape::Tape;
+pub use tensor::algebra::TensorAlgebra;
+pub use tensor::Tensor;

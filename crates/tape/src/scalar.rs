@@ -1,0 +1,474 @@
+//! [`Scalar`]: a handle to a scalar node, with arithmetic and elementary functions.
+//!
+//! Every op computes its value and its local partials once, at record time, with the rule in
+//! [`crate::rules`]; backward then only multiplies and adds.
+
+use std::fmt;
+use std::ops::{Add, Div, Mul, Neg, Sub};
+
+use crate::node::{ScalarNode, Tag};
+use crate::rules::{BinaryOp, UnaryOp};
+use crate::{Element, Real, Tape};
+
+/// A handle to a scalar on a [`Tape`]: `Copy`, cheap (a reference, an index and the value),
+/// and usable with `+ - * /` against other handles of the same tape and plain numbers on
+/// either side.
+///
+/// # Panics
+/// Combining handles of two different tapes panics with
+/// `"<op>: operands belong to different tapes"`.
+///
+/// ```
+/// use tape::Tape;
+/// let tape = Tape::<f64>::new();
+/// let x = tape.var(2.0);
+/// let y = 3.0 * x * x + 1.0 / x - 4.0;   // 12 + 0.5 - 4
+/// assert_eq!(y.value(), 8.5);
+/// // dy/dx = 6x - 1/x² = 12 - 0.25
+/// assert_eq!(y.backward().wrt(x), 11.75);
+/// ```
+#[derive(Clone, Copy)]
+pub struct Scalar<'t, T: Element> {
+    pub(crate) tape: &'t Tape<T>,
+    pub(crate) idx: u32,
+    value: T,
+}
+
+impl<'t, T: Element> Scalar<'t, T> {
+    pub(crate) fn from_parts(tape: &'t Tape<T>, idx: u32, value: T) -> Self {
+        Scalar { tape, idx, value }
+    }
+
+    /// The value computed when this node was recorded.
+    #[inline]
+    pub fn value(self) -> T {
+        self.value
+    }
+
+    /// The tape this handle records on.
+    pub fn tape(self) -> &'t Tape<T> {
+        self.tape
+    }
+
+    /// The node's index in the list (as shown by the tape's `Debug` output).
+    pub fn index(self) -> usize {
+        self.idx as usize
+    }
+
+    #[inline]
+    #[track_caller]
+    fn unary(self, op: UnaryOp) -> Self {
+        let x = self.value;
+        let out = op.f(x);
+        let d = op.df(x, out);
+        let param = op.param().map_or(T::zero(), T::cast_from);
+        let node = ScalarNode::new(Tag::from_unary(op), self.idx, 0, d, param);
+        Scalar::from_parts(self.tape, self.tape.push_scalar(node, out), out)
+    }
+
+    #[inline]
+    #[track_caller]
+    fn binary(self, other: Self, op: BinaryOp) -> Self {
+        self.tape.same(other.tape, op.name());
+        let (x, y) = (self.value, other.value);
+        let out = op.f(x, y);
+        let (dx, dy) = op.df(x, y, out);
+        let node = ScalarNode::new(Tag::from_binary(op), self.idx, other.idx, dx, dy);
+        Scalar::from_parts(self.tape, self.tape.push_scalar(node, out), out)
+    }
+
+    /// `eˣ`; derivative `eˣ` (the result, reused).
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.var(0.0);
+    /// assert_eq!(x.exp().backward().wrt(x), 1.0);
+    /// ```
+    #[track_caller]
+    pub fn exp(self) -> Self {
+        self.unary(UnaryOp::Exp)
+    }
+
+    /// Natural logarithm; derivative `1/x`. NaN for `x < 0`, `-inf` at 0.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.var(4.0);
+    /// assert_eq!(x.ln().backward().wrt(x), 0.25);
+    /// ```
+    #[track_caller]
+    pub fn ln(self) -> Self {
+        self.unary(UnaryOp::Ln)
+    }
+
+    /// Square root; derivative `1/(2√x)`.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.var(4.0);
+    /// assert_eq!(x.sqrt().backward().wrt(x), 0.25);
+    /// ```
+    #[track_caller]
+    pub fn sqrt(self) -> Self {
+        self.unary(UnaryOp::Sqrt)
+    }
+
+    /// Sine; derivative `cos x`.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.var(0.0);
+    /// assert_eq!(x.sin().backward().wrt(x), 1.0);
+    /// ```
+    #[track_caller]
+    pub fn sin(self) -> Self {
+        self.unary(UnaryOp::Sin)
+    }
+
+    /// Cosine; derivative `-sin x`.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.var(std::f64::consts::FRAC_PI_2);
+    /// assert_eq!(x.cos().backward().wrt(x), -1.0);
+    /// ```
+    #[track_caller]
+    pub fn cos(self) -> Self {
+        self.unary(UnaryOp::Cos)
+    }
+
+    /// Tangent; derivative `1 + tan² x`.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.var(0.0);
+    /// assert_eq!(x.tan().backward().wrt(x), 1.0);
+    /// ```
+    #[track_caller]
+    pub fn tan(self) -> Self {
+        self.unary(UnaryOp::Tan)
+    }
+
+    /// Hyperbolic tangent; derivative `1 - tanh² x`.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.var(0.0);
+    /// assert_eq!(x.tanh().backward().wrt(x), 1.0);
+    /// ```
+    #[track_caller]
+    pub fn tanh(self) -> Self {
+        self.unary(UnaryOp::Tanh)
+    }
+
+    /// Logistic sigmoid `1/(1+e⁻ˣ)`, computed without overflow for large `|x|`; derivative
+    /// `σ(1-σ)`.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.var(0.0);
+    /// let y = x.sigmoid();
+    /// assert_eq!((y.value(), y.backward().wrt(x)), (0.5, 0.25));
+    /// ```
+    #[track_caller]
+    pub fn sigmoid(self) -> Self {
+        self.unary(UnaryOp::Sigmoid)
+    }
+
+    /// `max(x, 0)`; derivative 1 for `x > 0`, and 0 for `x ≤ 0` (at the kink, as PyTorch).
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.var(0.0);
+    /// assert_eq!(x.relu().backward().wrt(x), 0.0);
+    /// ```
+    #[track_caller]
+    pub fn relu(self) -> Self {
+        self.unary(UnaryOp::Relu)
+    }
+
+    /// `|x|`; derivative `sign(x)`, which is 0 at `x = 0` (as PyTorch and JAX).
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.var(-2.0);
+    /// assert_eq!(x.abs().backward().wrt(x), -1.0);
+    /// ```
+    #[track_caller]
+    pub fn abs(self) -> Self {
+        self.unary(UnaryOp::Abs)
+    }
+
+    /// `1/x`; derivative `-1/x²`.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.var(2.0);
+    /// assert_eq!(x.recip().backward().wrt(x), -0.25);
+    /// ```
+    #[track_caller]
+    pub fn recip(self) -> Self {
+        self.unary(UnaryOp::Recip)
+    }
+
+    /// `xⁿ` for an integer `n`; derivative `n xⁿ⁻¹`.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.var(2.0);
+    /// assert_eq!(x.powi(3).backward().wrt(x), 12.0);
+    /// ```
+    #[track_caller]
+    pub fn powi(self, n: i32) -> Self {
+        self.unary(UnaryOp::PowI(n))
+    }
+
+    /// `xᶜ` for a constant `c`; derivative `c xᶜ⁻¹`.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.var(4.0);
+    /// assert_eq!(x.powf(1.5).backward().wrt(x), 3.0); // 1.5 · 4^0.5
+    /// ```
+    #[track_caller]
+    pub fn powf(self, c: T) -> Self {
+        self.unary(UnaryOp::PowF(c.as_f64()))
+    }
+
+    /// `xʸ` with a variable exponent; partials `y xʸ⁻¹` and `xʸ ln x` (the latter taken as 0
+    /// at `x = 0`).
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let (x, y) = (tape.var(2.0), tape.var(3.0));
+    /// let g = x.pow(y).backward();
+    /// assert_eq!(g.wrt(x), 12.0);
+    /// assert!((g.wrt(y) - 8.0 * 2f64.ln()).abs() < 1e-12);
+    /// ```
+    #[track_caller]
+    pub fn pow(self, y: Self) -> Self {
+        self.binary(y, BinaryOp::Pow)
+    }
+
+    /// The larger of two values; at a tie the gradient goes to `self`.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let (a, b) = (tape.var(1.0), tape.var(1.0));
+    /// let g = a.max(b).backward();
+    /// assert_eq!((g.wrt(a), g.wrt(b)), (1.0, 0.0));
+    /// ```
+    #[track_caller]
+    pub fn max(self, other: Self) -> Self {
+        self.binary(other, BinaryOp::Max)
+    }
+
+    /// The smaller of two values; at a tie the gradient goes to `self`.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let (a, b) = (tape.var(3.0), tape.var(1.0));
+    /// let g = a.min(b).backward();
+    /// assert_eq!((g.wrt(a), g.wrt(b)), (0.0, 1.0));
+    /// ```
+    #[track_caller]
+    pub fn min(self, other: Self) -> Self {
+        self.binary(other, BinaryOp::Min)
+    }
+
+    /// The same value with no path back: gradients stop here.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.var(3.0);
+    /// let y = x * x.detach();            // behaves as 3x for differentiation
+    /// assert_eq!(y.backward().wrt(x), 3.0);
+    /// ```
+    #[track_caller]
+    pub fn detach(self) -> Self {
+        self.tape.constant(self.value)
+    }
+
+    /// A custom differentiable scalar function given its value and derivative at `self`:
+    /// records `value` with local derivative `derivative`.
+    ///
+    /// ```
+    /// // log(1 + eˣ), computed stably, with derivative σ(x).
+    /// fn log1p_exp(x: tape::Scalar<'_, f64>) -> tape::Scalar<'_, f64> {
+    ///     let v = x.value();
+    ///     let value = v.max(0.0) + (-v.abs()).exp().ln_1p();
+    ///     let derivative = 1.0 / (1.0 + (-v).exp());
+    ///     x.custom(value, derivative)
+    /// }
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.var(800.0);
+    /// let y = log1p_exp(x);
+    /// assert_eq!((y.value(), y.backward().wrt(x)), (800.0, 1.0));
+    /// ```
+    #[track_caller]
+    pub fn custom(self, value: T, derivative: T) -> Self {
+        let node = ScalarNode::new(Tag::Custom, self.idx, 0, derivative, T::zero());
+        Scalar::from_parts(self.tape, self.tape.push_scalar(node, value), value)
+    }
+}
+
+impl<T: Element> fmt::Debug for Scalar<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Scalar(#{} = {})", self.idx, self.value)
+    }
+}
+
+impl<T: Element> fmt::Display for Scalar<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.value, f)
+    }
+}
+
+impl<'t, T: Element> Neg for Scalar<'t, T> {
+    type Output = Self;
+    #[track_caller]
+    fn neg(self) -> Self {
+        self.unary(UnaryOp::Neg)
+    }
+}
+
+macro_rules! scalar_binop {
+    ($tr:ident, $m:ident, $op:expr) => {
+        impl<'t, T: Element> $tr for Scalar<'t, T> {
+            type Output = Self;
+            #[inline]
+            #[track_caller]
+            fn $m(self, rhs: Self) -> Self {
+                self.binary(rhs, $op)
+            }
+        }
+    };
+}
+scalar_binop!(Add, add, BinaryOp::Add);
+scalar_binop!(Sub, sub, BinaryOp::Sub);
+scalar_binop!(Mul, mul, BinaryOp::Mul);
+scalar_binop!(Div, div, BinaryOp::Div);
+
+// Handle ∘ constant, recorded as one unary node with the constant as its parameter.
+impl<'t, T: Element> Add<T> for Scalar<'t, T> {
+    type Output = Self;
+    #[inline]
+    #[track_caller]
+    fn add(self, c: T) -> Self {
+        self.unary(UnaryOp::AddC(c.as_f64()))
+    }
+}
+impl<'t, T: Element> Sub<T> for Scalar<'t, T> {
+    type Output = Self;
+    #[inline]
+    #[track_caller]
+    fn sub(self, c: T) -> Self {
+        self.unary(UnaryOp::AddC(-c.as_f64()))
+    }
+}
+impl<'t, T: Element> Mul<T> for Scalar<'t, T> {
+    type Output = Self;
+    #[inline]
+    #[track_caller]
+    fn mul(self, c: T) -> Self {
+        self.unary(UnaryOp::MulC(c.as_f64()))
+    }
+}
+impl<'t, T: Element> Div<T> for Scalar<'t, T> {
+    type Output = Self;
+    #[inline]
+    #[track_caller]
+    fn div(self, c: T) -> Self {
+        // Multiplying by the reciprocal would round differently from x / c; record x / c as a
+        // binary op against a constant node so the value is exactly IEEE division.
+        self.binary(self.tape.constant(c), BinaryOp::Div)
+    }
+}
+
+// Constant ∘ handle, for f32 and f64 on the left.
+macro_rules! scalar_lhs_const {
+    ($t:ty) => {
+        impl<'t> Add<Scalar<'t, $t>> for $t {
+            type Output = Scalar<'t, $t>;
+            #[inline]
+            #[track_caller]
+            fn add(self, x: Scalar<'t, $t>) -> Scalar<'t, $t> {
+                x + self
+            }
+        }
+        impl<'t> Sub<Scalar<'t, $t>> for $t {
+            type Output = Scalar<'t, $t>;
+            #[inline]
+            #[track_caller]
+            fn sub(self, x: Scalar<'t, $t>) -> Scalar<'t, $t> {
+                x.tape.constant(self).binary(x, BinaryOp::Sub)
+            }
+        }
+        impl<'t> Mul<Scalar<'t, $t>> for $t {
+            type Output = Scalar<'t, $t>;
+            #[inline]
+            #[track_caller]
+            fn mul(self, x: Scalar<'t, $t>) -> Scalar<'t, $t> {
+                x * self
+            }
+        }
+        impl<'t> Div<Scalar<'t, $t>> for $t {
+            type Output = Scalar<'t, $t>;
+            #[inline]
+            #[track_caller]
+            fn div(self, x: Scalar<'t, $t>) -> Scalar<'t, $t> {
+                x.tape.constant(self).binary(x, BinaryOp::Div)
+            }
+        }
+    };
+}
+scalar_lhs_const!(f32);
+scalar_lhs_const!(f64);
+
+impl<'t, T: Element> Real for Scalar<'t, T> {
+    fn cst(&self, c: f64) -> Self {
+        self.tape.constant(T::cast_from(c))
+    }
+    fn exp(self) -> Self {
+        Scalar::exp(self)
+    }
+    fn ln(self) -> Self {
+        Scalar::ln(self)
+    }
+    fn sqrt(self) -> Self {
+        Scalar::sqrt(self)
+    }
+    fn sin(self) -> Self {
+        Scalar::sin(self)
+    }
+    fn cos(self) -> Self {
+        Scalar::cos(self)
+    }
+    fn tan(self) -> Self {
+        Scalar::tan(self)
+    }
+    fn tanh(self) -> Self {
+        Scalar::tanh(self)
+    }
+    fn sigmoid(self) -> Self {
+        Scalar::sigmoid(self)
+    }
+    fn powi(self, n: i32) -> Self {
+        Scalar::powi(self, n)
+    }
+    fn powf(self, c: f64) -> Self {
+        self.unary(UnaryOp::PowF(c))
+    }
+    fn pow(self, y: Self) -> Self {
+        Scalar::pow(self, y)
+    }
+    fn step(self) -> Self {
+        self.cst(Real::step(self.value.as_f64()))
+    }
+    fn sign(self) -> Self {
+        self.cst(Real::sign(self.value.as_f64()))
+    }
+    fn ge_mask(self, other: Self) -> Self {
+        self.cst(Real::ge_mask(self.value.as_f64(), other.value.as_f64()))
+    }
+}

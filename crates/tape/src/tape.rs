@@ -1,0 +1,492 @@
+//! [`Tape`]: the owner of one Wengert list.
+
+use std::cell::RefCell;
+use std::panic::Location;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use smallvec::SmallVec;
+
+use crate::node::{ScalarNode, Tag, MAX_NODES};
+use crate::tensor::op::TensorOp;
+use crate::{Array, Element, Scalar, TapeError, Tensor};
+
+static NEXT_TAPE_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A recording of operations: the Wengert list that [`Scalar::backward`] and
+/// [`Tape::vjp`] replay backwards.
+///
+/// Recording takes `&self`, so the handles it gives out ([`Scalar`], [`Tensor`]) are `Copy`
+/// and borrow the tape: a handle cannot outlive its tape, and [`Tape::clear`], which takes
+/// `&mut self`, cannot run while any handle is alive. There is no global state; a tape is a
+/// value the caller owns.
+///
+/// ```
+/// use tape::Tape;
+/// let tape = Tape::<f64>::new();
+/// let x = tape.var(3.0);
+/// let y = tape.var(4.0);
+/// let r = (x * x + y * y).sqrt();          // r = 5
+/// let g = r.backward();
+/// assert_eq!(r.value(), 5.0);
+/// assert_eq!(g.wrt(x), 0.6);               // ∂r/∂x = x / r
+/// assert_eq!(g.wrt(y), 0.8);               // ∂r/∂y = y / r
+/// ```
+pub struct Tape<T: Element = f64> {
+    pub(crate) id: u64,
+    pub(crate) generation: u64,
+    pub(crate) inner: RefCell<Inner<T>>,
+}
+
+/// The list itself. Scalar nodes and tensor nodes share one index space: every node has an
+/// entry in `nodes`/`values`; a tensor op's entry is tagged [`Tag::Tensor`] and points at its
+/// slot in `tensors`, which holds the op, its inputs and its value.
+pub(crate) struct Inner<T: Element> {
+    pub(crate) nodes: Vec<ScalarNode<T>>,
+    pub(crate) values: Vec<T>,
+    pub(crate) tensors: Vec<TensorNode<T>>,
+    /// Indices of scalar constants, whose gradient is reported as zero.
+    pub(crate) constants: Vec<u32>,
+    pub(crate) anomaly: Option<Box<Anomaly>>,
+}
+
+/// A node recorded by a tensor op.
+pub(crate) struct TensorNode<T: Element> {
+    /// Its index in the list.
+    pub(crate) idx: u32,
+    pub(crate) op: TensorOp<T>,
+    /// Indices in the list of the inputs.
+    pub(crate) inputs: SmallVec<[u32; 2]>,
+    /// The value; 0-dimensional when the output is a scalar.
+    pub(crate) value: Array<T>,
+    /// Whether the output is a [`Scalar`] (its adjoint then lives with the scalar adjoints).
+    pub(crate) scalar_out: bool,
+}
+
+/// State of anomaly detection, boxed so that a tape without it pays one pointer.
+#[derive(Default)]
+pub(crate) struct Anomaly {
+    /// Where each node recorded while detection was on came from, by node index.
+    pub(crate) locations: Vec<(u32, &'static Location<'static>)>,
+    /// The first non-finite value recorded.
+    pub(crate) first: Option<TapeError>,
+}
+
+impl Anomaly {
+    pub(crate) fn location_of(&self, node: usize) -> String {
+        match self
+            .locations
+            .binary_search_by_key(&(node as u32), |&(n, _)| n)
+        {
+            Ok(i) => self.locations[i].1.to_string(),
+            Err(_) => "<recorded before anomaly detection was enabled>".to_string(),
+        }
+    }
+}
+
+impl<T: Element> Default for Tape<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Element> Tape<T> {
+    /// An empty tape.
+    pub fn new() -> Self {
+        Self::with_capacity(0)
+    }
+
+    /// An empty tape with room for `n` scalar nodes before it reallocates.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::with_capacity(1_000_000);
+    /// assert_eq!(tape.len(), 0);
+    /// ```
+    pub fn with_capacity(n: usize) -> Self {
+        let mut inner = Inner {
+            nodes: Vec::with_capacity(n + 1),
+            values: Vec::with_capacity(n + 1),
+            tensors: Vec::new(),
+            constants: Vec::new(),
+            anomaly: None,
+        };
+        inner.push_sink();
+        Tape {
+            id: NEXT_TAPE_ID.fetch_add(1, Ordering::Relaxed),
+            generation: 0,
+            inner: RefCell::new(inner),
+        }
+    }
+
+    /// Number of recorded nodes (scalar and tensor).
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.var(1.0);
+    /// let _ = x.exp();
+    /// assert_eq!(tape.len(), 2);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.inner.borrow().nodes.len() - 1
+    }
+
+    /// Whether nothing has been recorded.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Forgets every recorded node but keeps the allocated capacity, so that a training loop
+    /// that records the same computation each step stops allocating for the scalar path after
+    /// the first step. Anomaly detection stays as it was.
+    ///
+    /// Gradients computed before the clear can no longer be indexed by new handles (that
+    /// panics rather than return another node's gradient).
+    ///
+    /// ```
+    /// let mut tape = tape::Tape::<f64>::new();
+    /// for step in 0..3 {
+    ///     let x = tape.var(step as f64);
+    ///     let y = x * x;
+    ///     assert_eq!(y.backward().wrt(x), 2.0 * step as f64);
+    ///     tape.clear();
+    /// }
+    /// assert!(tape.capacity() >= 2);
+    /// ```
+    pub fn clear(&mut self) {
+        let inner = self.inner.get_mut();
+        inner.nodes.clear();
+        inner.values.clear();
+        inner.tensors.clear();
+        inner.constants.clear();
+        if let Some(a) = inner.anomaly.as_mut() {
+            a.locations.clear();
+            a.first = None;
+        }
+        inner.push_sink();
+        self.generation += 1;
+    }
+
+    /// How many scalar nodes fit before the list reallocates.
+    pub fn capacity(&self) -> usize {
+        self.inner.borrow().nodes.capacity().saturating_sub(1)
+    }
+
+    /// Turns anomaly detection on or off.
+    ///
+    /// While it is on, every op checks its result: the first NaN or infinity is remembered
+    /// with the op's name and the source location that recorded it (see [`Tape::anomaly`]),
+    /// and [`Scalar::try_backward`] / [`Tape::vjp`] return it as an error, or report the first
+    /// gradient that is not finite. Off by default: it costs a check per element.
+    ///
+    /// ```
+    /// use tape::{Tape, TapeError};
+    /// let tape = Tape::<f64>::new();
+    /// tape.set_anomaly_detection(true);
+    /// let x = tape.var(-1.0);
+    /// let y = x.ln();                    // NaN
+    /// let err = y.try_backward().unwrap_err();
+    /// assert!(matches!(err, TapeError::NonFinite { .. }));
+    /// assert!(err.to_string().contains("`ln`"));
+    /// ```
+    pub fn set_anomaly_detection(&self, on: bool) {
+        let mut inner = self.inner.borrow_mut();
+        if on {
+            if inner.anomaly.is_none() {
+                inner.anomaly = Some(Box::default());
+            }
+        } else {
+            inner.anomaly = None;
+        }
+    }
+
+    /// Whether anomaly detection is on.
+    pub fn anomaly_detection(&self) -> bool {
+        self.inner.borrow().anomaly.is_some()
+    }
+
+    /// The first non-finite value recorded while anomaly detection was on, if any.
+    pub fn anomaly(&self) -> Option<TapeError> {
+        self.inner
+            .borrow()
+            .anomaly
+            .as_ref()
+            .and_then(|a| a.first.clone())
+    }
+
+    /// A scalar input to differentiate with respect to.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f32>::new();
+    /// let x = tape.var(2.0);
+    /// assert_eq!(x.value(), 2.0);
+    /// ```
+    #[track_caller]
+    pub fn var(&self, value: T) -> Scalar<'_, T> {
+        let idx = self.push_scalar(ScalarNode::inert(Tag::Leaf), value);
+        Scalar::from_parts(self, idx, value)
+    }
+
+    /// Several scalar inputs at once.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let xs = tape.vars(&[1.0, 2.0, 3.0]);
+    /// assert_eq!(xs.len(), 3);
+    /// ```
+    #[track_caller]
+    pub fn vars(&self, values: &[T]) -> Vec<Scalar<'_, T>> {
+        values.iter().map(|&v| self.var(v)).collect()
+    }
+
+    /// A scalar constant: gradients do not flow into it.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let c = tape.constant(2.0);
+    /// let x = tape.var(3.0);
+    /// assert_eq!((c * x).backward().wrt(c), 0.0);
+    /// ```
+    #[track_caller]
+    pub fn constant(&self, value: T) -> Scalar<'_, T> {
+        let idx = self.push_scalar(ScalarNode::inert(Tag::Const), value);
+        self.inner.borrow_mut().constants.push(idx);
+        Scalar::from_parts(self, idx, value)
+    }
+
+    /// A tensor input to differentiate with respect to.
+    ///
+    /// ```
+    /// use tape::{Array, Tape};
+    /// let tape = Tape::<f64>::new();
+    /// let w = tape.tensor(Array::ones(&[2, 3]));
+    /// assert_eq!(w.shape().as_slice(), &[2, 3]);
+    /// ```
+    #[track_caller]
+    pub fn tensor(&self, value: Array<T>) -> Tensor<'_, T> {
+        self.push_tensor(TensorOp::Leaf, &[], value)
+    }
+
+    /// A tensor input from a `Vec` and a shape.
+    ///
+    /// # Errors
+    /// [`TapeError::InvalidArgument`] if the length does not match the shape.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let t = tape.tensor_from_vec(vec![1.0, 2.0, 3.0], &[3]).unwrap();
+    /// assert_eq!(t.to_vec(), vec![1.0, 2.0, 3.0]);
+    /// assert!(tape.tensor_from_vec(vec![1.0], &[2]).is_err());
+    /// ```
+    #[track_caller]
+    pub fn tensor_from_vec(
+        &self,
+        data: Vec<T>,
+        shape: &[usize],
+    ) -> Result<Tensor<'_, T>, TapeError> {
+        Ok(self.tensor(Array::from_vec(data, shape)?))
+    }
+
+    /// A tensor constant: gradients do not flow into it.
+    ///
+    /// ```
+    /// use tape::{Array, Tape};
+    /// let tape = Tape::<f64>::new();
+    /// let c = tape.tensor_constant(Array::full(&[2], 3.0));
+    /// let x = tape.tensor(Array::ones(&[2]));
+    /// let g = (c * x).sum().backward();
+    /// assert_eq!(g.wrt(c).data(), &[0.0, 0.0]);
+    /// assert_eq!(g.wrt(x).data(), &[3.0, 3.0]);
+    /// ```
+    #[track_caller]
+    pub fn tensor_constant(&self, value: Array<T>) -> Tensor<'_, T> {
+        self.push_tensor(TensorOp::Constant, &[], value)
+    }
+
+    /// A tensor input of zeros.
+    #[track_caller]
+    pub fn zeros(&self, shape: &[usize]) -> Tensor<'_, T> {
+        self.tensor(Array::zeros(shape))
+    }
+
+    /// A tensor input of ones.
+    #[track_caller]
+    pub fn ones(&self, shape: &[usize]) -> Tensor<'_, T> {
+        self.tensor(Array::ones(shape))
+    }
+
+    /// A tensor input filled with `v`.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// assert_eq!(tape.full(&[2], 1.5).to_vec(), vec![1.5, 1.5]);
+    /// ```
+    #[track_caller]
+    pub fn full(&self, shape: &[usize], v: T) -> Tensor<'_, T> {
+        self.tensor(Array::full(shape, v))
+    }
+
+    /// A tensor input of uniform samples in `[low, high)`, deterministic for a seed.
+    #[track_caller]
+    pub fn rand_uniform(&self, shape: &[usize], low: T, high: T, seed: u64) -> Tensor<'_, T> {
+        self.tensor(Array::rand_uniform(shape, low, high, seed))
+    }
+
+    /// A tensor input of normal samples, deterministic for a seed.
+    #[track_caller]
+    pub fn rand_normal(&self, shape: &[usize], mean: T, std: T, seed: u64) -> Tensor<'_, T> {
+        self.tensor(Array::rand_normal(shape, mean, std, seed))
+    }
+
+    // ---- recording -----------------------------------------------------------------------
+
+    /// Appends a scalar node; the one borrow of the list per op.
+    #[inline]
+    #[track_caller]
+    pub(crate) fn push_scalar(&self, node: ScalarNode<T>, value: T) -> u32 {
+        let mut inner = self.inner.borrow_mut();
+        let idx = inner.nodes.len();
+        if idx >= MAX_NODES {
+            too_many_nodes();
+        }
+        inner.nodes.push(node);
+        inner.values.push(value);
+        if inner.anomaly.is_some() {
+            inner.note_anomaly(idx, std::slice::from_ref(&value), Location::caller());
+        }
+        idx as u32
+    }
+
+    /// Appends a tensor node and returns a tensor handle to it.
+    #[track_caller]
+    pub(crate) fn push_tensor(
+        &self,
+        op: TensorOp<T>,
+        inputs: &[u32],
+        value: Array<T>,
+    ) -> Tensor<'_, T> {
+        let (idx, slot) = self.push_tensor_node(op, inputs, value, false);
+        Tensor::from_parts(self, idx, slot)
+    }
+
+    /// Appends a tensor node whose output is a scalar, and returns a scalar handle to it.
+    #[track_caller]
+    pub(crate) fn push_tensor_scalar(
+        &self,
+        op: TensorOp<T>,
+        inputs: &[u32],
+        value: T,
+    ) -> Scalar<'_, T> {
+        let (idx, _) = self.push_tensor_node(op, inputs, Array::scalar(value), true);
+        Scalar::from_parts(self, idx, value)
+    }
+
+    #[track_caller]
+    fn push_tensor_node(
+        &self,
+        op: TensorOp<T>,
+        inputs: &[u32],
+        value: Array<T>,
+        scalar_out: bool,
+    ) -> (u32, u32) {
+        let mut inner = self.inner.borrow_mut();
+        let idx = inner.nodes.len();
+        if idx >= MAX_NODES {
+            too_many_nodes();
+        }
+        let slot = inner.tensors.len() as u32;
+        inner
+            .nodes
+            .push(ScalarNode::new(Tag::Tensor, slot, 0, T::zero(), T::zero()));
+        let v = if scalar_out {
+            value.data()[0]
+        } else {
+            T::zero()
+        };
+        inner.values.push(v);
+        inner.tensors.push(TensorNode {
+            idx: idx as u32,
+            op,
+            inputs: SmallVec::from_slice(inputs),
+            value,
+            scalar_out,
+        });
+        if inner.anomaly.is_some() {
+            let Inner { tensors, .. } = &*inner;
+            let bad = tensors[slot as usize]
+                .value
+                .data()
+                .iter()
+                .find(|v| !v.is_finite())
+                .copied();
+            inner.note_anomaly(idx, bad.as_slice(), Location::caller());
+        }
+        (idx as u32, slot)
+    }
+
+    /// Checks that a handle belongs to this tape.
+    #[inline]
+    #[track_caller]
+    pub(crate) fn same(&self, other: &Tape<T>, op: &str) {
+        if !std::ptr::eq(self, other) {
+            panic!("{op}: operands belong to different tapes");
+        }
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn too_many_nodes() -> ! {
+    panic!("tape is full: at most {MAX_NODES} nodes can be recorded; clear it between steps")
+}
+
+impl<T: Element> Inner<T> {
+    fn push_sink(&mut self) {
+        self.nodes.push(ScalarNode::inert(Tag::Sink));
+        self.values.push(T::zero());
+    }
+
+    /// The name of node `idx`'s op.
+    pub(crate) fn op_name(&self, idx: usize) -> String {
+        let node = &self.nodes[idx];
+        match node.tag() {
+            Tag::Sink => "sink".into(),
+            Tag::Leaf => "var".into(),
+            Tag::Const => "constant".into(),
+            Tag::Custom => "custom".into(),
+            Tag::Tensor => self.tensors[node.a()].op.name(),
+            tag => {
+                let param = node.partials[1].as_f64();
+                if let Some(u) = tag.unary(param) {
+                    u.name().into()
+                } else if let Some(b) = tag.binary() {
+                    b.name().into()
+                } else {
+                    unreachable!("internal error: tag {tag:?} has no name")
+                }
+            }
+        }
+    }
+
+    #[cold]
+    fn note_anomaly(&mut self, idx: usize, values: &[T], location: &'static Location<'static>) {
+        let bad = values.iter().find(|v| !v.is_finite()).map(|v| v.as_f64());
+        let first_missing = self.anomaly.as_ref().is_some_and(|a| a.first.is_none());
+        let err = match (bad, first_missing) {
+            (Some(value), true) => Some(TapeError::NonFinite {
+                what: "value",
+                op: self.op_name(idx),
+                node: idx,
+                location: location.to_string(),
+                value,
+            }),
+            _ => None,
+        };
+        let a = self
+            .anomaly
+            .as_mut()
+            .expect("internal error: anomaly state missing");
+        a.locations.push((idx as u32, location));
+        if err.is_some() {
+            a.first = err;
+        }
+    }
+}

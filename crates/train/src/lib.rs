@@ -1,0 +1,2 @@
+//! # train — training for tapegrad
+#![deny(missing_docs)]

@@ -1,0 +1,5 @@
+//! The `tapegrad` command-line program.
+
+fn main() {
+    println!("tapegrad {}", env!("CARGO_PKG_VERSION"));
+}
