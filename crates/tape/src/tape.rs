@@ -28,8 +28,8 @@ static NEXT_TAPE_ID: AtomicU64 = AtomicU64::new(1);
 /// let r = (x * x + y * y).sqrt();          // r = 5
 /// let g = r.backward();
 /// assert_eq!(r.value(), 5.0);
-/// assert_eq!(g.wrt(x), 0.6);               // ∂r/∂x = x / r
-/// assert_eq!(g.wrt(y), 0.8);               // ∂r/∂y = y / r
+/// assert!((g.wrt(x) - 0.6).abs() < 1e-15); // ∂r/∂x = x / r
+/// assert!((g.wrt(y) - 0.8).abs() < 1e-15); // ∂r/∂y = y / r
 /// ```
 pub struct Tape<T: Element = f64> {
     pub(crate) id: u64,
