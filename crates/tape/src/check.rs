@@ -1,1 +1,0 @@
-//! Gradient checking against central finite differences.

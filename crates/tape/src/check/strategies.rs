@@ -1,0 +1,95 @@
+//! Proptest strategies for shapes and arrays, to property-test differentiable functions
+//! (enabled by the `proptest` feature).
+//!
+//! ```
+//! use proptest::prelude::*;
+//! use tape::check::{gradcheck, strategies, CheckConfig};
+//!
+//! proptest!(ProptestConfig::with_cases(8), |(x in strategies::array_up_to(2, 3, -2.0, 2.0))| {
+//!     let r = gradcheck(|_, t| t[0].tanh() * t[0], &[x], &CheckConfig::default());
+//!     prop_assert!(r.is_ok(), "{}", r.unwrap_err());
+//! });
+//! ```
+
+use proptest::prelude::*;
+
+use crate::{Array, Element, Shape};
+
+/// Shapes of rank `0..=max_rank` with every dimension in `1..=max_dim`.
+pub fn shape(max_rank: usize, max_dim: usize) -> impl Strategy<Value = Shape> {
+    proptest::collection::vec(1..=max_dim, 0..=max_rank).prop_map(Shape::from_vec)
+}
+
+/// Arrays of a given shape with elements uniform in `[lo, hi)`.
+pub fn array<T: Element>(shape: &[usize], lo: f64, hi: f64) -> impl Strategy<Value = Array<T>> {
+    let shape = Shape::from_slice(shape);
+    let n = crate::shape::numel(&shape);
+    proptest::collection::vec(lo..hi, n).prop_map(move |v| {
+        Array::from_vec(v.into_iter().map(T::cast_from).collect(), &shape)
+            .expect("internal error: strategy shape")
+    })
+}
+
+/// Arrays of a random shape (see [`shape`]) with elements uniform in `[lo, hi)`.
+pub fn array_up_to<T: Element>(
+    max_rank: usize,
+    max_dim: usize,
+    lo: f64,
+    hi: f64,
+) -> impl Strategy<Value = Array<T>> {
+    shape(max_rank, max_dim).prop_flat_map(move |s| array::<T>(&s, lo, hi))
+}
+
+/// Arrays of a given shape whose elements are uniform in `[lo, hi)` but at least `margin`
+/// away from each of `kinks`: for checking functions that are not differentiable there
+/// (`relu` and `abs` at 0), where finite differences straddling the kink are meaningless.
+pub fn array_avoiding<T: Element>(
+    shape: &[usize],
+    lo: f64,
+    hi: f64,
+    kinks: &'static [f64],
+    margin: f64,
+) -> impl Strategy<Value = Array<T>> {
+    array::<f64>(shape, lo, hi).prop_map(move |a| {
+        a.map(|v| {
+            let mut v = v;
+            for &k in kinks {
+                if (v - k).abs() < margin {
+                    v = if v >= k { k + margin } else { k - margin };
+                }
+            }
+            v
+        })
+        .cast::<T>()
+    })
+}
+
+/// Two shapes that broadcast together under NumPy's rules (possibly of different ranks, with
+/// some dimensions 1 on either side), of rank at most `max_rank`.
+pub fn broadcast_pair(max_rank: usize, max_dim: usize) -> impl Strategy<Value = (Shape, Shape)> {
+    shape(max_rank, max_dim).prop_flat_map(move |out| {
+        let r = out.len();
+        (
+            Just(out),
+            0..=r,
+            0..=r,
+            proptest::collection::vec(any::<bool>(), r),
+            proptest::collection::vec(any::<bool>(), r),
+        )
+            .prop_map(|(out, drop_a, drop_b, ones_a, ones_b)| {
+                let make = |drop: usize, ones: &[bool]| -> Shape {
+                    out.iter()
+                        .zip(ones)
+                        .skip(drop)
+                        .map(|(&d, &one)| if one { 1 } else { d })
+                        .collect()
+                };
+                (make(drop_a, &ones_a), make(drop_b, &ones_b))
+            })
+    })
+}
+
+/// Dimensions `(m, k, n)` of a matrix product, each in `1..=max_dim`.
+pub fn matmul_dims(max_dim: usize) -> impl Strategy<Value = (usize, usize, usize)> {
+    (1..=max_dim, 1..=max_dim, 1..=max_dim)
+}

@@ -1,0 +1,4 @@
+//! Integration tests of the tape crate: one binary, one module per subject.
+
+mod check;
+mod common;
