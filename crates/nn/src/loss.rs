@@ -85,11 +85,11 @@ impl SoftmaxCrossEntropy {
     }
 }
 
-/// The row max and `ln Σⱼ e^(xⱼ − max)` of one row, in `f64`.
-fn max_and_log_sum_exp<T: Element>(row: &[T]) -> (f64, f64) {
+/// The row max `m` and `Σⱼ e^(xⱼ − m)` of one row, in `f64`.
+fn max_and_sum_exp<T: Element>(row: &[T]) -> (f64, f64) {
     let m = row.iter().fold(f64::NEG_INFINITY, |m, v| m.max(v.as_f64()));
     let s: f64 = row.iter().map(|v| (v.as_f64() - m).exp()).sum();
-    (m, s.ln())
+    (m, s)
 }
 
 impl<T: Element> Function<T> for SoftmaxCrossEntropy {
@@ -102,13 +102,13 @@ impl<T: Element> Function<T> for SoftmaxCrossEntropy {
         let n_classes = x.shape()[1];
         let mut total = 0.0;
         for (row, &label) in x.data().chunks_exact(n_classes).zip(self.labels.iter()) {
-            let (m, log_sum) = max_and_log_sum_exp(row);
+            let (m, sum_exp) = max_and_sum_exp(row);
             let target_dot_x: f64 = row
                 .iter()
                 .enumerate()
                 .map(|(j, v)| self.target(label, j, n_classes) * v.as_f64())
                 .sum();
-            total += m + log_sum - target_dot_x;
+            total += m + sum_exp.ln() - target_dot_x;
         }
         Ok(Array::scalar(T::cast_from(
             total / self.labels.len() as f64,
@@ -126,10 +126,11 @@ impl<T: Element> Function<T> for SoftmaxCrossEntropy {
         let scale = grad_out.data()[0].as_f64() / self.labels.len() as f64;
         let mut grad = Vec::with_capacity(x.len());
         for (row, &label) in x.data().chunks_exact(n_classes).zip(self.labels.iter()) {
-            let (m, log_sum) = max_and_log_sum_exp(row);
-            let lse = m + log_sum;
+            // softmax as e^(xⱼ − m) / Σ: exact where the shifted logits are, rather than
+            // e^(xⱼ − lse), whose lse carries the rounding error of m + ln Σ.
+            let (m, sum_exp) = max_and_sum_exp(row);
             grad.extend(row.iter().enumerate().map(|(j, v)| {
-                let p = (v.as_f64() - lse).exp();
+                let p = (v.as_f64() - m).exp() / sum_exp;
                 T::cast_from(scale * (p - self.target(label, j, n_classes)))
             }));
         }

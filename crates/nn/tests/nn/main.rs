@@ -1,0 +1,10 @@
+//! Integration tests of the nn crate: every gradient is checked against finite differences
+//! through `tape::check`, values against formulas evaluated independently in plain Rust.
+
+mod activation;
+mod common;
+mod init;
+mod loss;
+mod model;
+mod softmax;
+mod training;
