@@ -375,6 +375,8 @@ fn full_jacobian<T: Element>(
         .collect();
     let mut tally = Tally::new(config);
     for (i, x) in inputs.iter().enumerate() {
+        // `j` indexes the Jacobian and the perturbation together; an iterator would hide that.
+        #[allow(clippy::needless_range_loop)]
         for j in 0..x.len() {
             // Numeric Jacobian, one column (input element) per pair of evaluations.
             let (f_plus, f_minus, step) = perturbed(probe, inputs, i, j, config.eps);
