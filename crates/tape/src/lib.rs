@@ -53,3 +53,12 @@ pub use shape::{broadcast_shapes, Shape};
 pub use tape::Tape;
 pub use tensor::algebra::TensorAlgebra;
 pub use tensor::Tensor;
+
+/// The examples of the guides in `docs/`, compiled and run as doc-tests.
+#[cfg(doctest)]
+mod guides {
+    #[doc = include_str!("../../../docs/custom-functions.md")]
+    struct CustomFunctions;
+    #[doc = include_str!("../../../docs/gradient-checking.md")]
+    struct GradientChecking;
+}
