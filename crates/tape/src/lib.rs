@@ -63,4 +63,6 @@ mod guides {
     struct CustomFunctions;
     #[doc = include_str!("../../../docs/gradient-checking.md")]
     struct GradientChecking;
+    #[doc = include_str!("../../../docs/higher-order.md")]
+    struct HigherOrder;
 }

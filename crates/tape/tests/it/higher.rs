@@ -304,3 +304,25 @@ fn custom_functions_with_a_tape_backward_are_differentiable_twice() {
     ));
     assert_eq!(h.get(&[0, 1]), 0.0);
 }
+
+#[test]
+fn gradient_penalty_gradient_is_right() {
+    // The loss of docs/higher-order.md as a function of w, checked against finite differences:
+    // its gradient passes through the recorded input gradient (a second derivative).
+    use tape::check::gradcheck_scalar;
+    let xs = Array::rand_uniform(&[5, 3], -1.0, 1.0, 1);
+    let ys = Array::rand_uniform(&[5, 1], -0.5, 0.5, 2);
+    let w = Array::rand_normal(&[3, 1], 0.0, 0.5, 3);
+    gradcheck_scalar(
+        |t, p| {
+            let x = t.tensor(xs.clone());
+            let f = x.matmul(p[0]).tanh();
+            let mse = (f - t.tensor_constant(ys.clone())).powi(2).mean();
+            let gx = f.sum().backward_graph().unwrap().wrt(x);
+            mse + (gx * gx).sum() * 0.1
+        },
+        &[w],
+        &CheckConfig::default(),
+    )
+    .unwrap();
+}
