@@ -17,7 +17,7 @@ fn third_derivative_of_a_polynomial() {
     let d1 = p.backward_graph().unwrap().wrt(x);
     let d2 = d1.backward_graph().unwrap().wrt(x);
     let d3 = d2.backward().wrt(x);
-    assert!(close(d1.value(), 4.0 * 3.375 - 6.0 * 2.25 + 5.0)); // 6.5
+    assert!(close(d1.value(), 4.0 * 3.375 - 6.0 * 2.25 + 5.0)); // 13.5 - 13.5 + 5 = 5
     assert!(close(d2.value(), 12.0 * 2.25 - 18.0)); // 9
     assert!(close(d3, 24.0 * 1.5 - 12.0)); // 24
 }
