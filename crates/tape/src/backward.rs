@@ -411,7 +411,7 @@ fn tensor_node_backward<T: Element>(
 /// Whether node `j` is a tensor (as opposed to a scalar, which may itself come from a tensor
 /// op such as `sum`).
 #[inline]
-fn is_tensor_valued<T: Element>(inner: &Inner<T>, j: usize) -> bool {
+pub(crate) fn is_tensor_valued<T: Element>(inner: &Inner<T>, j: usize) -> bool {
     let node = &inner.nodes[j];
     node.tag() == Tag::Tensor && !inner.tensors[node.a()].scalar_out
 }
