@@ -9,7 +9,7 @@ use std::rc::Rc;
 use tape::{Array, Element, Function, Scalar, TapeError, Tensor};
 
 use crate::activation::softplus;
-use crate::NnError;
+use crate::{softmax, NnError};
 
 /// Options of [`softmax_cross_entropy_with`]. Public fields; start from `Default`.
 ///
@@ -136,6 +136,28 @@ impl<T: Element> Function<T> for SoftmaxCrossEntropy {
         }
         vec![Array::from_vec(grad, x.shape()).expect("internal error: cross-entropy gradient shape")]
     }
+
+    fn backward_on_tape<'t>(
+        &self,
+        inputs: &[Tensor<'t, T>],
+        _out: Tensor<'t, T>,
+        grad_out: Tensor<'t, T>,
+    ) -> Option<Vec<Tensor<'t, T>>> {
+        // The same rule as `backward`, recorded with tape ops: g·(softmax(x) − t)/B.
+        let x = inputs[0];
+        let shape = x.shape();
+        let (batch, n_classes) = (shape[0], shape[1]);
+        let target: Vec<T> = self
+            .labels
+            .iter()
+            .flat_map(|&label| {
+                (0..n_classes).map(move |j| T::cast_from(self.target(label, j, n_classes)))
+            })
+            .collect();
+        let target = Array::from_vec(target, &shape).expect("internal error: target shape");
+        let diff = softmax(x, 1) - x.tape().tensor_constant(target);
+        Some(vec![diff * (grad_out * T::cast_from(1.0 / batch as f64))])
+    }
 }
 
 /// Softmax cross-entropy from logits `[B, C]` and integer labels, the mean over the batch:
@@ -143,7 +165,8 @@ impl<T: Element> Function<T> for SoftmaxCrossEntropy {
 ///
 /// One fused primitive: the forward works row by row with the max subtracted, so logits of any
 /// finite size give a finite loss, and the backward is the closed form above, with no
-/// intermediate softmax or log kept on the tape. Same as
+/// intermediate softmax or log kept on the tape. The backward can also be recorded
+/// (`Scalar::backward_graph`), so the loss can be differentiated twice. Same as
 /// [`softmax_cross_entropy_with`] with the default [`CrossEntropy`].
 ///
 /// # Errors

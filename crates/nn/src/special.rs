@@ -6,8 +6,9 @@
 //! (through `num-traits`), so using it adds no crate to the build, and it spares us a page of
 //! rational-approximation coefficients of our own.
 //!
-//! Both are first-order primitives: their backward is computed on plain arrays, so a gradient
-//! through them cannot itself be recorded and differentiated again.
+//! The backward exists twice, as for every custom function that supports higher order: on
+//! plain arrays (the fast first-order path) and as tape ops (`backward_on_tape`), so that a
+//! gradient through `erf` can itself be differentiated (`Scalar::backward_graph`).
 
 use std::f64::consts::PI;
 
@@ -23,6 +24,17 @@ enum Kind {
 /// `erf` or `erfc` elementwise, as a tape primitive.
 #[derive(Clone, Copy, Debug)]
 struct ErrorFunction(Kind);
+
+impl ErrorFunction {
+    /// The derivative is this times `e^(−x²)`: erf'(x) = 2/√π · e^(−x²), and erfc = 1 − erf,
+    /// so erfc'(x) = −2/√π · e^(−x²).
+    fn derivative_scale(self) -> f64 {
+        match self.0 {
+            Kind::Erf => 2.0 / PI.sqrt(),
+            Kind::Erfc => -2.0 / PI.sqrt(),
+        }
+    }
+}
 
 impl<T: Element> Function<T> for ErrorFunction {
     fn name(&self) -> &str {
@@ -46,12 +58,8 @@ impl<T: Element> Function<T> for ErrorFunction {
         _out: &Array<T>,
         grad_out: &Array<T>,
     ) -> Vec<Array<T>> {
-        // erf'(x) = 2/√π · e^(−x²) and erfc = 1 − erf, so erfc'(x) = −2/√π · e^(−x²).
         // e^(−x²) underflows to 0 for large |x|, which is the correct limit.
-        let scale = match self.0 {
-            Kind::Erf => 2.0 / PI.sqrt(),
-            Kind::Erfc => -2.0 / PI.sqrt(),
-        };
+        let scale = self.derivative_scale();
         let x = inputs[0];
         let data = x
             .data()
@@ -63,6 +71,18 @@ impl<T: Element> Function<T> for ErrorFunction {
             })
             .collect();
         vec![Array::from_vec(data, x.shape()).expect("internal error: erf gradient shape")]
+    }
+
+    fn backward_on_tape<'t>(
+        &self,
+        inputs: &[Tensor<'t, T>],
+        _out: Tensor<'t, T>,
+        grad_out: Tensor<'t, T>,
+    ) -> Option<Vec<Tensor<'t, T>>> {
+        // The same rule as `backward`, recorded: ±2/√π · e^(−x²) · g.
+        let x = inputs[0];
+        let scale = T::cast_from(self.derivative_scale());
+        Some(vec![grad_out * (-(x * x)).exp() * scale])
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod activation;
 mod common;
+mod higher;
 mod init;
 mod loss;
 mod model;
