@@ -66,5 +66,5 @@ pub use error::NnError;
 pub use init::Init;
 pub use linear::{BoundLinear, Linear};
 pub use mlp::{BoundMlp, Mlp};
-pub use model::{BoundModel, Model, ParamGrads};
+pub use model::{BoundModel, Model, ParamGrads, UpdateFn};
 pub use softmax::{log_softmax, softmax, try_log_softmax, try_softmax};

@@ -98,7 +98,7 @@ pub trait Model<T: Element> {
     fn update_params(
         &mut self,
         grads: &ParamGrads<T>,
-        f: &mut dyn FnMut(&str, &mut Array<T>, &Array<T>),
+        f: &mut UpdateFn<'_, T>,
     ) -> Result<(), NnError> {
         const OP: &str = "update_params";
         let mut i = 0;
@@ -154,6 +154,10 @@ pub trait Model<T: Element> {
         Ok(())
     }
 }
+
+/// The update rule [`Model::update_params`] calls: `f(name, parameter, gradient)`, the
+/// parameter mutably.
+pub type UpdateFn<'a, T> = dyn FnMut(&str, &mut Array<T>, &Array<T>) + 'a;
 
 /// A model with its parameters on a tape: the forward pass, and the parameter handles by name.
 ///
