@@ -87,6 +87,24 @@ impl<T: Element> Gradients<T> {
         std::mem::replace(&mut self.tensors[slot], zeros)
     }
 
+    /// Whether these gradients were computed on `tape` as it is now: the same tape, not
+    /// cleared since. Only then do node indices of `tape` address them.
+    pub(crate) fn computed_on(&self, tape: &Tape<T>) -> bool {
+        tape.id == self.tape_id && tape.generation == self.generation
+    }
+
+    /// The gradient of scalar-valued node `idx`, if the backward pass reached that far back
+    /// (nodes recorded after the output have none). Check [`Gradients::computed_on`] first.
+    pub(crate) fn scalar_grad(&self, idx: usize) -> Option<T> {
+        self.scalars.get(idx).copied()
+    }
+
+    /// The gradient of the tensor in slot `slot` of the tape's tensor list, if the backward
+    /// pass reached it. Check [`Gradients::computed_on`] first.
+    pub(crate) fn tensor_grad(&self, slot: usize) -> Option<&Array<T>> {
+        self.tensors.get(slot)
+    }
+
     #[track_caller]
     fn check(&self, tape: &Tape<T>, idx: u32, what: &str) {
         assert!(
