@@ -31,7 +31,7 @@ use crate::{Array, Element, Scalar, Tape, TapeError, Tensor};
 /// let again = (y * 3.0).backward();
 /// assert_eq!(again.wrt(x), 12.0);
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Gradients<T: Element> {
     tape_id: u64,
     generation: u64,
@@ -48,6 +48,17 @@ pub trait Wrt<T: Element> {
         T: 'g;
     /// Reads this handle's gradient.
     fn grad_in(self, grads: &Gradients<T>) -> Self::Output<'_>;
+}
+
+impl<T: Element> std::fmt::Debug for Gradients<T> {
+    /// A summary: how many nodes are covered, not every adjoint (a scalar tape can hold
+    /// millions).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gradients")
+            .field("nodes", &(self.scalars.len() - 1))
+            .field("tensors", &self.tensors.len())
+            .finish()
+    }
 }
 
 impl<T: Element> Gradients<T> {
