@@ -68,3 +68,10 @@ pub use linear::{BoundLinear, Linear};
 pub use mlp::{BoundMlp, Mlp};
 pub use model::{BoundModel, Model, ParamGrads, UpdateFn};
 pub use softmax::{log_softmax, softmax, try_log_softmax, try_softmax};
+
+/// The examples of the guide `docs/models.md`, compiled and run as doc-tests.
+#[cfg(doctest)]
+mod guides {
+    #[doc = include_str!("../../../docs/models.md")]
+    struct Models;
+}
