@@ -322,7 +322,7 @@ pub fn mse_loss<'t, T: Element>(
 /// for `z`.
 ///
 /// Computed in the stable form `max(z, 0) − z·y + ln(1 + e^(−|z|))`, i.e.
-/// [`softplus`](crate::activation::softplus)`(z) − z·y`: finite for logits of any size, with
+/// [`softplus`]`(z) − z·y`: finite for logits of any size, with
 /// the exact gradient `σ(0) − y` at `z = 0` (where zero-initialised models start).
 ///
 /// # Errors
