@@ -9,7 +9,7 @@ use std::rc::Rc;
 use tape::{Array, Element, Function, Scalar, TapeError, Tensor};
 
 use crate::activation::softplus;
-use crate::{softmax, NnError};
+use crate::{NnError, softmax};
 
 /// Options of [`softmax_cross_entropy_with`]. Public fields; start from `Default`.
 ///
@@ -50,7 +50,7 @@ fn check_labels(op: &'static str, shape: &[usize], labels: &[usize]) -> Result<u
             "the batch is empty: the mean is undefined",
         ));
     }
-    if let Some((row, &label)) = labels.iter().enumerate().find(|(_, &l)| l >= n_classes) {
+    if let Some((row, &label)) = labels.iter().enumerate().find(|&(_, &l)| l >= n_classes) {
         return Err(NnError::LabelOutOfRange {
             op,
             label,
@@ -134,7 +134,9 @@ impl<T: Element> Function<T> for SoftmaxCrossEntropy {
                 T::cast_from(scale * (p - self.target(label, j, n_classes)))
             }));
         }
-        vec![Array::from_vec(grad, x.shape()).expect("internal error: cross-entropy gradient shape")]
+        vec![
+            Array::from_vec(grad, x.shape()).expect("internal error: cross-entropy gradient shape"),
+        ]
     }
 
     fn backward_on_tape<'t>(

@@ -1,9 +1,9 @@
 //! Activations: gradients against finite differences, values against independent formulas,
 //! behaviour at kinks and at very large |x|.
 
+use nn::Activation;
 use nn::activation::{elu, gelu, gelu_tanh, leaky_relu, silu, softplus};
 use nn::special::{erf, erfc};
-use nn::Activation;
 use proptest::prelude::*;
 use tape::check::strategies;
 use tape::{Array, Element, Tape};

@@ -1,11 +1,11 @@
 //! Second derivatives: every nn function can be differentiated twice (through
 //! `Scalar::backward_graph`), checked against finite differences of the first-order gradient.
 
-use nn::loss::{bce_with_logits, mse_loss, nll_loss, softmax_cross_entropy_with, CrossEntropy};
+use nn::loss::{CrossEntropy, bce_with_logits, mse_loss, nll_loss, softmax_cross_entropy_with};
 use nn::special::{erf, erfc};
-use nn::{log_softmax, softmax, Activation, BoundLinear, BoundMlp, BoundModel};
+use nn::{Activation, BoundLinear, BoundMlp, BoundModel, log_softmax, softmax};
 use proptest::prelude::*;
-use tape::check::{gradgradcheck, strategies, CheckConfig};
+use tape::check::{CheckConfig, gradgradcheck, strategies};
 use tape::{Array, Tape};
 
 /// Second differences of a first-order gradient carry rounding error of about

@@ -1,8 +1,8 @@
 //! Initialisers: the distributions have the documented bounds and moments, and are
 //! deterministic for a seed.
 
-use nn::init::{derive_seed, fans};
 use nn::Init;
+use nn::init::{derive_seed, fans};
 use tape::Array;
 
 fn mean_and_std(a: &Array<f64>) -> (f64, f64) {

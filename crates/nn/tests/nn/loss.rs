@@ -2,10 +2,10 @@
 //! Rust, stability, and the errors for bad input.
 
 use nn::loss::{
-    bce_with_logits, mse_loss, nll_loss, softmax_cross_entropy, softmax_cross_entropy_with,
-    CrossEntropy,
+    CrossEntropy, bce_with_logits, mse_loss, nll_loss, softmax_cross_entropy,
+    softmax_cross_entropy_with,
 };
-use nn::{log_softmax, NnError};
+use nn::{NnError, log_softmax};
 use proptest::prelude::*;
 use tape::check::strategies;
 use tape::{Array, Tape};

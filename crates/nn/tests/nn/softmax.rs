@@ -1,7 +1,7 @@
 //! softmax and log_softmax: Jacobians against finite differences, values against plain Rust,
 //! stability for huge logits.
 
-use nn::{log_softmax, softmax, try_log_softmax, try_softmax, NnError};
+use nn::{NnError, log_softmax, softmax, try_log_softmax, try_softmax};
 use proptest::prelude::*;
 use tape::check::strategies;
 use tape::{Array, Tape};
