@@ -557,11 +557,17 @@ where
 /// differentiated again and compared with central finite differences of the first-order
 /// gradient — the Hessian, entry by entry.
 ///
-/// In the report, `input` and `element` name the input element perturbed, and `output` is the
-/// flat index into the inputs' gradients laid end to end (input 0's elements first).
+/// First, the recorded gradient's *values* are compared with central differences of `f`
+/// itself (entries with `output` 0 … are then the first derivatives). Without that step a
+/// recorded backward that is wrong but self-consistent (say, every derivative scaled by the
+/// same factor) would pass, since its Hessian would agree with its own finite differences.
+///
+/// In the Hessian part of the report, `input` and `element` name the input element perturbed,
+/// and `output` is the flat index into the inputs' gradients laid end to end (input 0's
+/// elements first).
 ///
 /// # Errors
-/// [`GradCheckError`] listing every second derivative outside tolerance.
+/// [`GradCheckError`] listing every first or second derivative outside tolerance.
 ///
 /// # Panics
 /// If `f` panics, or its gradient cannot be recorded (a custom function on the path).
@@ -571,7 +577,7 @@ where
 /// use tape::Array;
 /// let x = Array::from_vec(vec![0.3, -0.7, 1.1], &[3]).unwrap();
 /// let r = gradgradcheck(|_, x| (x[0].tanh() * x[0].exp()).sum(), &[x], &CheckConfig::default()).unwrap();
-/// assert_eq!(r.checked, 9);
+/// assert_eq!(r.checked, 3 + 9); // the gradient, then the Hessian
 /// ```
 pub fn gradgradcheck<T, F>(
     f: F,
@@ -582,7 +588,36 @@ where
     T: Element,
     F: for<'t> Fn(&'t Tape<T>, &[Tensor<'t, T>]) -> Scalar<'t, T>,
 {
-    gradcheck(
+    let recorded_gradient = |tape: &Tape<T>, xs: &[Tensor<'_, T>]| -> Vec<Vec<f64>> {
+        let grads = f(tape, xs)
+            .backward_graph()
+            .unwrap_or_else(|e| panic!("gradgradcheck: the gradient cannot be recorded: {e}"));
+        xs.iter().map(|&x| grads.wrt(x).with_value(flat)).collect()
+    };
+    // First derivatives: the recorded gradient's values against differences of f.
+    let mut tally = Tally::new(config);
+    let analytic = {
+        let tape = Tape::new();
+        let xs: Vec<_> = inputs.iter().map(|a| tape.tensor(a.clone())).collect();
+        recorded_gradient(&tape, &xs)
+    };
+    let probe = ScalarOutFn(&f);
+    for (i, x) in inputs.iter().enumerate() {
+        for (j, &a) in analytic[i].iter().enumerate().take(x.len()) {
+            let (f_plus, f_minus, step) = perturbed(&probe, inputs, i, j, config.eps);
+            tally.compare(
+                Entry::Jacobian {
+                    input: i,
+                    element: j,
+                    output: 0,
+                },
+                a,
+                (f_plus[0] - f_minus[0]) / step,
+            );
+        }
+    }
+    // Second derivatives: the recorded gradient differentiated against its own differences.
+    let second = gradcheck(
         |tape, xs| {
             let grads = f(tape, xs)
                 .backward_graph()
@@ -592,5 +627,17 @@ where
         },
         inputs,
         config,
-    )
+    );
+    match second {
+        Ok(r) => {
+            tally.checked += r.checked;
+            tally.max_abs_err = tally.max_abs_err.max(r.max_abs_err);
+            tally.max_rel_err = tally.max_rel_err.max(r.max_rel_err);
+        }
+        Err(e) => {
+            tally.checked += e.checked;
+            tally.mismatches.extend(e.mismatches);
+        }
+    }
+    tally.finish()
 }

@@ -243,9 +243,10 @@ fn first_order_results_are_unchanged_by_a_recorded_backward() {
 
 #[test]
 fn gradgradcheck_catches_a_gradient_whose_recording_does_not_match_its_values() {
-    // f(x) = Σ x·detach(x): backward gives the value x (the detached factor), but records it
-    // as a constant, so the recorded second derivative is 0 while finite differences of the
-    // gradient give 1 — gradgradcheck must report every diagonal entry.
+    // f(x) = Σ x·detach(x): f's values are Σx², but the gradient recorded is detach(x) = x
+    // (not 2x) and, being a constant, has second derivative 0 (not 1 — the derivative of the
+    // recorded values x). Both levels are reported: two gradient entries and two Hessian
+    // diagonal entries.
     let x = Array::from_vec(vec![0.5, -1.5], &[2]).unwrap();
     let err = gradgradcheck(
         |_, x| (x[0] * x[0].detach()).sum(),
@@ -253,10 +254,61 @@ fn gradgradcheck_catches_a_gradient_whose_recording_does_not_match_its_values() 
         &CheckConfig::default(),
     )
     .unwrap_err();
-    assert_eq!(err.checked, 4);
-    assert_eq!(err.mismatches.len(), 2);
-    assert_eq!(err.mismatches[0].analytic, 0.0);
+    assert_eq!(err.checked, 2 + 4);
+    assert_eq!(err.mismatches.len(), 4);
+    // Gradient: recorded 0.5, central differences of Σx² give 2·0.5 = 1.
+    assert_eq!(err.mismatches[0].analytic, 0.5);
     assert!((err.mismatches[0].numeric - 1.0).abs() < 1e-6);
+    // Hessian (0, 0): recorded 0, differences of the recorded gradient x give 1.
+    assert_eq!(err.mismatches[2].analytic, 0.0);
+    assert!((err.mismatches[2].numeric - 1.0).abs() < 1e-6);
+}
+
+/// x² with a recorded backward consistently wrong by a factor: 2.002x instead of 2x. Its own
+/// Hessian agrees with differences of its own gradient, so only the first-order comparison
+/// can catch it.
+#[derive(Clone)]
+struct ConsistentlyWrongSquare;
+impl Function<f64> for ConsistentlyWrongSquare {
+    fn name(&self) -> &str {
+        "consistently_wrong_square"
+    }
+    fn forward(&self, x: &[&Array<f64>]) -> Result<Array<f64>, TapeError> {
+        Ok(x[0].map(|v| v * v))
+    }
+    fn backward(&self, x: &[&Array<f64>], _o: &Array<f64>, g: &Array<f64>) -> Vec<Array<f64>> {
+        let d = x[0]
+            .data()
+            .iter()
+            .zip(g.data())
+            .map(|(v, g)| 2.0 * v * g)
+            .collect();
+        vec![Array::from_vec(d, x[0].shape()).unwrap()]
+    }
+    fn backward_on_tape<'t>(
+        &self,
+        x: &[Tensor<'t, f64>],
+        _out: Tensor<'t, f64>,
+        g: Tensor<'t, f64>,
+    ) -> Option<Vec<Tensor<'t, f64>>> {
+        Some(vec![g * x[0] * 2.002])
+    }
+}
+
+#[test]
+fn gradgradcheck_catches_a_recorded_backward_that_is_wrong_but_self_consistent() {
+    let x = Array::from_vec(vec![1.0, 2.0], &[2]).unwrap();
+    let err = gradgradcheck(
+        |t, x| t.apply(&ConsistentlyWrongSquare, x).unwrap().sum(),
+        &[x],
+        &CheckConfig::default(),
+    )
+    .unwrap_err();
+    // Only the two first-order entries fail: 2.002x vs 2x; the Hessian 2.002 agrees with the
+    // differences of 2.002x.
+    assert_eq!(err.mismatches.len(), 2);
+    assert!((err.mismatches[1].analytic - 4.004).abs() < 1e-12);
+    assert!((err.mismatches[1].numeric - 4.0).abs() < 1e-6);
 }
 
 #[derive(Clone)]
