@@ -21,3 +21,8 @@ pub use train;
 pub mod prelude {
     pub use tape::{Array, Element, Function, Gradients, Real, Scalar, Tape, TapeError, Tensor};
 }
+
+/// The examples of `README.md`, compiled and run as doc-tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeExamples;

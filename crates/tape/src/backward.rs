@@ -31,7 +31,7 @@ use crate::{Array, Element, Scalar, Tape, TapeError, Tensor};
 /// let again = (y * 3.0).backward();
 /// assert_eq!(again.wrt(x), 12.0);
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Gradients<T: Element> {
     tape_id: u64,
     generation: u64,
@@ -48,6 +48,17 @@ pub trait Wrt<T: Element> {
         T: 'g;
     /// Reads this handle's gradient.
     fn grad_in(self, grads: &Gradients<T>) -> Self::Output<'_>;
+}
+
+impl<T: Element> std::fmt::Debug for Gradients<T> {
+    /// A summary: how many nodes are covered, not every adjoint (a scalar tape can hold
+    /// millions).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gradients")
+            .field("nodes", &(self.scalars.len() - 1))
+            .field("tensors", &self.tensors.len())
+            .finish()
+    }
 }
 
 impl<T: Element> Gradients<T> {
@@ -85,6 +96,24 @@ impl<T: Element> Gradients<T> {
         let slot = t.slot as usize;
         let zeros = Array::zeros(self.tensors[slot].shape());
         std::mem::replace(&mut self.tensors[slot], zeros)
+    }
+
+    /// Whether these gradients were computed on `tape` as it is now: the same tape, not
+    /// cleared since. Only then do node indices of `tape` address them.
+    pub(crate) fn computed_on(&self, tape: &Tape<T>) -> bool {
+        tape.id == self.tape_id && tape.generation == self.generation
+    }
+
+    /// The gradient of scalar-valued node `idx`, if the backward pass reached that far back
+    /// (nodes recorded after the output have none). Check [`Gradients::computed_on`] first.
+    pub(crate) fn scalar_grad(&self, idx: usize) -> Option<T> {
+        self.scalars.get(idx).copied()
+    }
+
+    /// The gradient of the tensor in slot `slot` of the tape's tensor list, if the backward
+    /// pass reached it. Check [`Gradients::computed_on`] first.
+    pub(crate) fn tensor_grad(&self, slot: usize) -> Option<&Array<T>> {
+        self.tensors.get(slot)
     }
 
     #[track_caller]
@@ -411,7 +440,7 @@ fn tensor_node_backward<T: Element>(
 /// Whether node `j` is a tensor (as opposed to a scalar, which may itself come from a tensor
 /// op such as `sum`).
 #[inline]
-fn is_tensor_valued<T: Element>(inner: &Inner<T>, j: usize) -> bool {
+pub(crate) fn is_tensor_valued<T: Element>(inner: &Inner<T>, j: usize) -> bool {
     let node = &inner.nodes[j];
     node.tag() == Tag::Tensor && !inner.tensors[node.a()].scalar_out
 }

@@ -52,6 +52,47 @@ pub trait Function<T: Element> {
     /// Given the inputs, the output and the gradient of the output, returns the gradient of
     /// each input (one per input, each of that input's shape).
     fn backward(&self, inputs: &[&Array<T>], out: &Array<T>, grad_out: &Array<T>) -> Vec<Array<T>>;
+
+    /// The same backward written with tape ops, so that it can be differentiated again (used by
+    /// [`Scalar::backward_graph`](crate::Scalar::backward_graph)). The default, `None`, means
+    /// the function has a numeric backward only: differentiating it twice is then an error.
+    ///
+    /// ```
+    /// use tape::{Array, Function, Tape, TapeError, Tensor};
+    ///
+    /// #[derive(Clone)]
+    /// struct Square;
+    /// impl Function<f64> for Square {
+    ///     fn name(&self) -> &str { "square" }
+    ///     fn forward(&self, x: &[&Array<f64>]) -> Result<Array<f64>, TapeError> {
+    ///         Ok(x[0].map(|v| v * v))
+    ///     }
+    ///     fn backward(&self, x: &[&Array<f64>], _o: &Array<f64>, g: &Array<f64>) -> Vec<Array<f64>> {
+    ///         let d = x[0].data().iter().zip(g.data()).map(|(v, g)| 2.0 * v * g).collect();
+    ///         vec![Array::from_vec(d, x[0].shape()).unwrap()]
+    ///     }
+    ///     fn backward_on_tape<'t>(
+    ///         &self, x: &[Tensor<'t, f64>], _out: Tensor<'t, f64>, g: Tensor<'t, f64>,
+    ///     ) -> Option<Vec<Tensor<'t, f64>>> {
+    ///         Some(vec![g * x[0] * 2.0])
+    ///     }
+    /// }
+    ///
+    /// let tape = Tape::<f64>::new();
+    /// let x = tape.full(&[1], 3.0);
+    /// let y = tape.apply(&Square, &[x]).unwrap().sum();
+    /// let dy = y.backward_graph().unwrap().wrt(x);      // 2x
+    /// assert_eq!(dy.sum().backward().wrt(x).data(), &[2.0]);
+    /// ```
+    fn backward_on_tape<'t>(
+        &self,
+        inputs: &[Tensor<'t, T>],
+        out: Tensor<'t, T>,
+        grad_out: Tensor<'t, T>,
+    ) -> Option<Vec<Tensor<'t, T>>> {
+        let _ = (inputs, out, grad_out);
+        None
+    }
 }
 
 impl<T: Element> Tape<T> {

@@ -34,6 +34,7 @@ mod custom;
 mod debug;
 mod element;
 mod error;
+pub mod higher;
 mod node;
 mod real;
 pub mod rules;
@@ -47,9 +48,21 @@ pub use backward::{Gradients, Wrt};
 pub use custom::Function;
 pub use element::Element;
 pub use error::TapeError;
+pub use higher::{GraphGradients, WrtGraph};
 pub use real::Real;
 pub use scalar::Scalar;
 pub use shape::{broadcast_shapes, Shape};
 pub use tape::Tape;
 pub use tensor::algebra::TensorAlgebra;
 pub use tensor::Tensor;
+
+/// The examples of the guides in `docs/`, compiled and run as doc-tests.
+#[cfg(doctest)]
+mod guides {
+    #[doc = include_str!("../../../docs/custom-functions.md")]
+    struct CustomFunctions;
+    #[doc = include_str!("../../../docs/gradient-checking.md")]
+    struct GradientChecking;
+    #[doc = include_str!("../../../docs/higher-order.md")]
+    struct HigherOrder;
+}

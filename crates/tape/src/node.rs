@@ -11,7 +11,7 @@ pub(crate) const INDEX_BITS: u32 = 28;
 pub(crate) const MAX_NODES: usize = (1 << INDEX_BITS) - 1;
 const INDEX_MASK: u64 = (1 << INDEX_BITS) - 1;
 
-/// What a node of the list is. Tags below `FIRST_UNARY` are not elementwise ops.
+/// What a node of the list is. The discriminants run 0, 1, 2, … in declaration order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub(crate) enum Tag {
@@ -25,7 +25,7 @@ pub(crate) enum Tag {
     Tensor = 3,
     /// A custom scalar function (value and derivative given by the caller).
     Custom = 4,
-    Neg = 10,
+    Neg,
     Exp,
     Ln,
     Sqrt,
@@ -41,7 +41,7 @@ pub(crate) enum Tag {
     PowF,
     AddC,
     MulC,
-    Add = 40,
+    Add,
     Sub,
     Mul,
     Div,
@@ -115,9 +115,8 @@ impl Tag {
             Tag::Max,
             Tag::Min,
         ];
-        *ALL.iter()
-            .find(|t| **t as u8 == v)
-            .expect("internal error: corrupt node tag")
+        // Discriminants are 0..28 in declaration order, so the tag is its own index.
+        ALL[v as usize]
     }
 
     /// The unary op of this tag, given the parameter stored in the node's second partial.
@@ -206,6 +205,13 @@ mod tests {
     fn node_is_24_bytes_for_f64_and_16_for_f32() {
         assert_eq!(std::mem::size_of::<ScalarNode<f64>>(), 24);
         assert_eq!(std::mem::size_of::<ScalarNode<f32>>(), 16);
+    }
+
+    #[test]
+    fn every_tag_decodes_to_itself() {
+        for v in 0..28u8 {
+            assert_eq!(Tag::from_u8(v) as u8, v);
+        }
     }
 
     #[test]

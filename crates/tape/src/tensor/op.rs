@@ -13,6 +13,7 @@ use super::algebra::TensorAlgebra;
 use crate::rules::{BinaryOp, UnaryOp};
 use crate::{Array, Element, Function, Shape};
 
+#[derive(Clone)]
 pub(crate) enum TensorOp<T: Element> {
     Leaf,
     Constant,

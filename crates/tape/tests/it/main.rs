@@ -2,3 +2,5 @@
 
 mod check;
 mod common;
+mod higher;
+mod higher_props;

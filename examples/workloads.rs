@@ -1,0 +1,159 @@
+//! Times the performance workloads of DESIGN.md and prints one line per figure, in the same
+//! format as the PyTorch comparison script, so the two outputs can be set side by side:
+//!
+//! ```text
+//! W1_record 9.8 ns/op
+//! W1_backward 5.4 ns/op
+//! W1_total 15.2 ns/op
+//! W1_memory 32.0 B/op
+//! W4_add4 101 ns/op
+//! ```
+//!
+//! `W1_memory` (Linux only) has no PyTorch counterpart: it is the growth of resident memory
+//! per op while W1 is recorded, which checks the 32 bytes per `f64` scalar node.
+//!
+//! Run with `cargo run --release --example workloads [W1 W4 ...]`; with no arguments every
+//! workload runs. Each figure is the median over repeated runs, after warm-up runs.
+
+#[path = "../benches/common/mod.rs"]
+mod common;
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use tapegrad::tape::Tape;
+
+use common::{w1_inputs, w1_record, w1_value, w4_adds, w4_inputs, W1_INPUTS, W1_OPS, W4_ADDS};
+
+/// One printed figure: name, value, unit, and how many decimals to print.
+struct Figure {
+    name: &'static str,
+    value: f64,
+    unit: &'static str,
+    decimals: usize,
+}
+
+/// A workload: its name, as accepted on the command line, and the function measuring it.
+type Workload = (&'static str, fn() -> Vec<Figure>);
+
+const WORKLOADS: &[Workload] = &[("W1", w1), ("W4", w4)];
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    let n = xs.len();
+    if n % 2 == 1 {
+        xs[n / 2]
+    } else {
+        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
+    }
+}
+
+/// Resident memory of this process in bytes, from `/proc/self/status` (Linux only).
+fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Memory per recorded op: the growth of resident memory while W1 is recorded on a fresh
+/// tape whose capacity was reserved up front (pages count once they are written).
+fn w1_memory() -> Option<Figure> {
+    let before = resident_bytes()?;
+    let tape = Tape::<f64>::with_capacity(W1_OPS + W1_INPUTS + 1);
+    let x = w1_inputs(&tape);
+    let acc = w1_record(&tape, &x, W1_OPS);
+    black_box(acc.value());
+    let after = resident_bytes()?;
+    Some(Figure {
+        name: "W1_memory",
+        value: after.saturating_sub(before) as f64 / W1_OPS as f64,
+        unit: "B/op",
+        decimals: 1,
+    })
+}
+
+/// W1: record 1,000,000 scalar ops on a cleared tape (capacity reused), then backward.
+fn w1() -> Vec<Figure> {
+    let memory = w1_memory();
+    const WARM_UP: usize = 2;
+    const REPEATS: usize = 15;
+    let mut tape = Tape::<f64>::with_capacity(W1_OPS + W1_INPUTS + 1);
+    let (mut record, mut backward, mut total) = (Vec::new(), Vec::new(), Vec::new());
+    for run in 0..WARM_UP + REPEATS {
+        tape.clear();
+        let x = w1_inputs(&tape);
+        let t0 = Instant::now();
+        let acc = w1_record(&tape, &x, W1_OPS);
+        let t1 = Instant::now();
+        let grads = acc.backward();
+        black_box(grads.wrt(x[1]));
+        drop(grads);
+        let t2 = Instant::now();
+        if run == 0 {
+            assert_eq!(acc.value(), w1_value(W1_OPS), "W1 recorded the wrong value");
+        }
+        if run >= WARM_UP {
+            let per_op = |d: std::time::Duration| d.as_secs_f64() * 1e9 / W1_OPS as f64;
+            record.push(per_op(t1 - t0));
+            backward.push(per_op(t2 - t1));
+            total.push(per_op(t2 - t0));
+        }
+    }
+    let figure = |name, xs| Figure {
+        name,
+        value: median(xs),
+        unit: "ns/op",
+        decimals: 1,
+    };
+    let mut figures = vec![
+        figure("W1_record", record),
+        figure("W1_backward", backward),
+        figure("W1_total", total),
+    ];
+    figures.extend(memory);
+    figures
+}
+
+/// W4: 1000 adds of two 4-element f32 tensors on a tape cleared before each batch.
+fn w4() -> Vec<Figure> {
+    const WARM_UP: usize = 20;
+    const REPEATS: usize = 200;
+    let mut tape = Tape::<f32>::new();
+    let mut per_op = Vec::new();
+    for run in 0..WARM_UP + REPEATS {
+        tape.clear();
+        let (a, b) = w4_inputs(&tape);
+        let t0 = Instant::now();
+        let c = w4_adds(a, b, W4_ADDS);
+        let elapsed = t0.elapsed();
+        black_box(c.index());
+        if run >= WARM_UP {
+            per_op.push(elapsed.as_secs_f64() * 1e9 / W4_ADDS as f64);
+        }
+    }
+    vec![Figure {
+        name: "W4_add4",
+        value: median(per_op),
+        unit: "ns/op",
+        decimals: 0,
+    }]
+}
+
+fn main() {
+    let wanted: Vec<String> = std::env::args().skip(1).collect();
+    for name in &wanted {
+        if !WORKLOADS.iter().any(|(w, _)| w.eq_ignore_ascii_case(name)) {
+            let known: Vec<&str> = WORKLOADS.iter().map(|(w, _)| *w).collect();
+            eprintln!("unknown workload {name:?}; known: {}", known.join(", "));
+            std::process::exit(2);
+        }
+    }
+    for (name, run) in WORKLOADS {
+        if wanted.is_empty() || wanted.iter().any(|w| w.eq_ignore_ascii_case(name)) {
+            for f in run() {
+                println!("{} {:.*} {}", f.name, f.decimals, f.value, f.unit);
+            }
+        }
+    }
+}
