@@ -52,6 +52,8 @@ pub struct Checkpoint<T: Element> {
     pub tensors: BTreeMap<String, Array<T>>,
     /// The `__metadata__` table of the header (empty if there is none).
     pub metadata: BTreeMap<String, String>,
+    /// The file it was read from, for error messages.
+    pub path: PathBuf,
 }
 
 /// Writes named arrays, and `metadata`, to a safetensors file at `path`, atomically: the
@@ -124,74 +126,104 @@ pub fn load<T: Element>(path: impl AsRef<Path>) -> Result<Checkpoint<T>> {
     Ok(Checkpoint {
         tensors,
         metadata: metadata_of(&bytes, path)?,
+        path: path.to_path_buf(),
     })
 }
 
 /// Loads a checkpoint into existing parameters, matched by name, and returns its metadata.
 ///
-/// Everything is checked before anything is written: every parameter must be in the file
-/// with the same shape and element type, and the file must hold no tensor the parameters do
-/// not name (as PyTorch's `load_state_dict` with `strict=True`). On any error the parameters
-/// are unchanged.
+/// Everything is checked before anything is written (see [`Checkpoint::check_params`]):
+/// every parameter must be in the file with the same shape and element type, and the file
+/// must hold no tensor the parameters do not name (as PyTorch's `load_state_dict` with
+/// `strict=True`). On any error the parameters are unchanged.
 ///
 /// # Errors
-/// The errors of [`load`]; [`TrainError::Checkpoint`] naming the file and the tensor that is
-/// missing, has another shape or element type, or is not expected;
-/// [`TrainError::InvalidArgument`] if a parameter name repeats.
+/// The errors of [`load`] and of [`Checkpoint::check_params`].
 pub fn load_into<'a, T: Element, N: AsRef<str>>(
     path: impl AsRef<Path>,
     params: impl IntoIterator<Item = (N, &'a mut Array<T>)>,
 ) -> Result<BTreeMap<String, String>> {
-    let path = path.as_ref();
-    let bytes = std::fs::read(path).map_err(|e| TrainError::io(path, e))?;
-    let st = parse(&bytes, path)?;
+    let mut checkpoint = load::<T>(path)?;
     let params: Vec<(N, &mut Array<T>)> = params.into_iter().collect();
-    let mut expected = std::collections::HashSet::new();
-    let mut decoded = Vec::with_capacity(params.len());
-    for (name, param) in &params {
-        let name = name.as_ref();
-        if !expected.insert(name) {
-            return Err(TrainError::invalid(
-                "checkpoint::load_into",
-                format!("parameter `{name}` is given twice"),
-            ));
-        }
-        let mismatch = |message: String| TrainError::Checkpoint {
-            path: path.to_path_buf(),
-            tensor: name.to_string(),
+    checkpoint.check_params(params.iter().map(|(name, p)| (name.as_ref(), p.shape())))?;
+    // Everything fits: only now overwrite the parameters.
+    for (name, param) in params {
+        *param = checkpoint
+            .tensors
+            .remove(name.as_ref())
+            .expect("internal error: a checked tensor is missing");
+    }
+    Ok(checkpoint.metadata)
+}
+
+impl<T: Element> Checkpoint<T> {
+    /// Checks that the checkpoint holds exactly the parameters `expected` names, each with
+    /// the given shape — for models that hand out their parameters through a visitor, which
+    /// can then move each tensor out of [`Checkpoint::tensors`] knowing it fits.
+    ///
+    /// ```
+    /// # use std::collections::BTreeMap;
+    /// # use tape::Array;
+    /// # let dir = std::env::temp_dir().join(format!("tapegrad-doc-check-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// # let path = dir.join("m.safetensors");
+    /// let w = Array::<f64>::ones(&[2, 3]);
+    /// train::checkpoint::save(&path, [("weight", &w)], &BTreeMap::new())?;
+    /// let ck = train::checkpoint::load::<f64>(&path)?;
+    /// assert!(ck.check_params([("weight", [2, 3])]).is_ok());
+    /// let err = ck.check_params([("weight", [3, 2])]).unwrap_err();
+    /// assert!(err.to_string().ends_with("tensor `weight`: shape [2, 3] in the file, but the parameter's is [3, 2]"));
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`TrainError::Checkpoint`] naming the file and the first tensor that is missing, has
+    /// another shape, or is in the file but not expected; [`TrainError::InvalidArgument`] if
+    /// an expected name repeats.
+    pub fn check_params<N: AsRef<str>, S: AsRef<[usize]>>(
+        &self,
+        expected: impl IntoIterator<Item = (N, S)>,
+    ) -> Result<()> {
+        let mismatch = |tensor: &str, message: String| TrainError::Checkpoint {
+            path: self.path.clone(),
+            tensor: tensor.to_string(),
             message,
         };
-        let view = st.tensor(name).map_err(|_| {
-            mismatch(format!(
-                "missing from the file (it holds {})",
-                list_names(st.names())
-            ))
-        })?;
-        check_dtype::<T>(path, name, view.dtype())?;
-        if view.shape() != param.shape() {
-            return Err(mismatch(format!(
-                "shape {:?} in the file, but the parameter's is {:?}",
-                view.shape(),
-                param.shape()
-            )));
+        let mut seen = std::collections::HashSet::new();
+        for (name, shape) in expected {
+            let (name, shape) = (name.as_ref(), shape.as_ref());
+            if !seen.insert(name.to_string()) {
+                return Err(TrainError::invalid(
+                    "Checkpoint::check_params",
+                    format!("parameter `{name}` is given twice"),
+                ));
+            }
+            let Some(stored) = self.tensors.get(name) else {
+                let names = self.tensors.keys().map(String::as_str).collect();
+                return Err(mismatch(
+                    name,
+                    format!("missing from the file (it holds {})", list_names(names)),
+                ));
+            };
+            if stored.shape() != shape {
+                return Err(mismatch(
+                    name,
+                    format!(
+                        "shape {:?} in the file, but the parameter's is {shape:?}",
+                        stored.shape()
+                    ),
+                ));
+            }
         }
-        decoded.push(decode::<T>(view.data(), view.shape())?);
+        if let Some(extra) = self.tensors.keys().find(|n| !seen.contains(n.as_str())) {
+            return Err(mismatch(
+                extra,
+                "is in the file but is not a parameter of the model".into(),
+            ));
+        }
+        Ok(())
     }
-    let mut names = st.names();
-    names.sort_unstable();
-    if let Some(extra) = names.iter().find(|n| !expected.contains(**n)) {
-        return Err(TrainError::Checkpoint {
-            path: path.to_path_buf(),
-            tensor: extra.to_string(),
-            message: "is in the file but is not a parameter of the model".into(),
-        });
-    }
-    let metadata = metadata_of(&bytes, path)?;
-    // Everything fits: only now overwrite the parameters.
-    for ((_, param), value) in params.into_iter().zip(decoded) {
-        *param = value;
-    }
-    Ok(metadata)
 }
 
 fn parse<'b>(bytes: &'b [u8], path: &Path) -> Result<SafeTensors<'b>> {
