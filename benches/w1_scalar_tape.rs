@@ -6,10 +6,10 @@ mod common;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use tapegrad::tape::Tape;
 
-use common::{w1_inputs, w1_record, w1_value, W1_INPUTS, W1_OPS};
+use common::{W1_INPUTS, W1_OPS, w1_inputs, w1_record, w1_value};
 
 fn w1(c: &mut Criterion) {
     let mut tape = Tape::<f64>::with_capacity(W1_OPS + W1_INPUTS + 1);

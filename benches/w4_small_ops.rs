@@ -7,10 +7,10 @@ mod common;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use tapegrad::tape::Tape;
 
-use common::{w4_adds, w4_inputs, W4_ADDS};
+use common::{W4_ADDS, w4_adds, w4_inputs};
 
 fn w4(c: &mut Criterion) {
     let mut tape = Tape::<f32>::new();

@@ -23,7 +23,7 @@ use std::time::Instant;
 
 use tapegrad::tape::Tape;
 
-use common::{w1_inputs, w1_record, w1_value, w4_adds, w4_inputs, W1_INPUTS, W1_OPS, W4_ADDS};
+use common::{W1_INPUTS, W1_OPS, W4_ADDS, w1_inputs, w1_record, w1_value, w4_adds, w4_inputs};
 
 /// One printed figure: name, value, unit, and how many decimals to print.
 struct Figure {

@@ -9,7 +9,7 @@ use smallvec::SmallVec;
 
 use crate::node::{ScalarNode, Tag};
 use crate::tape::{Inner, TensorNode};
-use crate::tensor::op::{vjp, TensorOp};
+use crate::tensor::op::{TensorOp, vjp};
 use crate::{Array, Element, Scalar, Tape, TapeError, Tensor};
 
 /// The gradients of one output with respect to every node recorded before it.

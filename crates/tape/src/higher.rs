@@ -14,7 +14,7 @@ use smallvec::SmallVec;
 
 use crate::backward::is_tensor_valued;
 use crate::node::Tag;
-use crate::tensor::op::{vjp, TensorOp};
+use crate::tensor::op::{TensorOp, vjp};
 use crate::{Array, Element, Scalar, Tape, TapeError, Tensor};
 
 /// Gradients as tape handles, from [`Scalar::backward_graph`].

@@ -51,10 +51,10 @@ pub use error::TapeError;
 pub use higher::{GraphGradients, WrtGraph};
 pub use real::Real;
 pub use scalar::Scalar;
-pub use shape::{broadcast_shapes, Shape};
+pub use shape::{Shape, broadcast_shapes};
 pub use tape::Tape;
-pub use tensor::algebra::TensorAlgebra;
 pub use tensor::Tensor;
+pub use tensor::algebra::TensorAlgebra;
 
 /// The examples of the guides in `docs/`, compiled and run as doc-tests.
 #[cfg(doctest)]

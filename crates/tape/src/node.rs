@@ -2,8 +2,8 @@
 //! op tag. With `f64` a node is 24 bytes, plus 8 for its value in a parallel vector: 32 bytes
 //! per recorded scalar op.
 
-use crate::rules::{BinaryOp, UnaryOp};
 use crate::Element;
+use crate::rules::{BinaryOp, UnaryOp};
 
 /// Bits per input index: a tape holds at most 2²⁸ − 1 nodes (268 million; 8.6 GB of `f64`
 /// nodes), which leaves 8 bits of the packed word for the op tag.

@@ -128,11 +128,7 @@ macro_rules! impl_real {
             }
             #[inline]
             fn step(self) -> Self {
-                if self > 0.0 {
-                    1.0
-                } else {
-                    0.0
-                }
+                if self > 0.0 { 1.0 } else { 0.0 }
             }
             #[inline]
             fn sign(self) -> Self {
@@ -146,11 +142,7 @@ macro_rules! impl_real {
             }
             #[inline]
             fn ge_mask(self, other: Self) -> Self {
-                if self >= other {
-                    1.0
-                } else {
-                    0.0
-                }
+                if self >= other { 1.0 } else { 0.0 }
             }
         }
     };

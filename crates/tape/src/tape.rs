@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use smallvec::SmallVec;
 
-use crate::node::{ScalarNode, Tag, MAX_NODES};
+use crate::node::{MAX_NODES, ScalarNode, Tag};
 use crate::tensor::op::TensorOp;
 use crate::{Array, Element, Scalar, TapeError, Tensor};
 

@@ -5,7 +5,7 @@
 //! use proptest::prelude::*;
 //! use tape::check::{gradcheck, strategies, CheckConfig};
 //!
-//! proptest!(ProptestConfig::with_cases(8), |(x in strategies::array_up_to(2, 3, -2.0, 2.0))| {
+//! proptest!(ProptestConfig::with_cases(8), |(x in strategies::array_up_to::<f64>(2, 3, -2.0, 2.0))| {
 //!     let r = gradcheck(|_, t| t[0].tanh() * t[0], &[x], &CheckConfig::default());
 //!     prop_assert!(r.is_ok(), "{}", r.unwrap_err());
 //! });
@@ -21,7 +21,11 @@ pub fn shape(max_rank: usize, max_dim: usize) -> impl Strategy<Value = Shape> {
 }
 
 /// Arrays of a given shape with elements uniform in `[lo, hi)`.
-pub fn array<T: Element>(shape: &[usize], lo: f64, hi: f64) -> impl Strategy<Value = Array<T>> {
+pub fn array<T: Element>(
+    shape: &[usize],
+    lo: f64,
+    hi: f64,
+) -> impl Strategy<Value = Array<T>> + use<T> {
     let shape = Shape::from_slice(shape);
     let n = crate::shape::numel(&shape);
     proptest::collection::vec(lo..hi, n).prop_map(move |v| {
@@ -49,7 +53,7 @@ pub fn array_avoiding<T: Element>(
     hi: f64,
     kinks: &'static [f64],
     margin: f64,
-) -> impl Strategy<Value = Array<T>> {
+) -> impl Strategy<Value = Array<T>> + use<T> {
     array::<f64>(shape, lo, hi).prop_map(move |a| {
         a.map(|v| {
             let mut v = v;

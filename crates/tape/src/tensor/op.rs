@@ -7,7 +7,7 @@
 
 use std::rc::Rc;
 
-use smallvec::{smallvec, SmallVec};
+use smallvec::{SmallVec, smallvec};
 
 use super::algebra::TensorAlgebra;
 use crate::rules::{BinaryOp, UnaryOp};

@@ -2,7 +2,7 @@
 //! a report that says where.
 
 use tape::check::{
-    gradcheck, gradcheck_directional, gradcheck_scalar, gradcheck_scalars, CheckConfig, Entry,
+    CheckConfig, Entry, gradcheck, gradcheck_directional, gradcheck_scalar, gradcheck_scalars,
 };
 use tape::{Array, Function, Tape, TapeError};
 

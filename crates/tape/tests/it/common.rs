@@ -1,6 +1,6 @@
 //! Helpers shared by the tests: every gradient goes through the public `check` module.
 
-use tape::check::{gradcheck, gradcheck_scalar, CheckConfig, Report};
+use tape::check::{CheckConfig, Report, gradcheck, gradcheck_scalar};
 use tape::{Array, Element, Scalar, Tape, Tensor};
 
 /// Checks the full Jacobian of a tensor function, failing the test with the mismatch table.

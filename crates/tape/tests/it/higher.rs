@@ -1,6 +1,6 @@
 //! Gradients of gradients: closed forms derived by hand, and gradgradcheck.
 
-use tape::check::{gradgradcheck, CheckConfig};
+use tape::check::{CheckConfig, gradgradcheck};
 use tape::higher::{grad, hessian, hvp, jacobian};
 use tape::{Array, Function, Tape, TapeError, Tensor};
 

@@ -3,7 +3,7 @@
 //! argument) have a non-zero Hessian to check.
 
 use proptest::prelude::*;
-use tape::check::{gradgradcheck, strategies, CheckConfig};
+use tape::check::{CheckConfig, gradgradcheck, strategies};
 use tape::{Array, Scalar, Tensor};
 
 fn cfg() -> CheckConfig {
