@@ -102,7 +102,7 @@ fn check_labels<T: Element>(op: &'static str, logits: &Array<T>, labels: &[usize
             format!("{} labels for {n} rows of logits", labels.len()),
         ));
     }
-    if let Some((i, &l)) = labels.iter().enumerate().find(|(_, &l)| l >= k) {
+    if let Some((i, &l)) = labels.iter().enumerate().find(|&(_, &l)| l >= k) {
         return Err(TrainError::invalid(
             op,
             format!("label {l} of row {i} is not below the number of classes, {k}"),

@@ -215,7 +215,7 @@ fn parse_label(field: &str) -> std::result::Result<usize, String> {
             _ => {
                 return Err(format!(
                     "`{field}` is not a class label (a non-negative integer)"
-                ))
+                ));
             }
         },
     };

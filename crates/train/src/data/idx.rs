@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 
 use tape::{Array, Element};
 
-use super::read::read_maybe_gzip;
 use super::Dataset;
+use super::read::read_maybe_gzip;
 use crate::{Result, TrainError};
 
 /// Reads an IDX image file as pixels in `[0, 1]` (the stored byte divided by 255), shaped
@@ -109,7 +109,7 @@ fn mnist_part<T: Element>(dir: &Path, prefix: &str) -> Result<Dataset<T>> {
             ),
         ));
     }
-    if let Some((i, &l)) = labels.iter().enumerate().find(|(_, &l)| l > 9) {
+    if let Some((i, &l)) = labels.iter().enumerate().find(|&(_, &l)| l > 9) {
         return Err(TrainError::bad_file(
             &labels_path,
             format!("label {l} of sample {i} is not a digit 0..=9"),
@@ -178,13 +178,13 @@ fn parse<'b>(bytes: &'b [u8], path: &Path, ndim: u8, what: &str) -> Result<(Vec<
         Some((code, name)) => {
             return Err(bad(format!(
                 "IDX element type 0x{code:02X} ({name}) is not supported; only unsigned bytes (0x08) are"
-            )))
+            )));
         }
         None => {
             return Err(bad(format!(
                 "bad magic number 0x{magic:08X}: unknown IDX element type 0x{:02X}",
                 bytes[2]
-            )))
+            )));
         }
     }
     if bytes[3] != ndim {

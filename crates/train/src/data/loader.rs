@@ -2,7 +2,7 @@
 
 use tape::{Array, Element};
 
-use super::{gather_rows, Dataset, Targets};
+use super::{Dataset, Targets, gather_rows};
 use crate::{Result, TrainError};
 
 /// One mini-batch: the features of `b` samples and their targets.

@@ -95,7 +95,7 @@ impl<T: Element> Dataset<T> {
                 format!("n_classes is {n_classes}; it must be in 1..={MAX_CLASSES}"),
             ));
         }
-        if let Some((i, &l)) = labels.iter().enumerate().find(|(_, &l)| l >= n_classes) {
+        if let Some((i, &l)) = labels.iter().enumerate().find(|&(_, &l)| l >= n_classes) {
             return Err(TrainError::invalid(
                 OP,
                 format!("label {l} of sample {i} is not below n_classes = {n_classes}"),
@@ -134,7 +134,7 @@ impl<T: Element> Dataset<T> {
                 return Err(TrainError::invalid(
                     OP,
                     format!("targets must be [n] or [n, k], not {:?}", targets.shape()),
-                ))
+                ));
             }
         };
         check_features(OP, &features, targets.shape()[0])?;

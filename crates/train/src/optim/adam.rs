@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use num_traits::Float;
 use tape::{Array, Element};
 
-use super::{check_hyper, check_shapes, Optimizer};
+use super::{Optimizer, check_hyper, check_shapes};
 use crate::Result;
 
 /// The hyper-parameters of [`Adam`] and [`AdamW`]; the defaults are PyTorch's `Adam`

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use tape::{Array, Element};
 
-use super::{check_hyper, check_shapes, Optimizer};
+use super::{Optimizer, check_hyper, check_shapes};
 use crate::{Result, TrainError};
 
 /// The hyper-parameters of [`Sgd`]; the defaults are PyTorch's.

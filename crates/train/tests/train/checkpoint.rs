@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use tape::Array;
-use train::checkpoint::{self, load, load_into, save};
 use train::TrainError;
+use train::checkpoint::{self, load, load_into, save};
 
 use crate::common::TempDir;
 

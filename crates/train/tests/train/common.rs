@@ -4,8 +4,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use flate2::write::GzEncoder;
 use flate2::Compression;
+use flate2::write::GzEncoder;
 
 /// A fresh directory under the system's temporary directory, removed with its contents when
 /// dropped. Unique per process, test name and call, so tests can run in parallel.

@@ -2,10 +2,10 @@
 
 use std::path::Path;
 
-use train::data::csv::{read_classification, read_regression};
 use train::TrainError;
+use train::data::csv::{read_classification, read_regression};
 
-use crate::common::{gzip, TempDir};
+use crate::common::{TempDir, gzip};
 
 #[track_caller]
 fn bad_file_message(err: TrainError, path: &Path) -> String {

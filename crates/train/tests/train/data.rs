@@ -1,8 +1,8 @@
 //! Dataset construction, split, standardisation and mini-batches.
 
 use tape::Array;
-use train::data::{BatchTargets, Dataset, Standardizer, Targets};
 use train::TrainError;
+use train::data::{BatchTargets, Dataset, Standardizer, Targets};
 
 use crate::common::assert_close;
 

@@ -20,11 +20,12 @@ fn digits_has_the_documented_shape_and_class_counts() {
     assert_eq!(ds.labels().unwrap()[0], 0);
     assert_eq!(ds.labels().unwrap()[1796], 8);
     // Pixels are counts of 0..=16.
-    assert!(ds
-        .features()
-        .data()
-        .iter()
-        .all(|&v| (0.0..=16.0).contains(&v) && v.fract() == 0.0));
+    assert!(
+        ds.features()
+            .data()
+            .iter()
+            .all(|&v| (0.0..=16.0).contains(&v) && v.fract() == 0.0)
+    );
 }
 
 #[test]

@@ -2,11 +2,11 @@
 
 use std::path::Path;
 
+use train::TrainError;
 use train::data::idx::{read_images, read_labels};
 use train::data::mnist;
-use train::TrainError;
 
-use crate::common::{gzip, TempDir};
+use crate::common::{TempDir, gzip};
 
 /// An IDX file of unsigned bytes with these dimensions and data.
 fn idx(dims: &[u32], data: &[u8]) -> Vec<u8> {

@@ -2,7 +2,7 @@
 
 use tape::Array;
 use train::metrics::{
-    accuracy, argmax_rows, count_correct, Accuracy, ConfusionMatrix, RunningMean,
+    Accuracy, ConfusionMatrix, RunningMean, accuracy, argmax_rows, count_correct,
 };
 
 fn logits(rows: &[&[f32]]) -> Array<f32> {

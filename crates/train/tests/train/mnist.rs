@@ -67,9 +67,11 @@ fn mnist_matches_the_published_facts() {
         "{}",
         mean(&test) * 255.0
     );
-    assert!(train
-        .features()
-        .data()
-        .iter()
-        .all(|v| (0.0..=1.0).contains(v)));
+    assert!(
+        train
+            .features()
+            .data()
+            .iter()
+            .all(|v| (0.0..=1.0).contains(v))
+    );
 }

@@ -2,10 +2,10 @@
 //! learning-rate schedules.
 
 use tape::Array;
+use train::TrainError;
 use train::optim::{
     Adam, AdamConfig, AdamW, CosineAnnealing, LrSchedule, Optimizer, Sgd, SgdConfig, StepDecay,
 };
-use train::TrainError;
 
 use crate::common::assert_close;
 
