@@ -1,0 +1,293 @@
+//! [`Model`]: parameters that live outside the tape, bound onto a tape for each step.
+//!
+//! A model owns its parameters as plain [`Array`]s. Each training step binds them onto a tape
+//! ([`Model::bind`]), which copies every parameter in as a tensor input and returns the
+//! [`BoundModel`]: the handles of those inputs, with the forward pass. After backward, the
+//! bound model reads each parameter's gradient by name ([`BoundModel::take_grads`]), and
+//! [`Model::update_params`] hands every parameter, mutably, to an update rule together with its
+//! gradient. Nothing on the tape outlives the step, so the tape can be cleared and reused.
+//!
+//! Parameters are named by their path, as PyTorch's `state_dict` does: `weight`, `bias`,
+//! `layers.0.weight`, ... Both traits visit parameters in the same order with the same names;
+//! gradients are matched to parameters by that order, and the names are checked.
+
+use tape::{Array, Element, Gradients, Tape, Tensor};
+
+use crate::NnError;
+
+/// A model whose parameters live outside the tape: visit them by name, and bind them onto a
+/// tape to run it.
+///
+/// ```
+/// use nn::{Linear, Model, BoundModel, Init};
+/// use tape::Tape;
+///
+/// let mut model = Linear::<f64>::new(3, 2, Init::XavierUniform, 0);
+/// let mut names = Vec::new();
+/// model.visit_params(&mut |name, p| names.push((name.to_string(), p.shape().to_vec())));
+/// assert_eq!(names, [("weight".to_string(), vec![2, 3]), ("bias".to_string(), vec![2])]);
+///
+/// let tape = Tape::new();
+/// let bound = model.bind(&tape);
+/// let x = tape.tensor_constant(tape::Array::ones(&[4, 3]));
+/// let loss = bound.forward(x).powi(2).mean();
+/// let mut grads = loss.backward();
+/// let grads = bound.take_grads(&mut grads);
+/// model.update_params(&grads, &mut |_, p, g| {
+///     for (p, g) in p.data_mut().iter_mut().zip(g.data()) {
+///         *p -= 0.1 * g;
+///     }
+/// }).unwrap();
+/// ```
+pub trait Model<T: Element> {
+    /// The model with its parameters on a tape: the handles, and the forward pass.
+    type Bound<'t>: BoundModel<'t, T>;
+
+    /// Copies every parameter onto `tape` as a tensor input (so gradients flow to it) and
+    /// returns the handles.
+    fn bind<'t>(&self, tape: &'t Tape<T>) -> Self::Bound<'t>;
+
+    /// Calls `f(name, parameter)` for every parameter, in a fixed order.
+    fn visit_params(&self, f: &mut dyn FnMut(&str, &Array<T>));
+
+    /// Calls `f(name, parameter)` for every parameter, mutably, in the order of
+    /// [`Model::visit_params`].
+    fn visit_params_mut(&mut self, f: &mut dyn FnMut(&str, &mut Array<T>));
+
+    /// The total number of scalar parameters.
+    ///
+    /// ```
+    /// use nn::{Activation, Mlp, Model};
+    /// let mlp = Mlp::<f32>::new(&[784, 256, 10], Activation::Relu, 0).unwrap();
+    /// assert_eq!(mlp.num_params(), 784 * 256 + 256 + 256 * 10 + 10);
+    /// ```
+    fn num_params(&self) -> usize {
+        let mut n = 0;
+        self.visit_params(&mut |_, p| n += p.len());
+        n
+    }
+
+    /// The parameter names, in visit order.
+    ///
+    /// ```
+    /// use nn::{Activation, Mlp, Model};
+    /// let mlp = Mlp::<f64>::new(&[2, 2, 1], Activation::Tanh, 0).unwrap();
+    /// assert_eq!(
+    ///     mlp.param_names(),
+    ///     ["layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias"]
+    /// );
+    /// ```
+    fn param_names(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        self.visit_params(&mut |name, _| names.push(name.to_string()));
+        names
+    }
+
+    /// Calls `f(name, parameter, gradient)` for every parameter, the parameter mutably: the
+    /// hook for an optimiser's update. Gradients are matched to parameters by visit order.
+    ///
+    /// Everything is checked before anything is changed, so on an error no parameter has been
+    /// touched.
+    ///
+    /// # Errors
+    /// [`NnError::InvalidArgument`] if `grads` does not have one entry per parameter with the
+    /// parameter's name, in visit order; [`NnError::ShapeMismatch`] if a gradient's shape
+    /// differs from its parameter's.
+    ///
+    /// (See [`Model`] for an example.)
+    fn update_params(
+        &mut self,
+        grads: &ParamGrads<T>,
+        f: &mut UpdateFn<'_, T>,
+    ) -> Result<(), NnError> {
+        const OP: &str = "update_params";
+        let mut i = 0;
+        let mut err = None;
+        self.visit_params(&mut |name, p| {
+            if err.is_some() {
+                return;
+            }
+            match grads.entries.get(i) {
+                None => {
+                    err = Some(NnError::invalid(
+                        OP,
+                        format!(
+                            "no gradient for parameter `{name}` (only {} given)",
+                            grads.len()
+                        ),
+                    ))
+                }
+                Some((gname, _)) if gname != name => {
+                    err = Some(NnError::invalid(
+                        OP,
+                        format!("gradient {i} is for `{gname}` but parameter {i} is `{name}`"),
+                    ))
+                }
+                Some((_, g)) if g.shape() != p.shape() => {
+                    err = Some(NnError::mismatch(
+                        OP,
+                        "gradient and parameter shapes differ",
+                        g.shape(),
+                        p.shape(),
+                    ))
+                }
+                Some(_) => {}
+            }
+            i += 1;
+        });
+        if let Some(e) = err {
+            return Err(e);
+        }
+        if i != grads.len() {
+            return Err(NnError::invalid(
+                OP,
+                format!("{} gradients for {i} parameters", grads.len()),
+            ));
+        }
+        let mut entries = grads.entries.iter();
+        self.visit_params_mut(&mut |name, p| {
+            let (_, g) = entries
+                .next()
+                .expect("internal error: parameters changed between the check and the update");
+            f(name, p, g);
+        });
+        Ok(())
+    }
+}
+
+/// The update rule [`Model::update_params`] calls: `f(name, parameter, gradient)`, the
+/// parameter mutably.
+pub type UpdateFn<'a, T> = dyn FnMut(&str, &mut Array<T>, &Array<T>) + 'a;
+
+/// A model with its parameters on a tape: the forward pass, and the parameter handles by name.
+///
+/// Returned by [`Model::bind`]; it borrows only the tape, not the model, so the model can be
+/// updated while (or after) the bound model is used.
+pub trait BoundModel<'t, T: Element> {
+    /// Runs the model on `x`.
+    ///
+    /// # Errors
+    /// [`NnError`] if `x` does not fit the model (its shape is named in the message).
+    fn try_forward(&self, x: Tensor<'t, T>) -> Result<Tensor<'t, T>, NnError>;
+
+    /// Calls `f(name, handle)` for every parameter, in the order of [`Model::visit_params`].
+    fn visit_handles(&self, f: &mut dyn FnMut(&str, Tensor<'t, T>));
+
+    /// [`BoundModel::try_forward`], panicking on bad input.
+    ///
+    /// # Panics
+    /// If `x` does not fit the model.
+    #[track_caller]
+    fn forward(&self, x: Tensor<'t, T>) -> Tensor<'t, T> {
+        self.try_forward(x).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// The parameter handles with their names, in visit order.
+    ///
+    /// ```
+    /// use nn::{BoundModel, Init, Linear, Model};
+    /// let tape = tape::Tape::<f64>::new();
+    /// let bound = Linear::new(2, 3, Init::Zeros, 0).bind(&tape);
+    /// let params = bound.params();
+    /// assert_eq!(params[0].0, "weight");
+    /// assert_eq!(params[0].1.shape().as_slice(), &[3, 2]);
+    /// ```
+    fn params(&self) -> Vec<(String, Tensor<'t, T>)> {
+        let mut out = Vec::new();
+        self.visit_handles(&mut |name, t| out.push((name.to_string(), t)));
+        out
+    }
+
+    /// Copies every parameter's gradient out of `grads`.
+    ///
+    /// # Panics
+    /// If `grads` was computed on another tape, or before the parameters were bound.
+    ///
+    /// ```
+    /// use nn::{BoundModel, Init, Linear, Model};
+    /// let tape = tape::Tape::<f64>::new();
+    /// let bound = Linear::new(2, 1, Init::Zeros, 0).bind(&tape);
+    /// let x = tape.tensor_constant(tape::Array::from_vec(vec![3.0, 4.0], &[1, 2]).unwrap());
+    /// let grads = bound.grads(&bound.forward(x).sum().backward());
+    /// assert_eq!(grads.get("weight").unwrap().data(), &[3.0, 4.0]); // ∂(w·x + b)/∂w = x
+    /// assert_eq!(grads.get("bias").unwrap().data(), &[1.0]);
+    /// ```
+    fn grads(&self, grads: &Gradients<T>) -> ParamGrads<T> {
+        let mut entries = Vec::new();
+        self.visit_handles(&mut |name, t| entries.push((name.to_string(), grads.wrt(t).clone())));
+        ParamGrads { entries }
+    }
+
+    /// Moves every parameter's gradient out of `grads` without copying (leaving zeros there).
+    ///
+    /// # Panics
+    /// If `grads` was computed on another tape, or before the parameters were bound.
+    fn take_grads(&self, grads: &mut Gradients<T>) -> ParamGrads<T> {
+        let mut entries = Vec::new();
+        self.visit_handles(&mut |name, t| entries.push((name.to_string(), grads.take(t))));
+        ParamGrads { entries }
+    }
+}
+
+/// The gradient of every parameter of a model, by name, in visit order: what
+/// [`BoundModel::grads`] returns and [`Model::update_params`] consumes.
+///
+/// ```
+/// use nn::ParamGrads;
+/// let g = ParamGrads::from_vec(vec![("w".to_string(), tape::Array::<f64>::ones(&[2]))]);
+/// assert_eq!(g.len(), 1);
+/// assert_eq!(g.get("w").unwrap().data(), &[1.0, 1.0]);
+/// assert!(g.get("v").is_none());
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParamGrads<T: Element> {
+    entries: Vec<(String, Array<T>)>,
+}
+
+impl<T: Element> ParamGrads<T> {
+    /// Wraps `(name, gradient)` pairs, which must be in the model's visit order.
+    pub fn from_vec(entries: Vec<(String, Array<T>)>) -> Self {
+        ParamGrads { entries }
+    }
+
+    /// The gradient of the parameter called `name`.
+    pub fn get(&self, name: &str) -> Option<&Array<T>> {
+        self.entries.iter().find(|(n, _)| n == name).map(|(_, g)| g)
+    }
+
+    /// `(name, gradient)` pairs in visit order.
+    ///
+    /// ```
+    /// let g = nn::ParamGrads::from_vec(vec![("a".to_string(), tape::Array::<f64>::zeros(&[1]))]);
+    /// assert_eq!(g.iter().map(|(n, _)| n).collect::<Vec<_>>(), ["a"]);
+    /// ```
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Array<T>)> {
+        self.entries.iter().map(|(n, g)| (n.as_str(), g))
+    }
+
+    /// Mutable gradients in visit order (to clip or scale them before an update).
+    ///
+    /// ```
+    /// let mut g = nn::ParamGrads::from_vec(vec![("a".to_string(), tape::Array::<f64>::ones(&[1]))]);
+    /// for (_, a) in g.iter_mut() { a.data_mut()[0] *= 0.5; }
+    /// assert_eq!(g.get("a").unwrap().data(), &[0.5]);
+    /// ```
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&str, &mut Array<T>)> {
+        self.entries.iter_mut().map(|(n, g)| (n.as_str(), g))
+    }
+
+    /// The number of parameters.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The `(name, gradient)` pairs.
+    pub fn into_vec(self) -> Vec<(String, Array<T>)> {
+        self.entries
+    }
+}
