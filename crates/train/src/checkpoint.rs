@@ -40,6 +40,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use nn::Model;
 use safetensors::{Dtype, SafeTensors, View};
 use tape::{Array, Element};
 
@@ -75,23 +76,99 @@ pub fn save<'a, T: Element, N: AsRef<str> + 'a>(
     let dtype = dtype_of::<T>().ok_or_else(|| {
         TrainError::invalid(OP, format!("element type {} cannot be stored", T::NAME))
     })?;
-    let mut views: Vec<(String, LeBytes)> = Vec::new();
+    let views = tensors
+        .into_iter()
+        .map(|(name, array)| (name.as_ref().to_string(), LeBytes::new(dtype, array)))
+        .collect();
+    write_views(path, views, metadata)
+}
+
+/// Writes a model's parameters (see [`nn::Model::visit_params`]) under their names, with
+/// `metadata`, atomically as [`save`] does.
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use nn::{Activation, Mlp, Model};
+/// let dir = std::env::temp_dir().join(format!("tapegrad-doc-model-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// let path = dir.join("mlp.safetensors");
+///
+/// let trained = Mlp::<f32>::new(&[4, 8, 3], Activation::Relu, 1)?;
+/// train::checkpoint::save_model(&path, &trained, &BTreeMap::new())?;
+/// let mut fresh = Mlp::<f32>::new(&[4, 8, 3], Activation::Relu, 2)?;
+/// train::checkpoint::load_model(&path, &mut fresh)?;
+/// let params = |m: &Mlp<f32>| {
+///     let mut v = Vec::new();
+///     m.visit_params(&mut |_, p| v.push(p.clone()));
+///     v
+/// };
+/// assert_eq!(params(&fresh), params(&trained));
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+/// As [`save`].
+pub fn save_model<T: Element, M: Model<T>>(
+    path: impl AsRef<Path>,
+    model: &M,
+    metadata: &BTreeMap<String, String>,
+) -> Result<()> {
+    let dtype = dtype_of::<T>().ok_or_else(|| {
+        TrainError::invalid(
+            "checkpoint::save_model",
+            format!("element type {} cannot be stored", T::NAME),
+        )
+    })?;
+    let mut views = Vec::new();
+    model.visit_params(&mut |name, p| views.push((name.to_string(), LeBytes::new(dtype, p))));
+    write_views(path.as_ref(), views, metadata)
+}
+
+/// Loads a checkpoint into a model's parameters (see [`nn::Model::visit_params_mut`]) and
+/// returns its metadata. As with [`load_into`], every name and shape is checked first, and on
+/// an error the model is unchanged.
+///
+/// # Errors
+/// As [`load_into`].
+pub fn load_model<T: Element, M: Model<T>>(
+    path: impl AsRef<Path>,
+    model: &mut M,
+) -> Result<BTreeMap<String, String>> {
+    let mut checkpoint = load::<T>(path)?;
+    let mut expected = Vec::new();
+    model.visit_params(&mut |name, p| expected.push((name.to_string(), p.shape().to_vec())));
+    checkpoint.check_params(expected.iter().map(|(n, s)| (n.as_str(), s.as_slice())))?;
+    model.visit_params_mut(&mut |name, p| {
+        *p = checkpoint
+            .tensors
+            .remove(name)
+            .expect("internal error: a checked tensor is missing");
+    });
+    Ok(checkpoint.metadata)
+}
+
+/// Serialises `views` and `metadata` and writes them atomically to `path`.
+fn write_views(
+    path: &Path,
+    views: Vec<(String, LeBytes)>,
+    metadata: &BTreeMap<String, String>,
+) -> Result<()> {
+    const OP: &str = "checkpoint::save";
     let mut seen = std::collections::HashSet::new();
-    for (name, array) in tensors {
-        let name = name.as_ref();
+    for (name, _) in &views {
         if name == "__metadata__" {
             return Err(TrainError::invalid(
                 OP,
                 "`__metadata__` is reserved by the format and cannot name a tensor",
             ));
         }
-        if !seen.insert(name.to_string()) {
+        if !seen.insert(name.as_str()) {
             return Err(TrainError::invalid(
                 OP,
                 format!("tensor `{name}` is given twice"),
             ));
         }
-        views.push((name.to_string(), LeBytes::new(dtype, array)));
     }
     let info: Option<HashMap<String, String>> = if metadata.is_empty() {
         None

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use nn::NnError;
 use tape::TapeError;
 
 /// The result type of this crate.
@@ -24,6 +25,28 @@ pub enum TrainError {
     /// anomaly detection, ...
     #[error(transparent)]
     Tape(#[from] TapeError),
+
+    /// An error of the nn crate: a model that does not fit the data (input width, number of
+    /// classes), an invalid loss configuration, ...
+    #[error(transparent)]
+    Nn(#[from] NnError),
+
+    /// Training met a loss or gradient that is NaN or infinite. Training stopped, and the
+    /// parameters were restored to the last ones whose loss was finite (or left as they were,
+    /// if the bad value came before any update).
+    #[error(
+        "epoch {epoch}, batch {batch}: the {what} is {value}; training stopped and the parameters were restored to the last step with a finite loss"
+    )]
+    NonFinite {
+        /// The epoch, counting from 0.
+        epoch: usize,
+        /// The batch within the epoch, counting from 0.
+        batch: usize,
+        /// What was not finite: `loss`, or `gradient of `layers.0.weight``.
+        what: String,
+        /// The first non-finite value seen.
+        value: f64,
+    },
 
     /// A file could not be opened, read or written.
     #[error("{}: {source}", path.display())]

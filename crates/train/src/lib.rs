@@ -11,6 +11,9 @@
 //! - [`checkpoint`]: named parameters in safetensors files, written atomically, loaded with
 //!   every name and shape checked.
 //! - [`metrics`]: accuracy, running means, confusion matrices.
+//! - [`trainer`]: the training loop — epochs of shuffled mini-batches, evaluation on a
+//!   held-out split, an event stream that can stop the run, and a safe stop (parameters
+//!   restored) on a non-finite loss.
 //!
 //! Bad input is an error, never a panic and never garbage: a corrupt file is a
 //! [`TrainError`] that names the file and what is wrong with it.
@@ -60,5 +63,6 @@ pub mod data;
 mod error;
 pub mod metrics;
 pub mod optim;
+pub mod trainer;
 
 pub use error::{Result, TrainError};

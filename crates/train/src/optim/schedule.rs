@@ -19,7 +19,7 @@ use crate::{Result, TrainError};
 /// assert_eq!(sgd.lr(), 0.025);
 /// # Ok::<(), train::TrainError>(())
 /// ```
-pub trait LrSchedule {
+pub trait LrSchedule: std::fmt::Debug {
     /// The learning rate at epoch (or step) `t`.
     fn lr_at(&self, t: usize) -> f64;
 }

@@ -9,3 +9,4 @@ mod idx;
 mod metrics;
 mod mnist;
 mod optim;
+mod trainer;
