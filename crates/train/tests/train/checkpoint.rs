@@ -266,3 +266,48 @@ fn bad_names_are_refused() {
     let err = checkpoint::load_into(&path, [("w", &mut x), ("w", &mut y)]).unwrap_err();
     assert!(matches!(err, TrainError::InvalidArgument { .. }), "{err:?}");
 }
+
+#[test]
+fn a_model_round_trips_and_a_different_architecture_is_refused() {
+    use nn::{Activation, Mlp, Model};
+    let dir = TempDir::new("ckpt-model");
+    let path = dir.path().join("mlp.safetensors");
+    let trained = Mlp::<f64>::new(&[3, 4, 2], Activation::Tanh, 1).unwrap();
+    checkpoint::save_model(&path, &trained, &meta()).unwrap();
+    // The names are nn's, `layers.<i>.weight` in PyTorch's [out, in] layout.
+    let stored = load::<f64>(&path).unwrap();
+    let names: Vec<&str> = stored.tensors.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        [
+            "layers.0.bias",
+            "layers.0.weight",
+            "layers.1.bias",
+            "layers.1.weight"
+        ]
+    );
+    assert_eq!(stored.tensors["layers.0.weight"].shape(), &[4, 3]);
+
+    let params = |m: &Mlp<f64>| {
+        let mut v = Vec::new();
+        m.visit_params(&mut |_, p| v.push(p.clone()));
+        v
+    };
+    let mut fresh = Mlp::<f64>::new(&[3, 4, 2], Activation::Tanh, 2).unwrap();
+    assert_ne!(params(&fresh), params(&trained));
+    assert_eq!(checkpoint::load_model(&path, &mut fresh).unwrap(), meta());
+    assert_eq!(params(&fresh), params(&trained));
+
+    let mut wider = Mlp::<f64>::new(&[3, 5, 2], Activation::Tanh, 2).unwrap();
+    let before = params(&wider);
+    let (tensor, message) =
+        checkpoint_error(checkpoint::load_model(&path, &mut wider).unwrap_err());
+    assert_eq!(tensor, "layers.0.weight");
+    assert_eq!(
+        message,
+        "shape [4, 3] in the file, but the parameter's is [5, 3]"
+    );
+    assert_eq!(params(&wider), before);
+    let mut f32_model = Mlp::<f32>::new(&[3, 4, 2], Activation::Tanh, 2).unwrap();
+    assert!(checkpoint::load_model(&path, &mut f32_model).is_err());
+}
