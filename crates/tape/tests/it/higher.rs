@@ -27,11 +27,12 @@ fn second_derivatives_of_scalar_ops_match_closed_forms() {
     // (f, x, f'' derived by hand)
     let x0 = 0.7f64;
     let s = 1.0 / (1.0 + (-x0).exp());
-    let cases: Vec<(
-        &str,
+    type Case = (
+        &'static str,
         fn(tape::Scalar<'_, f64>) -> tape::Scalar<'_, f64>,
         f64,
-    )> = vec![
+    );
+    let cases: Vec<Case> = vec![
         ("exp", |x| x.exp(), x0.exp()),                // eˣ
         ("ln", |x| x.ln(), -1.0 / (x0 * x0)),          // -1/x²
         ("sqrt", |x| x.sqrt(), -0.25 * x0.powf(-1.5)), // -¼x^-3/2
@@ -292,7 +293,7 @@ fn custom_functions_with_a_tape_backward_are_differentiable_twice() {
     let x = Array::from_vec(vec![0.4, 1.1], &[2]).unwrap();
     gradgradcheck(
         |t, x| t.apply(&SquareOnTape, x).unwrap().sin().sum(),
-        &[x.clone()],
+        std::slice::from_ref(&x),
         &CheckConfig::default(),
     )
     .unwrap();

@@ -20,7 +20,8 @@ fn wrap<'t>(t: Tensor<'t, f64>) -> Scalar<'t, f64> {
 
 macro_rules! gg {
     ($inputs:expr, |$p:ident| $body:expr) => {{
-        let r = gradgradcheck(|_, $p| wrap($body), &$inputs, &cfg());
+        let inputs = $inputs;
+        let r = gradgradcheck(|_, $p| wrap($body), &inputs, &cfg());
         prop_assert!(r.is_ok(), "{}", r.unwrap_err());
     }};
 }
