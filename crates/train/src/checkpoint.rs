@@ -1,0 +1,461 @@
+//! Checkpoints: named parameters in the safetensors format, written atomically.
+//!
+//! A checkpoint is a set of named arrays — `layers.0.weight`, `layers.0.bias`, ... — stored as
+//! little-endian `F32` or `F64` tensors with their shapes, plus optional string metadata
+//! (epoch, seed, ...) in the header's `__metadata__` table. Arrays are written as they are:
+//! the nn crate keeps `Linear` weights in PyTorch's `[out, in]` layout, so
+//! `safetensors.torch.load_file` followed by `load_state_dict` reads a tapegrad model.
+//!
+//! [`save`] never leaves a half-written file at the target path: it writes a temporary file
+//! in the same directory, flushes it to disk, and renames it over the target (an atomic
+//! replacement on POSIX file systems). [`load_into`] checks every name, shape and element
+//! type before it touches any parameter, so a checkpoint that does not fit loses nothing.
+//!
+//! ```
+//! use std::collections::BTreeMap;
+//! use tape::Array;
+//! use train::checkpoint;
+//!
+//! let dir = std::env::temp_dir().join(format!("tapegrad-doc-ckpt-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir)?;
+//! let path = dir.join("model.safetensors");
+//!
+//! let w = Array::from_vec(vec![1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0], &[3, 2])?;
+//! let b = Array::from_vec(vec![0.5f32, 0.0, -0.5], &[3])?;
+//! let meta = BTreeMap::from([("epoch".to_string(), "7".to_string())]);
+//! checkpoint::save(&path, [("layers.0.weight", &w), ("layers.0.bias", &b)], &meta)?;
+//!
+//! let (mut w2, mut b2) = (Array::zeros(&[3, 2]), Array::zeros(&[3]));
+//! let meta2 = checkpoint::load_into(&path, [("layers.0.weight", &mut w2), ("layers.0.bias", &mut b2)])?;
+//! assert_eq!((w2, b2), (w, b));
+//! assert_eq!(meta2["epoch"], "7");
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use nn::Model;
+use safetensors::{Dtype, SafeTensors, View};
+use tape::{Array, Element};
+
+use crate::{Result, TrainError};
+
+/// The contents of a checkpoint file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Checkpoint<T: Element> {
+    /// The tensors by name.
+    pub tensors: BTreeMap<String, Array<T>>,
+    /// The `__metadata__` table of the header (empty if there is none).
+    pub metadata: BTreeMap<String, String>,
+    /// The file it was read from, for error messages.
+    pub path: PathBuf,
+}
+
+/// Writes named arrays, and `metadata`, to a safetensors file at `path`, atomically: the
+/// file at `path` is either the old one (or absent) or the complete new one, never a part.
+///
+/// The element type is `T`'s: `F32` for `f32`, `F64` for `f64`.
+///
+/// # Errors
+/// [`TrainError::InvalidArgument`] if a name repeats or is `__metadata__`, or `path` has no
+/// file name; [`TrainError::Io`] naming `path` if the file cannot be written (the directory
+/// does not exist, the disk is full, ...) — then no file is left behind.
+pub fn save<'a, T: Element, N: AsRef<str> + 'a>(
+    path: impl AsRef<Path>,
+    tensors: impl IntoIterator<Item = (N, &'a Array<T>)>,
+    metadata: &BTreeMap<String, String>,
+) -> Result<()> {
+    const OP: &str = "checkpoint::save";
+    let path = path.as_ref();
+    let dtype = dtype_of::<T>().ok_or_else(|| {
+        TrainError::invalid(OP, format!("element type {} cannot be stored", T::NAME))
+    })?;
+    let views = tensors
+        .into_iter()
+        .map(|(name, array)| (name.as_ref().to_string(), LeBytes::new(dtype, array)))
+        .collect();
+    write_views(path, views, metadata)
+}
+
+/// Writes a model's parameters (see [`nn::Model::visit_params`]) under their names, with
+/// `metadata`, atomically as [`save`] does.
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use nn::{Activation, Mlp, Model};
+/// let dir = std::env::temp_dir().join(format!("tapegrad-doc-model-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// let path = dir.join("mlp.safetensors");
+///
+/// let trained = Mlp::<f32>::new(&[4, 8, 3], Activation::Relu, 1)?;
+/// train::checkpoint::save_model(&path, &trained, &BTreeMap::new())?;
+/// let mut fresh = Mlp::<f32>::new(&[4, 8, 3], Activation::Relu, 2)?;
+/// train::checkpoint::load_model(&path, &mut fresh)?;
+/// let params = |m: &Mlp<f32>| {
+///     let mut v = Vec::new();
+///     m.visit_params(&mut |_, p| v.push(p.clone()));
+///     v
+/// };
+/// assert_eq!(params(&fresh), params(&trained));
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+/// As [`save`].
+pub fn save_model<T: Element, M: Model<T>>(
+    path: impl AsRef<Path>,
+    model: &M,
+    metadata: &BTreeMap<String, String>,
+) -> Result<()> {
+    let dtype = dtype_of::<T>().ok_or_else(|| {
+        TrainError::invalid(
+            "checkpoint::save_model",
+            format!("element type {} cannot be stored", T::NAME),
+        )
+    })?;
+    let mut views = Vec::new();
+    model.visit_params(&mut |name, p| views.push((name.to_string(), LeBytes::new(dtype, p))));
+    write_views(path.as_ref(), views, metadata)
+}
+
+/// Loads a checkpoint into a model's parameters (see [`nn::Model::visit_params_mut`]) and
+/// returns its metadata. As with [`load_into`], every name and shape is checked first, and on
+/// an error the model is unchanged.
+///
+/// # Errors
+/// As [`load_into`].
+pub fn load_model<T: Element, M: Model<T>>(
+    path: impl AsRef<Path>,
+    model: &mut M,
+) -> Result<BTreeMap<String, String>> {
+    let mut checkpoint = load::<T>(path)?;
+    let mut expected = Vec::new();
+    model.visit_params(&mut |name, p| expected.push((name.to_string(), p.shape().to_vec())));
+    checkpoint.check_params(expected.iter().map(|(n, s)| (n.as_str(), s.as_slice())))?;
+    model.visit_params_mut(&mut |name, p| {
+        *p = checkpoint
+            .tensors
+            .remove(name)
+            .expect("internal error: a checked tensor is missing");
+    });
+    Ok(checkpoint.metadata)
+}
+
+/// Serialises `views` and `metadata` and writes them atomically to `path`.
+fn write_views(
+    path: &Path,
+    views: Vec<(String, LeBytes)>,
+    metadata: &BTreeMap<String, String>,
+) -> Result<()> {
+    const OP: &str = "checkpoint::save";
+    let mut seen = std::collections::HashSet::new();
+    for (name, _) in &views {
+        if name == "__metadata__" {
+            return Err(TrainError::invalid(
+                OP,
+                "`__metadata__` is reserved by the format and cannot name a tensor",
+            ));
+        }
+        if !seen.insert(name.as_str()) {
+            return Err(TrainError::invalid(
+                OP,
+                format!("tensor `{name}` is given twice"),
+            ));
+        }
+    }
+    let info: Option<HashMap<String, String>> = if metadata.is_empty() {
+        None
+    } else {
+        Some(
+            metadata
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        )
+    };
+    let bytes = safetensors::serialize(views, info)
+        .map_err(|e| TrainError::invalid(OP, format!("cannot serialise: {e}")))?;
+    write_atomically(path, &bytes)
+}
+
+/// Reads every tensor of a safetensors file, and its metadata.
+///
+/// # Errors
+/// [`TrainError::Io`] if the file cannot be read; [`TrainError::BadFile`] if it is not a
+/// valid safetensors file (corrupt, truncated); [`TrainError::Checkpoint`] naming a tensor
+/// whose element type is not `T`'s.
+pub fn load<T: Element>(path: impl AsRef<Path>) -> Result<Checkpoint<T>> {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(|e| TrainError::io(path, e))?;
+    let st = parse(&bytes, path)?;
+    let mut tensors = BTreeMap::new();
+    for (name, view) in st.iter() {
+        check_dtype::<T>(path, name, view.dtype())?;
+        tensors.insert(name.to_string(), decode(view.data(), view.shape())?);
+    }
+    Ok(Checkpoint {
+        tensors,
+        metadata: metadata_of(&bytes, path)?,
+        path: path.to_path_buf(),
+    })
+}
+
+/// Loads a checkpoint into existing parameters, matched by name, and returns its metadata.
+///
+/// Everything is checked before anything is written (see [`Checkpoint::check_params`]):
+/// every parameter must be in the file with the same shape and element type, and the file
+/// must hold no tensor the parameters do not name (as PyTorch's `load_state_dict` with
+/// `strict=True`). On any error the parameters are unchanged.
+///
+/// # Errors
+/// The errors of [`load`] and of [`Checkpoint::check_params`].
+pub fn load_into<'a, T: Element, N: AsRef<str>>(
+    path: impl AsRef<Path>,
+    params: impl IntoIterator<Item = (N, &'a mut Array<T>)>,
+) -> Result<BTreeMap<String, String>> {
+    let mut checkpoint = load::<T>(path)?;
+    let params: Vec<(N, &mut Array<T>)> = params.into_iter().collect();
+    checkpoint.check_params(params.iter().map(|(name, p)| (name.as_ref(), p.shape())))?;
+    // Everything fits: only now overwrite the parameters.
+    for (name, param) in params {
+        *param = checkpoint
+            .tensors
+            .remove(name.as_ref())
+            .expect("internal error: a checked tensor is missing");
+    }
+    Ok(checkpoint.metadata)
+}
+
+impl<T: Element> Checkpoint<T> {
+    /// Checks that the checkpoint holds exactly the parameters `expected` names, each with
+    /// the given shape — for models that hand out their parameters through a visitor, which
+    /// can then move each tensor out of [`Checkpoint::tensors`] knowing it fits.
+    ///
+    /// ```
+    /// # use std::collections::BTreeMap;
+    /// # use tape::Array;
+    /// # let dir = std::env::temp_dir().join(format!("tapegrad-doc-check-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// # let path = dir.join("m.safetensors");
+    /// let w = Array::<f64>::ones(&[2, 3]);
+    /// train::checkpoint::save(&path, [("weight", &w)], &BTreeMap::new())?;
+    /// let ck = train::checkpoint::load::<f64>(&path)?;
+    /// assert!(ck.check_params([("weight", [2, 3])]).is_ok());
+    /// let err = ck.check_params([("weight", [3, 2])]).unwrap_err();
+    /// assert!(err.to_string().ends_with("tensor `weight`: shape [2, 3] in the file, but the parameter's is [3, 2]"));
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`TrainError::Checkpoint`] naming the file and the first tensor that is missing, has
+    /// another shape, or is in the file but not expected; [`TrainError::InvalidArgument`] if
+    /// an expected name repeats.
+    pub fn check_params<N: AsRef<str>, S: AsRef<[usize]>>(
+        &self,
+        expected: impl IntoIterator<Item = (N, S)>,
+    ) -> Result<()> {
+        let mismatch = |tensor: &str, message: String| TrainError::Checkpoint {
+            path: self.path.clone(),
+            tensor: tensor.to_string(),
+            message,
+        };
+        let mut seen = std::collections::HashSet::new();
+        for (name, shape) in expected {
+            let (name, shape) = (name.as_ref(), shape.as_ref());
+            if !seen.insert(name.to_string()) {
+                return Err(TrainError::invalid(
+                    "Checkpoint::check_params",
+                    format!("parameter `{name}` is given twice"),
+                ));
+            }
+            let Some(stored) = self.tensors.get(name) else {
+                let names = self.tensors.keys().map(String::as_str).collect();
+                return Err(mismatch(
+                    name,
+                    format!("missing from the file (it holds {})", list_names(names)),
+                ));
+            };
+            if stored.shape() != shape {
+                return Err(mismatch(
+                    name,
+                    format!(
+                        "shape {:?} in the file, but the parameter's is {shape:?}",
+                        stored.shape()
+                    ),
+                ));
+            }
+        }
+        if let Some(extra) = self.tensors.keys().find(|n| !seen.contains(n.as_str())) {
+            return Err(mismatch(
+                extra,
+                "is in the file but is not a parameter of the model".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn parse<'b>(bytes: &'b [u8], path: &Path) -> Result<SafeTensors<'b>> {
+    SafeTensors::deserialize(bytes).map_err(|e| {
+        TrainError::bad_file(
+            path,
+            format!("not a valid safetensors file (corrupt or truncated): {e}"),
+        )
+    })
+}
+
+fn metadata_of(bytes: &[u8], path: &Path) -> Result<BTreeMap<String, String>> {
+    let (_, meta) = SafeTensors::read_metadata(bytes)
+        .map_err(|e| TrainError::bad_file(path, format!("not a valid safetensors file: {e}")))?;
+    Ok(meta
+        .metadata()
+        .as_ref()
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default())
+}
+
+fn dtype_of<T: Element>() -> Option<Dtype> {
+    match T::NAME {
+        "f32" => Some(Dtype::F32),
+        "f64" => Some(Dtype::F64),
+        _ => None,
+    }
+}
+
+fn check_dtype<T: Element>(path: &Path, name: &str, dtype: Dtype) -> Result<()> {
+    if Some(dtype) == dtype_of::<T>() {
+        return Ok(());
+    }
+    let message = match dtype {
+        Dtype::F32 | Dtype::F64 => {
+            format!("stored as {dtype:?}, but the parameters are {}", T::NAME)
+        }
+        _ => format!("stored as {dtype:?}; only F32 and F64 tensors can be loaded"),
+    };
+    Err(TrainError::Checkpoint {
+        path: path.to_path_buf(),
+        tensor: name.to_string(),
+        message,
+    })
+}
+
+/// Decodes little-endian elements of `T`'s type (checked by the caller).
+fn decode<T: Element>(data: &[u8], shape: &[usize]) -> Result<Array<T>> {
+    let values: Vec<T> = match T::NAME {
+        "f32" => data
+            .chunks_exact(4)
+            .map(|c| T::cast_from(f64::from(f32::from_le_bytes([c[0], c[1], c[2], c[3]]))))
+            .collect(),
+        _ => data
+            .chunks_exact(8)
+            .map(|c| {
+                T::cast_from(f64::from_le_bytes([
+                    c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
+                ]))
+            })
+            .collect(),
+    };
+    Ok(Array::from_vec(values, shape)?)
+}
+
+fn list_names(mut names: Vec<&str>) -> String {
+    names.sort_unstable();
+    let quoted: Vec<String> = names.iter().take(6).map(|n| format!("`{n}`")).collect();
+    match names.len() {
+        0 => "no tensors".to_string(),
+        n if n <= 6 => quoted.join(", "),
+        n => format!("{}, … ({n} tensors)", quoted.join(", ")),
+    }
+}
+
+/// An array encoded as little-endian bytes, for the safetensors writer.
+struct LeBytes {
+    dtype: Dtype,
+    shape: Vec<usize>,
+    bytes: Vec<u8>,
+}
+
+impl LeBytes {
+    fn new<T: Element>(dtype: Dtype, array: &Array<T>) -> Self {
+        let bytes = match dtype {
+            Dtype::F32 => array
+                .data()
+                .iter()
+                .flat_map(|v| (v.as_f64() as f32).to_le_bytes())
+                .collect(),
+            _ => array
+                .data()
+                .iter()
+                .flat_map(|v| v.as_f64().to_le_bytes())
+                .collect(),
+        };
+        LeBytes {
+            dtype,
+            shape: array.shape().to_vec(),
+            bytes,
+        }
+    }
+}
+
+impl View for LeBytes {
+    fn dtype(&self) -> Dtype {
+        self.dtype
+    }
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+    fn data(&self) -> Cow<'_, [u8]> {
+        Cow::Borrowed(&self.bytes)
+    }
+    fn data_len(&self) -> usize {
+        self.bytes.len()
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory: write, flush to
+/// disk, rename over `path`, then flush the directory entry.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let file_name = path.file_name().ok_or_else(|| {
+        TrainError::invalid(
+            "checkpoint::save",
+            format!("`{}` does not name a file", path.display()),
+        )
+    })?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}-{}",
+        file_name.to_string_lossy(),
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let written = (|| -> std::io::Result<()> {
+        let mut file = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = written {
+        // Best effort: the temporary file may not even have been created.
+        let _ = std::fs::remove_file(&tmp);
+        return Err(TrainError::io(path, e));
+    }
+    // Make the rename itself durable. Some platforms cannot open or sync a directory; the
+    // file is complete and in place either way, so this step's failure is not an error.
+    if let Ok(d) = File::open(&dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}

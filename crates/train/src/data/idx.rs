@@ -1,0 +1,231 @@
+//! The IDX format of MNIST: image and label files, raw or gzip-compressed.
+//!
+//! An IDX file is a 4-byte magic number — two zero bytes, an element-type byte (`0x08` for
+//! unsigned bytes, the only type MNIST uses) and the number of dimensions — then each
+//! dimension as a big-endian `u32`, then the elements in row-major order. Image files have 3
+//! dimensions (`n, rows, cols`, magic `0x00000803` = 2051), label files 1 (`n`, magic
+//! `0x00000801` = 2049). Files starting with the gzip magic bytes `1f 8b` are decompressed
+//! first, whatever their name.
+
+use std::path::{Path, PathBuf};
+
+use tape::{Array, Element};
+
+use super::Dataset;
+use super::read::read_maybe_gzip;
+use crate::{Result, TrainError};
+
+/// Reads an IDX image file as pixels in `[0, 1]` (the stored byte divided by 255), shaped
+/// `[n, rows, cols]`.
+///
+/// ```no_run
+/// let images = train::data::idx::read_images::<f32>("mnist/t10k-images-idx3-ubyte.gz")?;
+/// assert_eq!(images.shape(), &[10_000, 28, 28]);
+/// # Ok::<(), train::TrainError>(())
+/// ```
+///
+/// # Errors
+/// [`TrainError::Io`] if the file cannot be read; [`TrainError::BadFile`] if it is not an
+/// IDX file of 3-D unsigned bytes, its data is shorter or longer than the header says, or its
+/// gzip stream is broken.
+pub fn read_images<T: Element>(path: impl AsRef<Path>) -> Result<Array<T>> {
+    let path = path.as_ref();
+    let bytes = read_maybe_gzip(path)?;
+    let (dims, data) = parse(&bytes, path, 3, "images")?;
+    let scale: Vec<T> = (0..=255u8)
+        .map(|b| T::cast_from(f64::from(b) / 255.0))
+        .collect();
+    let pixels = data.iter().map(|&b| scale[usize::from(b)]).collect();
+    Ok(Array::from_vec(pixels, &dims)?)
+}
+
+/// Reads an IDX label file: one byte per sample.
+///
+/// ```no_run
+/// let labels = train::data::idx::read_labels("mnist/t10k-labels-idx1-ubyte.gz")?;
+/// assert_eq!(&labels[..3], &[7, 2, 1]);
+/// # Ok::<(), train::TrainError>(())
+/// ```
+///
+/// # Errors
+/// As [`read_images`], for a 1-D file.
+pub fn read_labels(path: impl AsRef<Path>) -> Result<Vec<u8>> {
+    let path = path.as_ref();
+    let bytes = read_maybe_gzip(path)?;
+    let (_, data) = parse(&bytes, path, 1, "labels")?;
+    Ok(data.to_vec())
+}
+
+/// Reads MNIST from a directory holding the four standard files, and returns
+/// `(train, test)`: 60,000 and 10,000 images of `28 × 28 = 784` features in `[0, 1]`, labels
+/// `0..=9`.
+///
+/// Each file may be gzip-compressed or not: `train-images-idx3-ubyte.gz` is looked for first,
+/// then `train-images-idx3-ubyte`, then the dotted spelling `train-images.idx3-ubyte`
+/// (and `.gz`) found in some copies; likewise `train-labels-idx1-ubyte`,
+/// `t10k-images-idx3-ubyte` and `t10k-labels-idx1-ubyte`.
+///
+/// ```no_run
+/// let (train, test) = train::data::mnist::<f32>("data/mnist")?;
+/// assert_eq!((train.len(), test.len(), train.n_features()), (60_000, 10_000, 784));
+/// # Ok::<(), train::TrainError>(())
+/// ```
+///
+/// # Errors
+/// [`TrainError::BadFile`] naming the directory if a file is missing; the errors of
+/// [`read_images`] and [`read_labels`]; and [`TrainError::BadFile`] if a label is not a
+/// digit, an image file and its label file hold different numbers of samples, or the
+/// training and test images differ in size.
+pub fn mnist<T: Element>(dir: impl AsRef<Path>) -> Result<(Dataset<T>, Dataset<T>)> {
+    let dir = dir.as_ref();
+    let train = mnist_part(dir, "train")?;
+    let test = mnist_part(dir, "t10k")?;
+    if train.n_features() != test.n_features() {
+        return Err(TrainError::bad_file(
+            dir,
+            format!(
+                "training images have {} pixels each but test images have {}",
+                train.n_features(),
+                test.n_features()
+            ),
+        ));
+    }
+    Ok((train, test))
+}
+
+fn mnist_part<T: Element>(dir: &Path, prefix: &str) -> Result<Dataset<T>> {
+    let images_path = find_file(dir, &format!("{prefix}-images"), "idx3-ubyte")?;
+    let labels_path = find_file(dir, &format!("{prefix}-labels"), "idx1-ubyte")?;
+    let images = read_images::<T>(&images_path)?;
+    let labels = read_labels(&labels_path)?;
+    let (n, rows, cols) = (images.shape()[0], images.shape()[1], images.shape()[2]);
+    if labels.len() != n {
+        return Err(TrainError::bad_file(
+            &labels_path,
+            format!(
+                "holds {} labels but {} holds {n} images",
+                labels.len(),
+                images_path.display()
+            ),
+        ));
+    }
+    if let Some((i, &l)) = labels.iter().enumerate().find(|&(_, &l)| l > 9) {
+        return Err(TrainError::bad_file(
+            &labels_path,
+            format!("label {l} of sample {i} is not a digit 0..=9"),
+        ));
+    }
+    let features = images.reshaped(&[n, rows * cols])?;
+    Dataset::classification(features, labels.into_iter().map(usize::from).collect(), 10)
+}
+
+/// The first of `stem-kind.gz`, `stem-kind`, `stem.kind`, `stem.kind.gz` that exists in `dir`.
+fn find_file(dir: &Path, stem: &str, kind: &str) -> Result<PathBuf> {
+    let candidates = [
+        format!("{stem}-{kind}.gz"),
+        format!("{stem}-{kind}"),
+        format!("{stem}.{kind}"),
+        format!("{stem}.{kind}.gz"),
+    ];
+    for name in &candidates {
+        let path = dir.join(name);
+        if path.is_file() {
+            return Ok(path);
+        }
+    }
+    // Say why: the directory may not exist at all.
+    if let Err(e) = std::fs::read_dir(dir) {
+        return Err(TrainError::io(dir, e));
+    }
+    Err(TrainError::bad_file(
+        dir,
+        format!(
+            "no MNIST file `{}` in this directory (nor `{}`, `{}`, `{}`)",
+            candidates[0], candidates[1], candidates[2], candidates[3]
+        ),
+    ))
+}
+
+/// IDX's element-type codes and their names.
+const IDX_TYPES: [(u8, &str); 6] = [
+    (0x08, "unsigned byte"),
+    (0x09, "signed byte"),
+    (0x0B, "i16"),
+    (0x0C, "i32"),
+    (0x0D, "f32"),
+    (0x0E, "f64"),
+];
+
+/// Checks the header of an IDX file of unsigned bytes with `ndim` dimensions and returns the
+/// dimensions and the data.
+fn parse<'b>(bytes: &'b [u8], path: &Path, ndim: u8, what: &str) -> Result<(Vec<usize>, &'b [u8])> {
+    let bad = |message: String| TrainError::bad_file(path, message);
+    let expected_magic = 0x0800 | u32::from(ndim);
+    if bytes.len() < 4 {
+        return Err(bad(format!(
+            "{} bytes is too short for an IDX header (expected IDX {what}, magic 0x{expected_magic:08X})",
+            bytes.len()
+        )));
+    }
+    let magic = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+    if bytes[0] != 0 || bytes[1] != 0 {
+        return Err(bad(format!(
+            "bad magic number 0x{magic:08X}: not an IDX file (IDX {what} start with 0x{expected_magic:08X})"
+        )));
+    }
+    match IDX_TYPES.iter().find(|(code, _)| *code == bytes[2]) {
+        Some((0x08, _)) => {}
+        Some((code, name)) => {
+            return Err(bad(format!(
+                "IDX element type 0x{code:02X} ({name}) is not supported; only unsigned bytes (0x08) are"
+            )));
+        }
+        None => {
+            return Err(bad(format!(
+                "bad magic number 0x{magic:08X}: unknown IDX element type 0x{:02X}",
+                bytes[2]
+            )));
+        }
+    }
+    if bytes[3] != ndim {
+        return Err(bad(format!(
+            "bad magic number 0x{magic:08X}: the file has {} dimensions but IDX {what} have {ndim} (magic 0x{expected_magic:08X})",
+            bytes[3]
+        )));
+    }
+    let header_len = 4 + 4 * usize::from(ndim);
+    if bytes.len() < header_len {
+        return Err(bad(format!(
+            "the header is cut short: {ndim} dimensions need {header_len} header bytes, the file has {}",
+            bytes.len()
+        )));
+    }
+    let dims: Vec<usize> = bytes[4..header_len]
+        .chunks_exact(4)
+        .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize)
+        .collect();
+    let dims_text = dims
+        .iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(" × ");
+    let expected = dims
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| bad(format!("the dimensions {dims_text} are too large")))?;
+    let data = &bytes[header_len..];
+    if data.len() < expected {
+        return Err(bad(format!(
+            "truncated: the header says {dims_text} = {expected} bytes of data, the file has only {} after the header",
+            data.len()
+        )));
+    }
+    if data.len() > expected {
+        return Err(bad(format!(
+            "the header says {dims_text} = {expected} bytes of data, but {} bytes follow the header ({} too many)",
+            data.len(),
+            data.len() - expected
+        )));
+    }
+    Ok((dims, data))
+}

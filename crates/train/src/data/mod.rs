@@ -1,0 +1,397 @@
+//! Data sets in memory, mini-batches, standardisation, and readers for IDX (MNIST) and CSV.
+//!
+//! A [`Dataset`] is a feature matrix `[n, d]` plus one target per sample: a class label or a
+//! vector of real values. [`Dataset::split`] makes a seeded train/test split,
+//! [`Standardizer`] scales features with statistics fitted on the training part, and
+//! [`Dataset::shuffled_batches`] yields mini-batches in a new seeded order every epoch.
+//!
+//! ```
+//! use train::data::{self, Standardizer};
+//!
+//! let digits = data::digits::<f32>()?;            // embedded: 1797 samples, 64 features
+//! let (mut train, mut test) = digits.split(0.2, 42)?;
+//! let scaler = Standardizer::fit(train.features())?;
+//! scaler.apply(&mut train)?;
+//! scaler.apply(&mut test)?;
+//! for epoch in 0..2 {
+//!     for batch in train.shuffled_batches(64, 7, epoch)? {
+//!         assert_eq!(batch.features.shape()[1], 64);
+//!         assert_eq!(batch.labels().unwrap().len(), batch.len());
+//!     }
+//! }
+//! # Ok::<(), train::TrainError>(())
+//! ```
+
+pub mod csv;
+pub mod idx;
+mod loader;
+mod read;
+mod shuffle;
+mod standardize;
+
+use tape::{Array, Element};
+
+use crate::{Result, TrainError};
+
+pub use idx::mnist;
+pub use loader::{Batch, BatchTargets, Batches};
+pub use standardize::Standardizer;
+
+/// The largest number of classes a classification data set may have (labels are below it).
+///
+/// It guards against a corrupt label such as `4000000000` silently asking for billions of
+/// classes (and the memory of a confusion matrix that size).
+pub const MAX_CLASSES: usize = 1 << 16;
+
+/// What a data set predicts for each sample.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Targets<T: Element> {
+    /// One class index per sample, each below `n_classes`.
+    Classes {
+        /// The labels, one per sample.
+        labels: Vec<usize>,
+        /// The number of classes.
+        n_classes: usize,
+    },
+    /// Real-valued targets, `[n, k]`: `k` values per sample (regression).
+    Values(Array<T>),
+}
+
+/// An in-memory data set: features `[n, d]` and one target per sample.
+///
+/// ```
+/// use tape::Array;
+/// use train::data::Dataset;
+///
+/// let x = Array::from_vec(vec![0.0f64, 1.0, 2.0, 3.0, 4.0, 5.0], &[3, 2])?;
+/// let ds = Dataset::classification(x, vec![0, 1, 1], 2)?;
+/// assert_eq!((ds.len(), ds.n_features()), (3, 2));
+/// assert_eq!(ds.class_counts(), Some(vec![1, 2]));
+/// # Ok::<(), train::TrainError>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dataset<T: Element> {
+    features: Array<T>,
+    targets: Targets<T>,
+}
+
+impl<T: Element> Dataset<T> {
+    /// A classification data set: `features` `[n, d]`, one label per row, each below
+    /// `n_classes`.
+    ///
+    /// # Errors
+    /// [`TrainError::InvalidArgument`] if `features` is not 2-D, the number of labels is not
+    /// `n`, a label is `>= n_classes`, or `n_classes` is 0 or above [`MAX_CLASSES`].
+    pub fn classification(
+        features: Array<T>,
+        labels: Vec<usize>,
+        n_classes: usize,
+    ) -> Result<Self> {
+        const OP: &str = "Dataset::classification";
+        check_features(OP, &features, labels.len())?;
+        if n_classes == 0 || n_classes > MAX_CLASSES {
+            return Err(TrainError::invalid(
+                OP,
+                format!("n_classes is {n_classes}; it must be in 1..={MAX_CLASSES}"),
+            ));
+        }
+        if let Some((i, &l)) = labels.iter().enumerate().find(|&(_, &l)| l >= n_classes) {
+            return Err(TrainError::invalid(
+                OP,
+                format!("label {l} of sample {i} is not below n_classes = {n_classes}"),
+            ));
+        }
+        Ok(Dataset {
+            features,
+            targets: Targets::Classes { labels, n_classes },
+        })
+    }
+
+    /// A regression data set: `features` `[n, d]` and `targets` `[n]` or `[n, k]` (a 1-D
+    /// `targets` becomes `[n, 1]`).
+    ///
+    /// ```
+    /// use tape::Array;
+    /// let x = Array::from_vec(vec![1.0f32, 2.0], &[2, 1])?;
+    /// let y = Array::from_vec(vec![10.0f32, 20.0], &[2])?;
+    /// let ds = train::data::Dataset::regression(x, y)?;
+    /// assert_eq!(ds.values().unwrap().shape(), &[2, 1]);
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`TrainError::InvalidArgument`] if `features` is not 2-D or `targets` is not 1-D or
+    /// 2-D with `n` rows.
+    pub fn regression(features: Array<T>, targets: Array<T>) -> Result<Self> {
+        const OP: &str = "Dataset::regression";
+        let targets = match targets.ndim() {
+            1 => {
+                let n = targets.len();
+                targets.reshaped(&[n, 1])?
+            }
+            2 => targets,
+            _ => {
+                return Err(TrainError::invalid(
+                    OP,
+                    format!("targets must be [n] or [n, k], not {:?}", targets.shape()),
+                ));
+            }
+        };
+        check_features(OP, &features, targets.shape()[0])?;
+        Ok(Dataset {
+            features,
+            targets: Targets::Values(targets),
+        })
+    }
+
+    /// The number of samples.
+    pub fn len(&self) -> usize {
+        self.features.shape()[0]
+    }
+
+    /// Whether there are no samples.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The number of features per sample, `d`.
+    pub fn n_features(&self) -> usize {
+        self.features.shape()[1]
+    }
+
+    /// The features, `[n, d]`.
+    pub fn features(&self) -> &Array<T> {
+        &self.features
+    }
+
+    /// The targets.
+    pub fn targets(&self) -> &Targets<T> {
+        &self.targets
+    }
+
+    /// The class labels, for a classification data set.
+    pub fn labels(&self) -> Option<&[usize]> {
+        match &self.targets {
+            Targets::Classes { labels, .. } => Some(labels),
+            Targets::Values(_) => None,
+        }
+    }
+
+    /// The number of classes, for a classification data set.
+    pub fn n_classes(&self) -> Option<usize> {
+        match &self.targets {
+            Targets::Classes { n_classes, .. } => Some(*n_classes),
+            Targets::Values(_) => None,
+        }
+    }
+
+    /// The regression targets `[n, k]`, for a regression data set.
+    pub fn values(&self) -> Option<&Array<T>> {
+        match &self.targets {
+            Targets::Classes { .. } => None,
+            Targets::Values(v) => Some(v),
+        }
+    }
+
+    /// How many samples each class has, for a classification data set.
+    pub fn class_counts(&self) -> Option<Vec<usize>> {
+        let Targets::Classes { labels, n_classes } = &self.targets else {
+            return None;
+        };
+        let mut counts = vec![0; *n_classes];
+        for &l in labels {
+            counts[l] += 1;
+        }
+        Some(counts)
+    }
+
+    /// Splits into the features and the targets.
+    pub fn into_parts(self) -> (Array<T>, Targets<T>) {
+        (self.features, self.targets)
+    }
+
+    /// The samples at `indices`, in that order (an index may repeat).
+    ///
+    /// ```
+    /// use tape::Array;
+    /// let x = Array::from_vec(vec![0.0f64, 1.0, 2.0], &[3, 1])?;
+    /// let ds = train::data::Dataset::classification(x, vec![0, 1, 0], 2)?;
+    /// let sub = ds.subset(&[2, 0])?;
+    /// assert_eq!(sub.features().data(), &[2.0, 0.0]);
+    /// assert_eq!(sub.labels(), Some(&[0, 0][..]));
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`TrainError::InvalidArgument`] if an index is `>= len()`.
+    pub fn subset(&self, indices: &[usize]) -> Result<Self> {
+        if let Some(&i) = indices.iter().find(|&&i| i >= self.len()) {
+            return Err(TrainError::invalid(
+                "Dataset::subset",
+                format!("index {i} is out of range for {} samples", self.len()),
+            ));
+        }
+        Ok(self.gather(indices))
+    }
+
+    /// Splits into `(train, test)`, `test` holding `round(n · test_fraction)` samples drawn
+    /// at random (seeded); each part keeps the original order of its samples.
+    ///
+    /// The same seed always gives the same split. The random stream used here is distinct
+    /// from the ones [`Dataset::shuffled_batches`] uses, so reusing a seed does not correlate
+    /// the split with the batch order.
+    ///
+    /// ```
+    /// let digits = train::data::digits::<f64>()?;
+    /// let (train, test) = digits.split(0.25, 1)?;
+    /// assert_eq!((train.len(), test.len()), (1348, 449)); // 449 = round(1797 / 4)
+    /// assert_eq!(digits.split(0.25, 1)?.1, test);
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`TrainError::InvalidArgument`] if `test_fraction` is not in `(0, 1)` or either part
+    /// would be empty.
+    pub fn split(&self, test_fraction: f64, seed: u64) -> Result<(Self, Self)> {
+        const OP: &str = "Dataset::split";
+        if !(test_fraction > 0.0 && test_fraction < 1.0) {
+            return Err(TrainError::invalid(
+                OP,
+                format!("test_fraction is {test_fraction}; it must be strictly between 0 and 1"),
+            ));
+        }
+        let n = self.len();
+        let n_test = (n as f64 * test_fraction).round() as usize;
+        if n_test == 0 || n_test == n {
+            return Err(TrainError::invalid(
+                OP,
+                format!(
+                    "a test fraction of {test_fraction} of {n} samples leaves {} for training and {n_test} for testing; both must be at least 1",
+                    n - n_test
+                ),
+            ));
+        }
+        let perm = shuffle::permutation(n, seed, shuffle::SPLIT_STREAM);
+        let (test_idx, train_idx) = perm.split_at(n_test);
+        let (mut test_idx, mut train_idx) = (test_idx.to_vec(), train_idx.to_vec());
+        test_idx.sort_unstable();
+        train_idx.sort_unstable();
+        Ok((self.gather(&train_idx), self.gather(&test_idx)))
+    }
+
+    /// Mini-batches of `batch_size` samples in their stored order; the last batch holds the
+    /// remainder (it is kept, not dropped).
+    ///
+    /// ```
+    /// let digits = train::data::digits::<f32>()?;
+    /// let sizes: Vec<usize> = digits.batches(500)?.map(|b| b.len()).collect();
+    /// assert_eq!(sizes, vec![500, 500, 500, 297]);
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`TrainError::InvalidArgument`] if `batch_size` is 0 or the data set is empty.
+    pub fn batches(&self, batch_size: usize) -> Result<Batches<'_, T>> {
+        Batches::new(self, batch_size, (0..self.len()).collect())
+    }
+
+    /// Mini-batches in an order shuffled for this `epoch`: the same `(seed, epoch)` always
+    /// gives the same order, and each epoch draws from its own random stream. The last,
+    /// partial batch is kept.
+    ///
+    /// ```
+    /// let digits = train::data::digits::<f32>()?;
+    /// let first = |epoch| digits.shuffled_batches(32, 9, epoch).unwrap().next().unwrap().indices;
+    /// assert_eq!(first(0), first(0));
+    /// assert_ne!(first(0), first(1));
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`TrainError::InvalidArgument`] if `batch_size` is 0 or the data set is empty.
+    pub fn shuffled_batches(
+        &self,
+        batch_size: usize,
+        seed: u64,
+        epoch: u64,
+    ) -> Result<Batches<'_, T>> {
+        Batches::new(
+            self,
+            batch_size,
+            shuffle::permutation(self.len(), seed, epoch),
+        )
+    }
+
+    pub(crate) fn features_mut(&mut self) -> &mut Array<T> {
+        &mut self.features
+    }
+
+    /// The rows at `indices` (all in range).
+    fn gather(&self, indices: &[usize]) -> Self {
+        let features = gather_rows(&self.features, indices);
+        let targets = match &self.targets {
+            Targets::Classes { labels, n_classes } => Targets::Classes {
+                labels: indices.iter().map(|&i| labels[i]).collect(),
+                n_classes: *n_classes,
+            },
+            Targets::Values(v) => Targets::Values(gather_rows(v, indices)),
+        };
+        Dataset { features, targets }
+    }
+}
+
+/// The rows of a 2-D array at `indices` (all in range) as a new `[indices.len(), d]` array.
+pub(crate) fn gather_rows<T: Element>(a: &Array<T>, indices: &[usize]) -> Array<T> {
+    let d = a.shape()[1];
+    let mut data = Vec::with_capacity(indices.len() * d);
+    for &i in indices {
+        data.extend_from_slice(&a.data()[i * d..(i + 1) * d]);
+    }
+    Array::from_vec(data, &[indices.len(), d])
+        .expect("internal error: gathered rows have the wrong length")
+}
+
+fn check_features<T: Element>(
+    op: &'static str,
+    features: &Array<T>,
+    n_targets: usize,
+) -> Result<()> {
+    if features.ndim() != 2 {
+        return Err(TrainError::invalid(
+            op,
+            format!("features must be 2-D [n, d], not {:?}", features.shape()),
+        ));
+    }
+    if features.shape()[0] != n_targets {
+        return Err(TrainError::invalid(
+            op,
+            format!(
+                "features have {} rows but there are {n_targets} targets",
+                features.shape()[0]
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The scikit-learn "digits" data set, embedded in the binary: 1797 images of 8×8 pixels
+/// (64 features, integers 0..=16, row-major), 10 classes.
+///
+/// These are the test part of the UCI "Optical Recognition of Handwritten Digits" data
+/// (E. Alpaydin, C. Kaynak), as shipped by scikit-learn; the features are the raw counts,
+/// not scaled (use a [`Standardizer`]).
+///
+/// ```
+/// let digits = train::data::digits::<f32>()?;
+/// assert_eq!((digits.len(), digits.n_features(), digits.n_classes()), (1797, 64, Some(10)));
+/// # Ok::<(), train::TrainError>(())
+/// ```
+///
+/// # Errors
+/// None in practice: the embedded file is checked by the tests. The `Result` is the CSV
+/// reader's.
+pub fn digits<T: Element>() -> Result<Dataset<T>> {
+    const DIGITS: &[u8] = include_bytes!("../../data/digits.csv.gz");
+    let bytes = read::decompress_if_gzip(DIGITS.to_vec(), "<embedded digits.csv.gz>".as_ref())?;
+    csv::parse_classification(&bytes, "<embedded digits.csv.gz>".as_ref(), "label")
+}

@@ -1,0 +1,152 @@
+//! [`Sgd`]: stochastic gradient descent with momentum, Nesterov momentum and weight decay.
+
+use std::collections::HashMap;
+
+use tape::{Array, Element};
+
+use super::{Optimizer, check_hyper, check_shapes};
+use crate::{Result, TrainError};
+
+/// The hyper-parameters of [`Sgd`]; the defaults are PyTorch's.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SgdConfig {
+    /// The learning rate `lr` (default `1e-3`).
+    pub lr: f64,
+    /// The momentum factor `μ` in `[0, 1)` (default 0: no momentum).
+    pub momentum: f64,
+    /// Dampening `τ` of the gradient added to the momentum buffer, in `[0, 1]` (default 0).
+    pub dampening: f64,
+    /// Nesterov momentum (default off); needs `momentum > 0` and `dampening == 0`.
+    pub nesterov: bool,
+    /// L2 penalty `λ` added to the gradient (default 0).
+    pub weight_decay: f64,
+}
+
+impl Default for SgdConfig {
+    fn default() -> Self {
+        SgdConfig {
+            lr: 1e-3,
+            momentum: 0.0,
+            dampening: 0.0,
+            nesterov: false,
+            weight_decay: 0.0,
+        }
+    }
+}
+
+/// Stochastic gradient descent, with PyTorch's `torch.optim.SGD` update. For each element,
+/// with gradient `g`, parameter `p` and momentum buffer `b`:
+///
+/// ```text
+/// g ← g + λ·p                              (weight decay, if λ ≠ 0)
+/// b ← g                     on the first step,
+/// b ← μ·b + (1 − τ)·g       afterwards     (momentum, if μ ≠ 0)
+/// g ← g + μ·b  if Nesterov,  else  g ← b
+/// p ← p − lr·g
+/// ```
+///
+/// ```
+/// use tape::Array;
+/// use train::optim::{Optimizer, Sgd, SgdConfig};
+/// let mut p = Array::from_vec(vec![1.0f64, -2.0], &[2])?;
+/// let g = Array::from_vec(vec![0.5, 0.5], &[2])?;
+/// let mut sgd = Sgd::new(SgdConfig { lr: 0.1, momentum: 0.9, ..SgdConfig::default() })?;
+/// sgd.update("p", &mut p, &g)?;   // b = g = 0.5;           p = 1 − 0.1·0.5 = 0.95
+/// sgd.update("p", &mut p, &g)?;   // b = 0.9·0.5 + 0.5 = 0.95; p = 0.95 − 0.095 = 0.855
+/// assert!((p.data()[0] - 0.855).abs() < 1e-12);
+/// # Ok::<(), train::TrainError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Sgd<T: Element> {
+    config: SgdConfig,
+    /// Momentum buffers by parameter name (only with momentum).
+    buffers: HashMap<String, Vec<T>>,
+}
+
+impl<T: Element> Sgd<T> {
+    /// An SGD optimiser with these hyper-parameters.
+    ///
+    /// # Errors
+    /// [`TrainError::InvalidArgument`] if `lr` or `weight_decay` is negative or not finite,
+    /// `momentum` is not in `[0, 1)`, `dampening` not in `[0, 1]`, or Nesterov is asked for
+    /// without momentum or with dampening.
+    pub fn new(config: SgdConfig) -> Result<Self> {
+        const OP: &str = "Sgd::new";
+        check_hyper(OP, "lr", config.lr, |v| v >= 0.0, "≥ 0")?;
+        check_hyper(
+            OP,
+            "momentum",
+            config.momentum,
+            |v| (0.0..1.0).contains(&v),
+            "in [0, 1)",
+        )?;
+        check_hyper(
+            OP,
+            "dampening",
+            config.dampening,
+            |v| (0.0..=1.0).contains(&v),
+            "in [0, 1]",
+        )?;
+        check_hyper(OP, "weight_decay", config.weight_decay, |v| v >= 0.0, "≥ 0")?;
+        if config.nesterov && (config.momentum == 0.0 || config.dampening != 0.0) {
+            return Err(TrainError::invalid(
+                OP,
+                "Nesterov momentum needs momentum > 0 and dampening = 0",
+            ));
+        }
+        Ok(Sgd {
+            config,
+            buffers: HashMap::new(),
+        })
+    }
+
+    /// The hyper-parameters.
+    pub fn config(&self) -> &SgdConfig {
+        &self.config
+    }
+}
+
+impl<T: Element> Optimizer<T> for Sgd<T> {
+    fn update(&mut self, name: &str, param: &mut Array<T>, grad: &Array<T>) -> Result<()> {
+        let buffer = self.buffers.get(name);
+        check_shapes("Sgd::update", name, param, grad, buffer.map(Vec::len))?;
+        let c = &self.config;
+        let lr = T::cast_from(c.lr);
+        let wd = T::cast_from(c.weight_decay);
+        let mu = T::cast_from(c.momentum);
+        let keep = T::one() - T::cast_from(c.dampening);
+        let params = param.data_mut();
+        let grads = grad.data();
+        if c.momentum == 0.0 {
+            for (p, &g) in params.iter_mut().zip(grads) {
+                let g = g + wd * *p;
+                *p -= lr * g;
+            }
+            return Ok(());
+        }
+        let first = !self.buffers.contains_key(name);
+        let buf = self
+            .buffers
+            .entry(name.to_string())
+            .or_insert_with(|| vec![T::zero(); params.len()]);
+        for ((p, &g), b) in params.iter_mut().zip(grads).zip(buf.iter_mut()) {
+            let g = g + wd * *p;
+            *b = if first { g } else { mu * *b + keep * g };
+            let d = if c.nesterov { g + mu * *b } else { *b };
+            *p -= lr * d;
+        }
+        Ok(())
+    }
+
+    fn lr(&self) -> f64 {
+        self.config.lr
+    }
+
+    fn set_lr(&mut self, lr: f64) {
+        self.config.lr = lr;
+    }
+
+    fn reset(&mut self) {
+        self.buffers.clear();
+    }
+}

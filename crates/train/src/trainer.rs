@@ -1,0 +1,446 @@
+//! [`Trainer`]: epochs of mini-batch training, evaluation on a held-out split, a stream of
+//! events that can stop the run, and a safe stop on a non-finite loss.
+//!
+//! Each step binds the model's parameters onto a tape, runs the forward pass on one shuffled
+//! mini-batch, computes the loss — softmax cross-entropy for class labels, mean squared error
+//! for regression targets — and its gradients, and hands every parameter with its gradient to
+//! the optimiser. The tape is cleared and reused between steps.
+//!
+//! A run is deterministic: the batch order comes from [`TrainConfig::seed`] and the epoch
+//! (see [`Dataset::shuffled_batches`]), so the same model, data, optimiser and seed give the
+//! same parameters and the same history, bit for bit.
+//!
+//! ```
+//! use nn::{Activation, Mlp};
+//! use train::data::{self, Standardizer};
+//! use train::optim::{Adam, AdamConfig};
+//! use train::trainer::{Control, Event, TrainConfig, Trainer};
+//!
+//! let (mut train_set, mut test_set) = data::digits::<f32>()?.split(0.2, 0)?;
+//! let scaler = Standardizer::fit(train_set.features())?;
+//! scaler.apply(&mut train_set)?;
+//! scaler.apply(&mut test_set)?;
+//!
+//! let mut model = Mlp::<f32>::new(&[64, 32, 10], Activation::Relu, 1)?;
+//! let mut adam = Adam::new(AdamConfig { lr: 0.01, ..AdamConfig::default() })?;
+//! let trainer = Trainer::new(TrainConfig { epochs: 5, batch_size: 32, ..TrainConfig::default() })?;
+//! let history = trainer.fit(&mut model, &mut adam, &train_set, Some(&test_set), |event| {
+//!     if let Event::EpochEnd(stats) = event {
+//!         println!("epoch {}: loss {:.3}", stats.epoch, stats.train_loss);
+//!     }
+//!     Control::Continue
+//! })?;
+//! let last = history.epochs.last().unwrap();
+//! assert!(last.test.unwrap().accuracy.unwrap() > 0.9);
+//! # Ok::<(), train::TrainError>(())
+//! ```
+
+use std::time::Instant;
+
+use nn::loss::{mse_loss, softmax_cross_entropy};
+use nn::{BoundModel, Model, ParamGrads};
+use tape::{Array, Element, Scalar, Tape, Tensor};
+
+use crate::data::{Batch, BatchTargets, Dataset};
+use crate::metrics::{Accuracy, RunningMean};
+use crate::optim::{LrSchedule, Optimizer};
+use crate::{Result, TrainError};
+
+/// What a training run does; the fields are public, and [`Default`] gives 10 epochs of
+/// batches of 64, seed 0.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrainConfig {
+    /// The number of passes over the training data.
+    pub epochs: usize,
+    /// Samples per mini-batch (the last batch of an epoch may be smaller).
+    pub batch_size: usize,
+    /// The seed of the batch order; each epoch shuffles with its own stream.
+    pub seed: u64,
+    /// Samples per forward pass when evaluating (memory only: it does not change results).
+    pub eval_batch_size: usize,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            epochs: 10,
+            batch_size: 64,
+            seed: 0,
+            eval_batch_size: 1000,
+        }
+    }
+}
+
+/// What happens during [`Trainer::fit`], reported to its callback as it happens.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Event<'a> {
+    /// An epoch begins, with this learning rate.
+    EpochStart {
+        /// The epoch, counting from 0.
+        epoch: usize,
+        /// How many batches it has.
+        n_batches: usize,
+        /// The learning rate for this epoch.
+        lr: f64,
+    },
+    /// A batch was trained on: its loss was computed and the parameters updated.
+    Batch {
+        /// The epoch, counting from 0.
+        epoch: usize,
+        /// The batch within the epoch, counting from 0.
+        batch: usize,
+        /// How many batches the epoch has.
+        n_batches: usize,
+        /// How many samples the batch held.
+        size: usize,
+        /// The batch's mean loss, before the update.
+        loss: f64,
+    },
+    /// An epoch ended; its statistics, including the evaluation on the held-out data.
+    EpochEnd(&'a EpochStats),
+}
+
+/// What the callback of [`Trainer::fit`] answers: go on, or stop after this event.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Control {
+    /// Keep training.
+    #[default]
+    Continue,
+    /// Stop now; the parameters stay as they are (including the update of a batch just
+    /// reported) and [`History::stopped_early`] is set.
+    Stop,
+}
+
+/// The statistics of one epoch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EpochStats {
+    /// The epoch, counting from 0.
+    pub epoch: usize,
+    /// The learning rate used.
+    pub lr: f64,
+    /// Mean training loss over the epoch's samples, each batch's loss taken before its
+    /// update (as PyTorch training loops usually report it).
+    pub train_loss: f64,
+    /// Training accuracy over the epoch, measured the same way (classification only).
+    pub train_accuracy: Option<f64>,
+    /// The evaluation on the held-out data at the end of the epoch, if there is any.
+    pub test: Option<Evaluation>,
+    /// Wall-clock seconds the epoch took, evaluation included.
+    pub seconds: f64,
+}
+
+/// The loss (and, for classification, accuracy) of a model on a data set.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Evaluation {
+    /// Mean loss over the samples.
+    pub loss: f64,
+    /// Fraction of samples classified right (classification only).
+    pub accuracy: Option<f64>,
+    /// How many samples were evaluated.
+    pub n_samples: usize,
+}
+
+/// The record of a training run: one entry per completed epoch.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct History {
+    /// The statistics of every epoch that ran to its end.
+    pub epochs: Vec<EpochStats>,
+    /// Whether the callback stopped the run before the configured number of epochs.
+    pub stopped_early: bool,
+}
+
+/// Trains a model with an optimiser on a data set; see the [module docs](self).
+#[derive(Debug)]
+pub struct Trainer {
+    config: TrainConfig,
+    schedule: Option<Box<dyn LrSchedule>>,
+}
+
+impl Trainer {
+    /// A trainer with this configuration and a constant learning rate (the optimiser's).
+    ///
+    /// # Errors
+    /// [`TrainError::InvalidArgument`] if a batch size is 0.
+    pub fn new(config: TrainConfig) -> Result<Self> {
+        if config.batch_size == 0 || config.eval_batch_size == 0 {
+            return Err(TrainError::invalid(
+                "Trainer::new",
+                format!(
+                    "batch sizes must be at least 1 (batch_size {}, eval_batch_size {})",
+                    config.batch_size, config.eval_batch_size
+                ),
+            ));
+        }
+        Ok(Trainer {
+            config,
+            schedule: None,
+        })
+    }
+
+    /// Sets the optimiser's learning rate from `schedule` at the start of every epoch.
+    ///
+    /// ```
+    /// use train::optim::CosineAnnealing;
+    /// use train::trainer::{TrainConfig, Trainer};
+    /// let trainer = Trainer::new(TrainConfig::default())?
+    ///     .with_schedule(CosineAnnealing::new(0.1, 0.001, 10)?);
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
+    pub fn with_schedule(mut self, schedule: impl LrSchedule + 'static) -> Self {
+        self.schedule = Some(Box::new(schedule));
+        self
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &TrainConfig {
+        &self.config
+    }
+
+    /// Trains `model` on `train` for the configured epochs, evaluating on `test` after each
+    /// epoch, and returns the history. `on_event` sees every [`Event`] and may stop the run.
+    ///
+    /// The loss is softmax cross-entropy when `train` has class labels (the model's output
+    /// is then the logits, `[batch, classes]`) and mean squared error when it has regression
+    /// targets (the output must have the targets' shape).
+    ///
+    /// # Errors
+    /// - [`TrainError::NonFinite`] if a batch's loss is NaN or infinite: training stops and
+    ///   the parameters are restored to those before the last update, the last ones known to
+    ///   give a finite loss. A non-finite gradient stops training too, before it is applied.
+    /// - [`TrainError::Nn`] if the model does not fit the data (input width, number of
+    ///   classes); nothing has been updated by that step.
+    /// - [`TrainError::InvalidArgument`] if `train` is empty, and the optimiser's errors (the
+    ///   parameters are then restored to those before the failed step).
+    pub fn fit<T, M, O>(
+        &self,
+        model: &mut M,
+        opt: &mut O,
+        train: &Dataset<T>,
+        test: Option<&Dataset<T>>,
+        mut on_event: impl FnMut(&Event<'_>) -> Control,
+    ) -> Result<History>
+    where
+        T: Element,
+        M: Model<T>,
+        O: Optimizer<T>,
+    {
+        let cfg = &self.config;
+        let mut tape = Tape::<T>::new();
+        let mut snapshot = Snapshot::default();
+        let mut history = History::default();
+        'epochs: for epoch in 0..cfg.epochs {
+            let start = Instant::now();
+            if let Some(schedule) = &self.schedule {
+                opt.set_lr(schedule.lr_at(epoch));
+            }
+            let lr = opt.lr();
+            let batches = train.shuffled_batches(cfg.batch_size, cfg.seed, epoch as u64)?;
+            let n_batches = batches.len();
+            if on_event(&Event::EpochStart {
+                epoch,
+                n_batches,
+                lr,
+            }) == Control::Stop
+            {
+                history.stopped_early = true;
+                break;
+            }
+            let mut loss_mean = RunningMean::default();
+            let mut accuracy = Accuracy::default();
+            for (batch_idx, batch) in batches.enumerate() {
+                let size = batch.len();
+                let at = |what: String, value: f64| TrainError::NonFinite {
+                    epoch,
+                    batch: batch_idx,
+                    what,
+                    value,
+                };
+                let (loss, grads) = {
+                    let bound = model.bind(&tape);
+                    let (out, loss) = forward_loss(&tape, &bound, batch)?;
+                    let loss_value = loss.value().as_f64();
+                    if !loss_value.is_finite() {
+                        // These parameters gave a bad loss; the ones before the last update
+                        // did not.
+                        snapshot.restore(model);
+                        return Err(at("loss".into(), loss_value));
+                    }
+                    if let Some(labels) = out.1 {
+                        out.0.with_value(|logits| accuracy.add(logits, &labels))?;
+                    }
+                    let mut grads = loss.try_backward()?;
+                    (loss_value, bound.take_grads(&mut grads))
+                };
+                tape.clear();
+                if let Some((name, value)) = first_non_finite(&grads) {
+                    // Not applied: the parameters are still the last ones with a finite loss.
+                    return Err(at(format!("gradient of `{name}`"), value));
+                }
+                snapshot.capture(model);
+                let mut failed = None;
+                model.update_params(&grads, &mut |name, p, g| {
+                    if failed.is_none() {
+                        failed = opt.update(name, p, g).err();
+                    }
+                })?;
+                if let Some(e) = failed {
+                    snapshot.restore(model);
+                    return Err(e);
+                }
+                loss_mean.add(loss, size);
+                let event = Event::Batch {
+                    epoch,
+                    batch: batch_idx,
+                    n_batches,
+                    size,
+                    loss,
+                };
+                if on_event(&event) == Control::Stop {
+                    history.stopped_early = true;
+                    break 'epochs;
+                }
+            }
+            let test = test
+                .map(|d| evaluate(model, d, cfg.eval_batch_size))
+                .transpose()?;
+            let stats = EpochStats {
+                epoch,
+                lr,
+                train_loss: loss_mean.mean().unwrap_or(f64::NAN),
+                train_accuracy: accuracy.value(),
+                test,
+                seconds: start.elapsed().as_secs_f64(),
+            };
+            let control = on_event(&Event::EpochEnd(&stats));
+            history.epochs.push(stats);
+            if control == Control::Stop {
+                history.stopped_early = cfg.epochs > epoch + 1;
+                break;
+            }
+        }
+        Ok(history)
+    }
+}
+
+/// The mean loss (cross-entropy or squared error, as in training) and, for classification,
+/// the accuracy of `model` on `data`, in batches of `batch_size`.
+///
+/// ```
+/// use nn::{Init, Linear};
+/// // A model whose logits are all 0 predicts class 0 everywhere, with probability 1/10 for
+/// // every class: the loss is ln 10 and the accuracy the share of class 0, 178 of 1797.
+/// let digits = train::data::digits::<f64>()?;
+/// let model = Linear::<f64>::new(64, 10, Init::Zeros, 0);
+/// let eval = train::trainer::evaluate(&model, &digits, 500)?;
+/// assert!((eval.loss - 10f64.ln()).abs() < 1e-12);
+/// assert_eq!(eval.accuracy, Some(178.0 / 1797.0));
+/// # Ok::<(), train::TrainError>(())
+/// ```
+///
+/// # Errors
+/// [`TrainError::InvalidArgument`] if `data` is empty or `batch_size` is 0;
+/// [`TrainError::Nn`] if the model does not fit the data.
+pub fn evaluate<T: Element, M: Model<T>>(
+    model: &M,
+    data: &Dataset<T>,
+    batch_size: usize,
+) -> Result<Evaluation> {
+    let mut tape = Tape::<T>::new();
+    let mut loss_mean = RunningMean::default();
+    let mut accuracy = Accuracy::default();
+    for batch in data.batches(batch_size)? {
+        let size = batch.len();
+        {
+            let bound = model.bind(&tape);
+            let ((out, labels), loss) = forward_loss(&tape, &bound, batch)?;
+            if let Some(labels) = labels {
+                out.with_value(|logits| accuracy.add(logits, &labels))?;
+            }
+            loss_mean.add(loss.value().as_f64(), size);
+        }
+        tape.clear();
+    }
+    Ok(Evaluation {
+        loss: loss_mean.mean().unwrap_or(f64::NAN),
+        accuracy: accuracy.value(),
+        n_samples: data.len(),
+    })
+}
+
+/// The model's output on a batch with the batch's labels (for classification), and the loss.
+#[allow(clippy::type_complexity)]
+fn forward_loss<'t, T: Element, B: BoundModel<'t, T>>(
+    tape: &'t Tape<T>,
+    bound: &B,
+    batch: Batch<T>,
+) -> Result<((Tensor<'t, T>, Option<Vec<usize>>), Scalar<'t, T>)> {
+    let Batch {
+        features, targets, ..
+    } = batch;
+    let out = bound.try_forward(tape.tensor_constant(features))?;
+    Ok(match targets {
+        BatchTargets::Classes(labels) => {
+            let loss = softmax_cross_entropy(out, &labels)?;
+            ((out, Some(labels)), loss)
+        }
+        BatchTargets::Values(values) => {
+            let loss = mse_loss(out, tape.tensor_constant(values))?;
+            ((out, None), loss)
+        }
+    })
+}
+
+/// The first NaN or infinity among the gradients, with its parameter's name.
+fn first_non_finite<T: Element>(grads: &ParamGrads<T>) -> Option<(&str, f64)> {
+    grads.iter().find_map(|(name, g)| {
+        g.data()
+            .iter()
+            .find(|v| !v.is_finite())
+            .map(|v| (name, v.as_f64()))
+    })
+}
+
+/// A copy of a model's parameters, refreshed in place before every update so that a step
+/// that goes wrong can be undone.
+struct Snapshot<T: Element> {
+    params: Vec<Array<T>>,
+}
+
+impl<T: Element> Default for Snapshot<T> {
+    fn default() -> Self {
+        Snapshot { params: Vec::new() }
+    }
+}
+
+impl<T: Element> Snapshot<T> {
+    fn capture<M: Model<T>>(&mut self, model: &M) {
+        let mut i = 0;
+        let params = &mut self.params;
+        model.visit_params(&mut |_, p| {
+            match params.get_mut(i) {
+                // Same shape as last time: copy without allocating.
+                Some(saved) if saved.shape() == p.shape() => {
+                    saved.data_mut().copy_from_slice(p.data())
+                }
+                Some(saved) => *saved = p.clone(),
+                None => params.push(p.clone()),
+            }
+            i += 1;
+        });
+        params.truncate(i);
+    }
+
+    /// Puts the captured parameters back (nothing happens if none were captured).
+    fn restore<M: Model<T>>(&self, model: &mut M) {
+        if self.params.is_empty() {
+            return;
+        }
+        let mut saved = self.params.iter();
+        model.visit_params_mut(&mut |_, p| {
+            if let Some(s) = saved.next() {
+                p.clone_from(s);
+            }
+        });
+    }
+}

@@ -1,0 +1,248 @@
+//! CSV readers: good files in their variants, and every kind of broken file.
+
+use std::path::Path;
+
+use train::TrainError;
+use train::data::csv::{read_classification, read_regression};
+
+use crate::common::{TempDir, gzip};
+
+#[track_caller]
+fn bad_file_message(err: TrainError, path: &Path) -> String {
+    match err {
+        TrainError::BadFile { path: p, message } => {
+            assert_eq!(p, path);
+            message
+        }
+        other => panic!("expected BadFile, got {other:?}"),
+    }
+}
+
+/// `(line, column, column_name, message)` of a [`TrainError::Parse`] about `path`.
+#[track_caller]
+fn parse_error(err: TrainError, path: &Path) -> (usize, usize, String, String) {
+    match err {
+        TrainError::Parse {
+            path: p,
+            line,
+            column,
+            column_name,
+            message,
+        } => {
+            assert_eq!(p, path);
+            (line, column, column_name, message)
+        }
+        other => panic!("expected Parse, got {other:?}"),
+    }
+}
+
+#[test]
+fn classification_reads_features_and_labels() {
+    let dir = TempDir::new("csv-good");
+    // The label column need not be last; features keep their order around it.
+    let text = "a,label,b\n1.5,2,-3\n0,0,1e2\n";
+    let path = dir.write("t.csv", text.as_bytes());
+    let ds = read_classification::<f64>(&path, "label").unwrap();
+    assert_eq!(ds.features().shape(), &[2, 2]);
+    assert_eq!(ds.features().data(), &[1.5, -3.0, 0.0, 100.0]);
+    assert_eq!(ds.labels().unwrap(), &[2, 0]);
+    // The largest label is 2, so there are 3 classes.
+    assert_eq!(ds.n_classes(), Some(3));
+}
+
+#[test]
+fn gzip_crlf_bom_and_float_labels_are_accepted() {
+    let dir = TempDir::new("csv-variants");
+    let text = "\u{feff}x,y,label\r\n1,2,1.0\r\n3,4,0\r\n";
+    let path = dir.write("t.csv.gz", &gzip(text.as_bytes()));
+    let ds = read_classification::<f32>(&path, "label").unwrap();
+    assert_eq!(ds.features().data(), &[1.0, 2.0, 3.0, 4.0]);
+    assert_eq!(ds.labels().unwrap(), &[1, 0]);
+    // No trailing newline is fine too.
+    let path = dir.write("u.csv", b"x,label\n7,1");
+    assert_eq!(read_classification::<f32>(&path, "label").unwrap().len(), 1);
+}
+
+#[test]
+fn regression_reads_real_targets() {
+    let dir = TempDir::new("csv-regression");
+    let path = dir.write("r.csv", b"age,bmi,target\n59,32.1,151\n48,21.6,75.5\n");
+    let ds = read_regression::<f64>(&path, "target").unwrap();
+    assert_eq!(ds.features().data(), &[59.0, 32.1, 48.0, 21.6]);
+    assert_eq!(ds.values().unwrap().shape(), &[2, 1]);
+    assert_eq!(ds.values().unwrap().data(), &[151.0, 75.5]);
+}
+
+#[test]
+fn a_non_numeric_field_names_line_and_column() {
+    let dir = TempDir::new("csv-nan");
+    let path = dir.write("t.csv", b"a,b,label\n1,2,0\n3,x4,1\n");
+    let err = read_classification::<f32>(&path, "label").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: line 3, column 2 (`b`): `x4` is not a number",
+            path.display()
+        )
+    );
+    let (line, column, name, _) = parse_error(err, &path);
+    assert_eq!((line, column, name.as_str()), (3, 2, "b"));
+}
+
+#[test]
+fn empty_and_non_finite_fields_are_errors() {
+    let dir = TempDir::new("csv-empty-field");
+    let path = dir.write("t.csv", b"a,b,label\n1,,0\n");
+    let (line, column, _, msg) = parse_error(
+        read_classification::<f32>(&path, "label").unwrap_err(),
+        &path,
+    );
+    assert_eq!((line, column, msg.as_str()), (2, 2, "the field is empty"));
+    let path = dir.write("u.csv", b"a,b,label\n1,2,0\ninf,2,0\n");
+    let (line, column, _, msg) = parse_error(
+        read_classification::<f32>(&path, "label").unwrap_err(),
+        &path,
+    );
+    assert_eq!(
+        (line, column, msg.as_str()),
+        (3, 1, "`inf` is not a finite number")
+    );
+    let path = dir.write("v.csv", b"a,target\n1,NaN\n");
+    let (_, column, name, msg) =
+        parse_error(read_regression::<f32>(&path, "target").unwrap_err(), &path);
+    assert_eq!(
+        (column, name.as_str(), msg.as_str()),
+        (2, "target", "`NaN` is not a finite number")
+    );
+}
+
+#[test]
+fn labels_must_be_non_negative_integers_of_sane_size() {
+    let dir = TempDir::new("csv-labels");
+    for (field, expected) in [
+        ("-1", "`-1` is not a class label (a non-negative integer)"),
+        ("1.5", "`1.5` is not a class label (a non-negative integer)"),
+        ("two", "`two` is not a class label (a non-negative integer)"),
+        (
+            "4000000000",
+            "label 4000000000 is too large: at most 65536 classes are supported",
+        ),
+    ] {
+        let path = dir.write("t.csv", format!("a,label\n1,0\n2,{field}\n").as_bytes());
+        let (line, column, name, msg) = parse_error(
+            read_classification::<f32>(&path, "label").unwrap_err(),
+            &path,
+        );
+        assert_eq!((line, column, name.as_str()), (3, 2, "label"), "{field}");
+        assert_eq!(msg, expected);
+    }
+}
+
+#[test]
+fn ragged_rows_are_errors() {
+    let dir = TempDir::new("csv-ragged");
+    let path = dir.write("short.csv", b"a,b,label\n1,2,0\n3,1\n");
+    let msg = bad_file_message(
+        read_classification::<f32>(&path, "label").unwrap_err(),
+        &path,
+    );
+    assert_eq!(msg, "line 3 has 2 fields but the header has 3 columns");
+    let path = dir.write("long.csv", b"a,b,label\n1,2,0,9\n");
+    let msg = bad_file_message(
+        read_classification::<f32>(&path, "label").unwrap_err(),
+        &path,
+    );
+    assert_eq!(msg, "line 2 has 4 fields but the header has 3 columns");
+    let path = dir.write("blank.csv", b"a,b,label\n1,2,0\n\n3,4,1\n");
+    let msg = bad_file_message(
+        read_classification::<f32>(&path, "label").unwrap_err(),
+        &path,
+    );
+    assert_eq!(msg, "line 3 is empty");
+    let path = dir.write("one.csv", b"a,b,label\n1,2,0\n3\n");
+    let msg = bad_file_message(
+        read_classification::<f32>(&path, "label").unwrap_err(),
+        &path,
+    );
+    assert_eq!(msg, "line 3 has 1 field but the header has 3 columns");
+}
+
+#[test]
+fn the_label_column_must_exist_once() {
+    let dir = TempDir::new("csv-column");
+    let path = dir.write("t.csv", b"a,b,class\n1,2,0\n");
+    let msg = bad_file_message(
+        read_classification::<f32>(&path, "label").unwrap_err(),
+        &path,
+    );
+    assert_eq!(
+        msg,
+        "no column named `label` in the header (3 columns: a, b, class)"
+    );
+    let wide: Vec<String> = (0..20).map(|i| format!("c{i}")).collect();
+    let path = dir.write("w.csv", format!("{}\n", wide.join(",")).as_bytes());
+    let msg = bad_file_message(
+        read_classification::<f32>(&path, "label").unwrap_err(),
+        &path,
+    );
+    assert_eq!(
+        msg,
+        "no column named `label` in the header (20 columns: c0, c1, c2, c3, c4, …, c18, c19)"
+    );
+    let path = dir.write("d.csv", b"label,a,label\n1,2,0\n");
+    let msg = bad_file_message(
+        read_classification::<f32>(&path, "label").unwrap_err(),
+        &path,
+    );
+    assert_eq!(
+        msg,
+        "the header names column `label` 2 times (columns 1, 3)"
+    );
+    let path = dir.write("o.csv", b"label\n1\n");
+    let msg = bad_file_message(
+        read_classification::<f32>(&path, "label").unwrap_err(),
+        &path,
+    );
+    assert_eq!(
+        msg,
+        "the only column is the target `label`; there are no features"
+    );
+}
+
+#[test]
+fn empty_files_header_only_files_and_binary_files_are_errors() {
+    let dir = TempDir::new("csv-empty");
+    let path = dir.write("e.csv", b"");
+    let msg = bad_file_message(
+        read_classification::<f32>(&path, "label").unwrap_err(),
+        &path,
+    );
+    assert_eq!(msg, "the file is empty: expected a header line");
+    let path = dir.write("h.csv", b"a,label\n");
+    let msg = bad_file_message(
+        read_classification::<f32>(&path, "label").unwrap_err(),
+        &path,
+    );
+    assert_eq!(msg, "the file has a header but no data rows");
+    let path = dir.write("b.csv", &[b'a', b',', 0xff, 0xfe, b'\n']);
+    let msg = bad_file_message(
+        read_classification::<f32>(&path, "label").unwrap_err(),
+        &path,
+    );
+    assert_eq!(msg, "not valid UTF-8 text (first bad byte at offset 2)");
+}
+
+#[test]
+fn a_truncated_gzip_csv_is_an_error() {
+    let dir = TempDir::new("csv-gzip");
+    let text: String = std::iter::once("a,label\n".to_string())
+        .chain((0..200).map(|i| format!("{i},{}\n", i % 2)))
+        .collect();
+    let gz = gzip(text.as_bytes());
+    let path = dir.write("t.csv.gz", &gz[..gz.len() - 20]);
+    let msg = bad_file_message(
+        read_classification::<f32>(&path, "label").unwrap_err(),
+        &path,
+    );
+    assert_eq!(msg, "the gzip stream ends early (truncated file)");
+}
