@@ -6,14 +6,22 @@
 //! W1_backward 5.4 ns/op
 //! W1_total 15.2 ns/op
 //! W1_memory 32.0 B/op
+//! W2_step 2.345 ms
+//! W2_epoch 1.234 s
+//! W2_gflops 45.6 GFLOP/s
+//! W3_gemm_128x784x256 80.1 GFLOP/s
+//! W3_gemm_1024x1024x1024 75.0 GFLOP/s
 //! W4_add4 101 ns/op
+//! tapegrad threads 1
 //! ```
 //!
 //! `W1_memory` (Linux only) has no PyTorch counterpart: it is the growth of resident memory
 //! per op while W1 is recorded, which checks the 32 bytes per `f64` scalar node.
 //!
-//! Run with `cargo run --release --example workloads [W1 W4 ...]`; with no arguments every
-//! workload runs. Each figure is the median over repeated runs, after warm-up runs.
+//! Run with `cargo run --release --example workloads -- [--threads N] [W1 W2 ...]`; with no
+//! workload named every workload runs. The thread count (for large matrix products) comes from
+//! `--threads`, else from the `TAPEGRAD_THREADS` environment variable, else all cores. Each
+//! figure is the median over repeated runs, after warm-up runs, as in the PyTorch script.
 
 #[path = "../benches/common/mod.rs"]
 mod common;
@@ -23,7 +31,10 @@ use std::time::Instant;
 
 use tapegrad::tape::Tape;
 
-use common::{W1_INPUTS, W1_OPS, W4_ADDS, w1_inputs, w1_record, w1_value, w4_adds, w4_inputs};
+use common::{
+    W1_INPUTS, W1_OPS, W2, W2_BATCH, W2_EPOCH_STEPS, W2_FLOPS, W3_SHAPES, W4_ADDS,
+    apply_thread_count, w1_inputs, w1_record, w1_value, w3_operands, w4_adds, w4_inputs,
+};
 
 /// One printed figure: name, value, unit, and how many decimals to print.
 struct Figure {
@@ -36,7 +47,7 @@ struct Figure {
 /// A workload: its name, as accepted on the command line, and the function measuring it.
 type Workload = (&'static str, fn() -> Vec<Figure>);
 
-const WORKLOADS: &[Workload] = &[("W1", w1), ("W4", w4)];
+const WORKLOADS: &[Workload] = &[("W1", w1), ("W2", w2), ("W3", w3), ("W4", w4)];
 
 fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(f64::total_cmp);
@@ -115,6 +126,75 @@ fn w1() -> Vec<Figure> {
     figures
 }
 
+/// Median of `reps` timings of `f` in seconds, after `warm` untimed calls.
+fn median_time(mut f: impl FnMut(), reps: usize, warm: usize) -> f64 {
+    for _ in 0..warm {
+        f();
+    }
+    let times = (0..reps)
+        .map(|_| {
+            let t0 = Instant::now();
+            f();
+            t0.elapsed().as_secs_f64()
+        })
+        .collect();
+    median(times)
+}
+
+/// W2: an MLP training step (median of 300 after 20 warm-up steps), then one epoch of 469
+/// steps, as the PyTorch script times them.
+fn w2() -> Vec<Figure> {
+    let mut w2 = W2::new(0);
+    let step = median_time(|| _ = black_box(w2.step(W2_BATCH)), 300, 20);
+    let t0 = Instant::now();
+    for _ in 0..W2_EPOCH_STEPS {
+        black_box(w2.step(W2_BATCH));
+    }
+    let epoch = t0.elapsed().as_secs_f64();
+    vec![
+        Figure {
+            name: "W2_step",
+            value: step * 1e3,
+            unit: "ms",
+            decimals: 3,
+        },
+        Figure {
+            name: "W2_epoch",
+            value: epoch,
+            unit: "s",
+            decimals: 3,
+        },
+        Figure {
+            name: "W2_gflops",
+            value: W2_FLOPS as f64 / step / 1e9,
+            unit: "GFLOP/s",
+            decimals: 1,
+        },
+    ]
+}
+
+/// W3: `f32` GEMM 128×784·784×256 (median of 50) and 1024³ (median of 15).
+fn w3() -> Vec<Figure> {
+    W3_SHAPES
+        .iter()
+        .map(|&shape| {
+            let (m, k, n) = shape;
+            let (a, b) = w3_operands(shape);
+            let reps = if m < 1024 { 50 } else { 15 };
+            let t = median_time(|| _ = black_box(a.matmul(&b)), reps, 3);
+            Figure {
+                name: match m {
+                    128 => "W3_gemm_128x784x256",
+                    _ => "W3_gemm_1024x1024x1024",
+                },
+                value: 2.0 * (m * k * n) as f64 / t / 1e9,
+                unit: "GFLOP/s",
+                decimals: 1,
+            }
+        })
+        .collect()
+}
+
 /// W4: 1000 adds of two 4-element f32 tensors on a tape cleared before each batch.
 fn w4() -> Vec<Figure> {
     const WARM_UP: usize = 20;
@@ -141,7 +221,8 @@ fn w4() -> Vec<Figure> {
 }
 
 fn main() {
-    let wanted: Vec<String> = std::env::args().skip(1).collect();
+    let mut wanted: Vec<String> = std::env::args().skip(1).collect();
+    let threads = apply_thread_count(&mut wanted);
     for name in &wanted {
         if !WORKLOADS.iter().any(|(w, _)| w.eq_ignore_ascii_case(name)) {
             let known: Vec<&str> = WORKLOADS.iter().map(|(w, _)| *w).collect();
@@ -156,4 +237,5 @@ fn main() {
             }
         }
     }
+    println!("tapegrad threads {threads}");
 }

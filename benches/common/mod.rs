@@ -5,6 +5,8 @@
 // Each bench binary includes this module and uses only its own workload.
 #![allow(dead_code)]
 
+use tapegrad::nn::loss::softmax_cross_entropy;
+use tapegrad::nn::{Activation, BoundModel, Mlp, Model};
 use tapegrad::tape::{Array, Scalar, Tape, Tensor};
 
 /// W1: number of recorded ops (three per loop iteration).
@@ -60,4 +62,124 @@ pub fn w4_adds<'t>(a: Tensor<'t, f32>, b: Tensor<'t, f32>, n: usize) -> Tensor<'
         c = std::hint::black_box(a) + std::hint::black_box(b);
     }
     c
+}
+
+/// W2: layer widths of the MLP, input first.
+pub const W2_SIZES: [usize; 4] = [784, 256, 128, 10];
+
+/// W2: samples per step.
+pub const W2_BATCH: usize = 128;
+
+/// W2: samples in the data set (one epoch).
+pub const W2_SAMPLES: usize = 60_000;
+
+/// W2: steps per epoch, as the PyTorch script counts them (`ceil(60000 / 128)`).
+pub const W2_EPOCH_STEPS: usize = W2_SAMPLES.div_ceil(W2_BATCH);
+
+/// W2: SGD learning rate.
+pub const W2_LR: f32 = 0.05;
+
+/// Floating-point operations of one W2 step, counted as the PyTorch script does: forward and
+/// two backward products per layer, minus the input gradient of the first layer, which
+/// neither side computes.
+pub const W2_FLOPS: usize =
+    2 * W2_BATCH * (784 * 256 + 256 * 128 + 128 * 10) * 3 - 2 * W2_BATCH * 784 * 256;
+
+/// W2: an MLP 784-256-128-10 with ReLU, trained with softmax cross-entropy (mean) and plain SGD
+/// on random inputs in [0, 1) and random labels, all from a fixed seed. Built with the `nn`
+/// crate as a user would.
+pub struct W2 {
+    /// The model; its parameters live outside the tape.
+    pub mlp: Mlp<f32>,
+    /// The tape, cleared at the start of every step (its capacity is reused).
+    pub tape: Tape<f32>,
+    /// The inputs, `[60000, 784]`.
+    pub inputs: Array<f32>,
+    /// The labels, one per sample.
+    pub labels: Vec<usize>,
+    /// Where the next batch starts.
+    pub pos: usize,
+}
+
+impl W2 {
+    /// The model, the data and an empty tape, all from `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self::with_shape(&W2_SIZES, W2_SAMPLES, seed)
+    }
+
+    /// Like [`W2::new`] with other layer widths and number of samples (for scaling runs).
+    pub fn with_shape(sizes: &[usize], samples: usize, seed: u64) -> Self {
+        let mlp = Mlp::new(sizes, Activation::Relu, seed).expect("W2 layer sizes");
+        let inputs = Array::rand_uniform(&[samples, sizes[0]], 0.0, 1.0, seed + 1);
+        let labels = Array::<f64>::rand_uniform(&[samples], 0.0, 1.0, seed + 2)
+            .data()
+            .iter()
+            .map(|&u| {
+                ((u * sizes[sizes.len() - 1] as f64) as usize).min(sizes[sizes.len() - 1] - 1)
+            })
+            .collect();
+        W2 {
+            mlp,
+            tape: Tape::new(),
+            inputs,
+            labels,
+            pos: 0,
+        }
+    }
+
+    /// One training step on the next `batch` samples: forward, loss, backward and the SGD
+    /// update `p -= lr·g`. Returns the loss.
+    pub fn step(&mut self, batch: usize) -> f32 {
+        let samples = self.labels.len();
+        let i = self.pos;
+        self.pos = (i + batch) % (samples - batch);
+        let width = self.inputs.shape()[1];
+        let xb = Array::from_vec(
+            self.inputs.data()[i * width..(i + batch) * width].to_vec(),
+            &[batch, width],
+        )
+        .expect("W2 batch shape");
+        let yb = &self.labels[i..i + batch];
+
+        self.tape.clear();
+        let tape = &self.tape;
+        let model = self.mlp.bind(tape);
+        let x = tape.tensor_constant(xb);
+        let loss = softmax_cross_entropy(model.forward(x), yb).expect("W2 loss");
+        let mut grads = loss.backward();
+        let grads = model.take_grads(&mut grads);
+        self.mlp
+            .update_params(&grads, &mut |_, p, g| {
+                for (p, g) in p.data_mut().iter_mut().zip(g.data()) {
+                    *p -= W2_LR * g;
+                }
+            })
+            .expect("W2 update");
+        loss.value()
+    }
+}
+
+/// W3: the GEMM shapes `(m, k, n)`, for `[m, k]·[k, n]`.
+pub const W3_SHAPES: [(usize, usize, usize); 2] = [(128, 784, 256), (1024, 1024, 1024)];
+
+/// W3's operands for one shape: uniform in [0, 1), fixed seeds.
+pub fn w3_operands((m, k, n): (usize, usize, usize)) -> (Array<f32>, Array<f32>) {
+    (
+        Array::rand_uniform(&[m, k], 0.0, 1.0, 3),
+        Array::rand_uniform(&[k, n], 0.0, 1.0, 4),
+    )
+}
+
+/// The thread count asked for by `--threads N` (anywhere on the command line) or the
+/// `TAPEGRAD_THREADS` environment variable, if any; applied with [`tape::set_num_threads`].
+pub fn apply_thread_count(args: &mut Vec<String>) -> usize {
+    if let Some(i) = args.iter().position(|a| a == "--threads") {
+        let n: usize = args
+            .get(i + 1)
+            .and_then(|s| s.parse().ok())
+            .expect("--threads needs a number");
+        args.drain(i..i + 2);
+        tapegrad::tape::set_num_threads(n);
+    }
+    tapegrad::tape::num_threads()
 }

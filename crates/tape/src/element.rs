@@ -64,7 +64,7 @@ pub trait Element:
 }
 
 macro_rules! impl_element {
-    ($t:ty, $name:literal, $gemm:path) => {
+    ($t:ty, $name:literal) => {
         impl Element for $t {
             const NAME: &'static str = $name;
             #[inline]
@@ -88,7 +88,7 @@ macro_rules! impl_element {
                 c: &mut [Self],
                 c_strides: (isize, isize),
             ) {
-                // Every access `matrixmultiply` makes lies inside the three slices: check the
+                // Every access `gemm` makes lies inside the three slices: check the
                 // furthest element each stride pattern reaches before handing over raw pointers.
                 let reach = |rows: usize, cols: usize, (rs, cs): (isize, isize)| -> usize {
                     if rows == 0 || cols == 0 {
@@ -120,26 +120,38 @@ macro_rules! impl_element {
                 if m == 0 || n == 0 {
                     return;
                 }
+                let parallelism = match crate::parallel::gemm_threads(m, k, n) {
+                    1 => gemm::Parallelism::None,
+                    t => gemm::Parallelism::Rayon(t),
+                };
+                // `gemm` computes `dst = alpha·dst + beta·lhs·rhs`, reading `dst` only when
+                // asked to, and takes strides as (column stride, row stride).
+                //
                 // SAFETY: the asserts above prove that every index `i * rs + j * cs` with
                 // `i < rows`, `j < cols` is inside the corresponding slice, which is all that
-                // `matrixmultiply` reads (a, b) or writes (c). `c` is borrowed mutably, so it
-                // cannot alias `a` or `b`. With k == 0 the kernel only scales c by beta.
+                // `gemm` reads (a, b) or writes (c). `c` is borrowed mutably, so it cannot
+                // alias `a` or `b`. With k == 0 the kernel only scales c by beta.
                 unsafe {
-                    $gemm(
+                    gemm::gemm(
                         m,
-                        k,
                         n,
-                        alpha,
-                        a.as_ptr(),
-                        a_strides.0,
-                        a_strides.1,
-                        b.as_ptr(),
-                        b_strides.0,
-                        b_strides.1,
-                        beta,
+                        k,
                         c.as_mut_ptr(),
-                        c_strides.0,
                         c_strides.1,
+                        c_strides.0,
+                        beta != 0.0,
+                        a.as_ptr(),
+                        a_strides.1,
+                        a_strides.0,
+                        b.as_ptr(),
+                        b_strides.1,
+                        b_strides.0,
+                        beta,
+                        alpha,
+                        false,
+                        false,
+                        false,
+                        parallelism,
                     );
                 }
             }
@@ -147,5 +159,5 @@ macro_rules! impl_element {
     };
 }
 
-impl_element!(f32, "f32", matrixmultiply::sgemm);
-impl_element!(f64, "f64", matrixmultiply::dgemm);
+impl_element!(f32, "f32");
+impl_element!(f64, "f64");

@@ -19,7 +19,8 @@
 //!   and backward over scalars is a tight multiply-add loop.
 //! - Tensors ([`Tensor`]) are contiguous row-major arrays with NumPy broadcasting, matrix
 //!   products through a real GEMM, reductions, reshapes and indexing.
-//! - Handles are `Copy` and borrow their tape; there is no global state.
+//! - Handles are `Copy` and borrow their tape; there is no global state besides the thread
+//!   count of large matrix products ([`set_num_threads`]).
 //! - New primitives implement [`Function`]; [`check`] compares any gradient with central
 //!   finite differences.
 //! - Derivative rules are written once, generic over [`Real`] (numbers or handles), so they
@@ -36,6 +37,7 @@ mod element;
 mod error;
 pub mod higher;
 mod node;
+mod parallel;
 mod real;
 pub mod rules;
 mod scalar;
@@ -49,6 +51,7 @@ pub use custom::Function;
 pub use element::Element;
 pub use error::TapeError;
 pub use higher::{GraphGradients, WrtGraph};
+pub use parallel::{num_threads, set_num_threads};
 pub use real::Real;
 pub use scalar::Scalar;
 pub use shape::{Shape, broadcast_shapes};

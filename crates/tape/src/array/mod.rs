@@ -230,6 +230,39 @@ impl<T: Element> Array<T> {
         }
     }
 
+    /// Matrix product of two 2-D arrays, `[m, k]·[k, n] → [m, n]`: the kernel behind
+    /// [`Tensor::matmul`](crate::Tensor::matmul), without a tape.
+    ///
+    /// # Errors
+    /// [`TapeError::ShapeMismatch`] if either array is not 2-D or the inner dimensions differ.
+    ///
+    /// ```
+    /// use tape::Array;
+    /// let a = Array::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap();
+    /// let b = Array::from_vec(vec![1.0, 0.0, 0.0, 2.0], &[2, 2]).unwrap();
+    /// assert_eq!(a.matmul(&b).unwrap().data(), &[1.0, 4.0, 3.0, 8.0]);
+    /// assert!(a.matmul(&Array::zeros(&[3, 1])).is_err());
+    /// ```
+    pub fn matmul(&self, other: &Array<T>) -> Result<Array<T>, TapeError> {
+        if self.ndim() != 2 || other.ndim() != 2 {
+            return Err(TapeError::shape(
+                "matmul",
+                "operands must be 2-D",
+                &self.shape,
+                &other.shape,
+            ));
+        }
+        if self.shape[1] != other.shape[0] {
+            return Err(TapeError::shape(
+                "matmul",
+                "inner dimensions differ",
+                &self.shape,
+                &other.shape,
+            ));
+        }
+        Ok(self.matmul_t(false, other, false))
+    }
+
     /// Largest absolute difference to another array of the same shape (`inf` if the shapes
     /// differ). Handy in tests.
     ///
