@@ -407,7 +407,16 @@ fn tensor_node_backward<T: Element>(
             }
             gs.into_iter().map(Some).collect()
         }
-        op => vjp(op, &xs, &tn.value, g),
+        op => {
+            // A constant tensor input takes no gradient: skip computing it where that saves
+            // work (the input-side product of `x·W` for a constant batch `x`).
+            let need: SmallVec<[bool; 2]> = tn
+                .inputs
+                .iter()
+                .map(|&j| !is_constant_tensor(inner, j as usize))
+                .collect();
+            vjp(op, &xs, &tn.value, g, &need)
+        }
     };
     for (&j, gj) in tn.inputs.iter().zip(grads) {
         let Some(gj) = gj else { continue };
@@ -435,6 +444,14 @@ fn tensor_node_backward<T: Element>(
         }
     }
     Ok(())
+}
+
+/// Whether node `j` is a tensor constant ([`Tape::tensor_constant`]), whose gradient is
+/// reported as zero whatever flows into it.
+#[inline]
+fn is_constant_tensor<T: Element>(inner: &Inner<T>, j: usize) -> bool {
+    let node = &inner.nodes[j];
+    node.tag() == Tag::Tensor && matches!(inner.tensors[node.a()].op, TensorOp::Constant)
 }
 
 /// Whether node `j` is a tensor (as opposed to a scalar, which may itself come from a tensor

@@ -311,7 +311,8 @@ fn tensor_step<'t, T: Element>(
         }
         op => {
             let refs: SmallVec<[&Tensor<'t, T>; 2]> = xs.iter().collect();
-            vjp(op, &refs, &out, &g)
+            let need: SmallVec<[bool; 2]> = smallvec::smallvec![true; refs.len()];
+            vjp(op, &refs, &out, &g, &need)
         }
     };
     for ((&j, kind), gj) in inputs.iter().zip(&kinds).zip(results) {

@@ -8,6 +8,42 @@ use crate::rules::BinaryOp;
 use crate::shape::{broadcast_strides, contiguous_strides, for_each_broadcast, numel};
 use crate::{Element, Shape};
 
+/// Runs `$body` with `$f` bound to a closure computing `op.f(x, y)`, the op matched once so
+/// that the arithmetic ops get a loop of their own (and vectorise).
+macro_rules! with_binary_fn {
+    ($op:expr, |$f:ident| $body:block) => {
+        match $op {
+            BinaryOp::Add => {
+                let $f = |x: T, y: T| x + y;
+                $body
+            }
+            BinaryOp::Sub => {
+                let $f = |x: T, y: T| x - y;
+                $body
+            }
+            BinaryOp::Mul => {
+                let $f = |x: T, y: T| x * y;
+                $body
+            }
+            op => {
+                let $f = |x: T, y: T| op.f(x, y);
+                $body
+            }
+        }
+    };
+}
+
+/// If an array of shape `small` broadcast to `full` is a repetition of its own elements along
+/// the leading dimensions of `full` (its shape, without leading 1s, is a suffix of `full`),
+/// the length of that period: `small.len()` elements. Covers equal shapes, a bias row and a
+/// scalar.
+pub(crate) fn row_period(small: &[usize], full: &[usize]) -> Option<usize> {
+    let lead = small.iter().take_while(|&&d| d == 1).count();
+    let core = &small[lead..];
+    let n = numel(core);
+    (core.len() <= full.len() && full.ends_with(core) && n > 0).then_some(n)
+}
+
 impl<T: Element> Array<T> {
     /// Elementwise binary op with broadcasting; `out_shape` is the broadcast shape.
     pub(crate) fn zip_broadcast(
@@ -18,11 +54,15 @@ impl<T: Element> Array<T> {
     ) -> Array<T> {
         let n = numel(out_shape);
         let mut data = Vec::with_capacity(n);
-        if self.shape.as_slice() == out_shape && other.shape.as_slice() == out_shape {
-            data.extend(self.data.iter().zip(&other.data).map(|(&x, &y)| op.f(x, y)));
-        } else if other.data.len() == 1 && self.shape.as_slice() == out_shape {
-            let y = other.data[0];
-            data.extend(self.data.iter().map(|&x| op.f(x, y)));
+        if self.shape.as_slice() == out_shape && row_period(&other.shape, out_shape).is_some() {
+            // `other` repeats along the leading dimensions (a bias row, or a scalar): walk
+            // `self` in rows of `other`'s length, with the op chosen once, not per element.
+            let row = other.data.len();
+            with_binary_fn!(op, |f| {
+                for xs in self.data.chunks_exact(row) {
+                    data.extend(xs.iter().zip(&other.data).map(|(&x, &y)| f(x, y)));
+                }
+            });
         } else {
             let sa = broadcast_strides(&self.shape, out_shape);
             let sb = broadcast_strides(&other.shape, out_shape);

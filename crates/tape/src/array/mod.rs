@@ -2,6 +2,8 @@
 
 mod kernels;
 
+pub(crate) use kernels::row_period;
+
 use std::fmt;
 
 use rand::SeedableRng;

@@ -1,6 +1,7 @@
 //! [`TensorAlgebra`]: what tensor backward rules compute with, implemented by plain arrays
 //! (first order) and by tensor handles (the backward recorded on the tape).
 
+use crate::array::row_period;
 use crate::rules::{BinaryOp, UnaryOp};
 use crate::shape::{broadcast_shapes, broadcast_strides, for_each_broadcast};
 use crate::{Array, Element, Real, Shape, Tensor};
@@ -51,43 +52,56 @@ impl<T: Element> TensorAlgebra<T> for Array<T> {
     }
 
     fn unary_vjp(op: UnaryOp, x: &Self, out: &Self, g: &Self) -> Self {
-        // The rule evaluated per element on plain numbers: no intermediate arrays.
-        let data = x
-            .data()
-            .iter()
-            .zip(out.data())
-            .zip(g.data())
-            .map(|((&x, &o), &g)| g * op.df(x, o))
-            .collect();
+        // The rule evaluated per element on plain numbers: no intermediate arrays. ReLU, the
+        // common case, gets a loop of its own with its rule `g·step(x)` written out, so that
+        // it vectorises; `unary_vjp_generic` is the reference it is tested against.
+        let data = match op {
+            UnaryOp::Relu => x
+                .data()
+                .iter()
+                .zip(g.data())
+                .map(|(&x, &g)| g * Real::step(x))
+                .collect(),
+            _ => return unary_vjp_generic(op, x, out, g),
+        };
         Array::from_parts(data, Shape::from_slice(x.shape()))
     }
 
     fn binary_vjp(op: BinaryOp, x: &Self, y: &Self, out: &Self, g: &Self) -> (Self, Self) {
-        // One pass over the output: evaluate both partials per element and accumulate straight
-        // into each input's (smaller) shape, which un-does the broadcast as it goes.
+        // Fast path: `x` has the output's shape and `y` repeats along its leading dimensions
+        // (a bias row). The partials are evaluated and summed in the same order as the generic
+        // loop, so the values are the same; `Add` skips the multiplications by one.
         let shape = out.shape();
-        let mut gx = vec![T::zero(); x.len()];
-        let mut gy = vec![T::zero(); y.len()];
-        let (xd, yd, od, gd) = (x.data(), y.data(), out.data(), g.data());
-        if x.shape() == shape && y.shape() == shape {
-            for i in 0..od.len() {
-                let (dx, dy) = op.df(xd[i], yd[i], od[i]);
-                gx[i] = gd[i] * dx;
-                gy[i] = gd[i] * dy;
-            }
-        } else {
-            let sx = broadcast_strides(x.shape(), shape);
-            let sy = broadcast_strides(y.shape(), shape);
-            for_each_broadcast(shape, &sx, &sy, |i, ix, iy| {
-                let (dx, dy) = op.df(xd[ix], yd[iy], od[i]);
-                gx[ix] += gd[i] * dx;
-                gy[iy] += gd[i] * dy;
-            });
+        if x.shape() == shape && row_period(y.shape(), shape).is_some() {
+            let row = y.len();
+            let mut gy = vec![T::zero(); row];
+            let gx = if op == BinaryOp::Add {
+                for gs in g.data().chunks_exact(row) {
+                    for (a, &v) in gy.iter_mut().zip(gs) {
+                        *a += v;
+                    }
+                }
+                g.data().to_vec()
+            } else {
+                let (xd, yd, od, gd) = (x.data(), y.data(), out.data(), g.data());
+                let mut gx = vec![T::zero(); x.len()];
+                for (r, gxr) in gx.chunks_exact_mut(row).enumerate() {
+                    let base = r * row;
+                    for j in 0..row {
+                        let i = base + j;
+                        let (dx, dy) = op.df(xd[i], yd[j], od[i]);
+                        gxr[j] = gd[i] * dx;
+                        gy[j] += gd[i] * dy;
+                    }
+                }
+                gx
+            };
+            return (
+                Array::from_parts(gx, Shape::from_slice(x.shape())),
+                Array::from_parts(gy, Shape::from_slice(y.shape())),
+            );
         }
-        (
-            Array::from_parts(gx, Shape::from_slice(x.shape())),
-            Array::from_parts(gy, Shape::from_slice(y.shape())),
-        )
+        binary_vjp_generic(op, x, y, out, g)
     }
 
     fn mul(&self, other: &Self) -> Self {
@@ -145,6 +159,60 @@ impl<T: Element> TensorAlgebra<T> for Array<T> {
     fn constant(&self, value: Array<T>) -> Self {
         value
     }
+}
+
+/// The gradient of a unary elementwise op by the rule evaluated per element: the reference the
+/// fast paths of `unary_vjp` are tested against, and what it runs otherwise.
+pub(crate) fn unary_vjp_generic<T: Element>(
+    op: UnaryOp,
+    x: &Array<T>,
+    out: &Array<T>,
+    g: &Array<T>,
+) -> Array<T> {
+    let data = x
+        .data()
+        .iter()
+        .zip(out.data())
+        .zip(g.data())
+        .map(|((&x, &o), &g)| g * op.df(x, o))
+        .collect();
+    Array::from_parts(data, Shape::from_slice(x.shape()))
+}
+
+/// The gradients of a broadcasting binary op by the rule evaluated per element: the reference
+/// the fast paths of `binary_vjp` are tested against, and what it runs otherwise.
+pub(crate) fn binary_vjp_generic<T: Element>(
+    op: BinaryOp,
+    x: &Array<T>,
+    y: &Array<T>,
+    out: &Array<T>,
+    g: &Array<T>,
+) -> (Array<T>, Array<T>) {
+    // One pass over the output: evaluate both partials per element and accumulate straight
+    // into each input's (smaller) shape, which un-does the broadcast as it goes.
+    let shape = out.shape();
+    let mut gx = vec![T::zero(); x.len()];
+    let mut gy = vec![T::zero(); y.len()];
+    let (xd, yd, od, gd) = (x.data(), y.data(), out.data(), g.data());
+    if x.shape() == shape && y.shape() == shape {
+        for i in 0..od.len() {
+            let (dx, dy) = op.df(xd[i], yd[i], od[i]);
+            gx[i] = gd[i] * dx;
+            gy[i] = gd[i] * dy;
+        }
+    } else {
+        let sx = broadcast_strides(x.shape(), shape);
+        let sy = broadcast_strides(y.shape(), shape);
+        for_each_broadcast(shape, &sx, &sy, |i, ix, iy| {
+            let (dx, dy) = op.df(xd[ix], yd[iy], od[i]);
+            gx[ix] += gd[i] * dx;
+            gy[iy] += gd[i] * dy;
+        });
+    }
+    (
+        Array::from_parts(gx, Shape::from_slice(x.shape())),
+        Array::from_parts(gy, Shape::from_slice(y.shape())),
+    )
 }
 
 impl<'t, T: Element> TensorAlgebra<T> for Tensor<'t, T> {
@@ -273,5 +341,122 @@ impl<'t, T: Element> Real for Tensor<'t, T> {
             data.push(Real::ge_mask(a.data()[i], b.data()[j]))
         });
         self.tape.tensor_constant(Array::from_parts(data, shape))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The fast paths of the first-order rules against the generic rules they replace.
+
+    use super::*;
+    use crate::shape::{broadcast_shapes, contiguous_strides, numel};
+
+    const BINARY: [BinaryOp; 7] = [
+        BinaryOp::Add,
+        BinaryOp::Sub,
+        BinaryOp::Mul,
+        BinaryOp::Div,
+        BinaryOp::Pow,
+        BinaryOp::Max,
+        BinaryOp::Min,
+    ];
+
+    /// Shape pairs `(x, y)` where `y` repeats along the leading dimensions of `x`, plus a few
+    /// that take the generic path.
+    const SHAPES: [(&[usize], &[usize]); 8] = [
+        (&[5, 4], &[4]),
+        (&[5, 4], &[1, 4]),
+        (&[2, 3, 4], &[3, 4]),
+        (&[2, 3, 4], &[4]),
+        (&[5, 4], &[]),
+        (&[5, 4], &[5, 4]),
+        (&[5, 4], &[5, 1]),
+        (&[4], &[5, 4]),
+    ];
+
+    /// Equal shapes and equal elements: the same number, or both NaN. (The generic walk adds
+    /// each partial to a zero, so where a product is −0 it reports +0; the values agree.)
+    fn same_values(a: &Array<f64>, b: &Array<f64>) -> bool {
+        a.shape() == b.shape()
+            && a.data()
+                .iter()
+                .zip(b.data())
+                .all(|(x, y)| x == y || (x.is_nan() && y.is_nan()))
+    }
+
+    /// `x op y` by the generic broadcasting walk, for comparison with `zip_broadcast`.
+    fn zip_reference(op: BinaryOp, x: &Array<f64>, y: &Array<f64>, shape: &[usize]) -> Array<f64> {
+        let (sx, sy) = (
+            broadcast_strides(x.shape(), shape),
+            broadcast_strides(y.shape(), shape),
+        );
+        let mut data = Vec::new();
+        for_each_broadcast(shape, &sx, &sy, |_, i, j| {
+            data.push(op.f(x.data()[i], y.data()[j]))
+        });
+        Array::from_vec(data, shape).unwrap()
+    }
+
+    #[test]
+    fn binary_fast_paths_equal_the_generic_rule() {
+        for (k, &(sx, sy)) in SHAPES.iter().enumerate() {
+            let shape = broadcast_shapes("test", sx, sy).unwrap();
+            // Positive operands keep `pow` and `ln` finite; a few ties exercise max/min.
+            let x = Array::<f64>::rand_uniform(sx, 0.5, 2.0, k as u64);
+            let mut y = Array::<f64>::rand_uniform(sy, 0.5, 2.0, 100 + k as u64);
+            if let (Some(&x0), Some(y0)) = (x.data().first(), y.data_mut().first_mut()) {
+                *y0 = x0;
+            }
+            let g = Array::<f64>::rand_normal(&shape, 0.0, 1.0, 200 + k as u64);
+            for op in BINARY {
+                let out = x.zip_broadcast(&y, &shape, op);
+                assert!(
+                    same_values(&out, &zip_reference(op, &x, &y, &shape)),
+                    "{op:?} {sx:?} {sy:?}"
+                );
+                let (fx, fy) = <Array<f64> as TensorAlgebra<f64>>::binary_vjp(op, &x, &y, &out, &g);
+                let (rx, ry) = binary_vjp_generic(op, &x, &y, &out, &g);
+                assert!(same_values(&fx, &rx), "{op:?} {sx:?} {sy:?}: ∂x");
+                assert!(same_values(&fy, &ry), "{op:?} {sx:?} {sy:?}: ∂y");
+            }
+        }
+    }
+
+    #[test]
+    fn relu_fast_path_equals_the_generic_rule() {
+        let x = Array::from_vec(
+            vec![-2.0, -0.0, 0.0, 1e-300, 3.0, f64::NAN, f64::INFINITY, -1.0],
+            &[2, 4],
+        )
+        .unwrap();
+        let out = x.map(|v| UnaryOp::Relu.f(v));
+        let g = Array::from_vec(
+            vec![
+                1.5,
+                f64::INFINITY,
+                -2.0,
+                4.0,
+                f64::NAN,
+                1.0,
+                2.0,
+                f64::NEG_INFINITY,
+            ],
+            &[2, 4],
+        )
+        .unwrap();
+        let fast = <Array<f64> as TensorAlgebra<f64>>::unary_vjp(UnaryOp::Relu, &x, &out, &g);
+        let generic = unary_vjp_generic(UnaryOp::Relu, &x, &out, &g);
+        assert!(same_values(&fast, &generic));
+    }
+
+    #[test]
+    fn row_period_recognises_repeated_rows_only() {
+        assert_eq!(crate::array::row_period(&[4], &[5, 4]), Some(4));
+        assert_eq!(crate::array::row_period(&[1, 1, 4], &[5, 4]), Some(4));
+        assert_eq!(crate::array::row_period(&[], &[5, 4]), Some(1));
+        assert_eq!(crate::array::row_period(&[5, 4], &[5, 4]), Some(20));
+        assert_eq!(crate::array::row_period(&[5, 1], &[5, 4]), None);
+        assert_eq!(crate::array::row_period(&[0], &[5, 0]), None);
+        let _ = (contiguous_strides(&[2]), numel(&[2]));
     }
 }

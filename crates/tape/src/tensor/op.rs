@@ -104,6 +104,10 @@ impl<T: Element> TensorOp<T> {
 /// The vector-Jacobian product of a built-in op: given the inputs `x`, the output `out` and the
 /// gradient `g` of the output, the gradient of each input (`None`: no gradient flows).
 ///
+/// `need[i]` says whether input `i` wants its gradient; ops whose input gradients cost a
+/// separate computation (the matrix product) skip the unwanted ones and return `None` there.
+/// Other ops may return gradients that were not asked for; callers drop them.
+///
 /// Every rule here is one or two lines over [`TensorAlgebra`]; the adjoint of each structural
 /// op is another structural op (sum_to ↔ broadcast_to, slice ↔ pad, gather ↔ scatter,
 /// index_select ↔ index_add, matmul ↔ matmul), so the rules are closed under differentiation.
@@ -112,6 +116,7 @@ pub(crate) fn vjp<T: Element, V: TensorAlgebra<T>>(
     x: &[&V],
     out: &V,
     g: &V,
+    need: &[bool],
 ) -> SmallVec<[Option<V>; 2]> {
     match op {
         TensorOp::Leaf | TensorOp::Constant => smallvec![],
@@ -124,17 +129,21 @@ pub(crate) fn vjp<T: Element, V: TensorAlgebra<T>>(
         // ∂A = op(B)·Gᵀ. Symmetrically ∂B = op(A)ᵀ·G, or Gᵀ·op(A) when tb.
         &TensorOp::MatMul { ta, tb } => {
             let (a, b) = (x[0], x[1]);
-            let ga = if ta {
-                b.matmul_t(tb, g, true)
-            } else {
-                g.matmul_t(false, b, !tb)
-            };
-            let gb = if tb {
-                g.matmul_t(true, a, ta)
-            } else {
-                a.matmul_t(!ta, g, false)
-            };
-            smallvec![Some(ga), Some(gb)]
+            let ga = need[0].then(|| {
+                if ta {
+                    b.matmul_t(tb, g, true)
+                } else {
+                    g.matmul_t(false, b, !tb)
+                }
+            });
+            let gb = need[1].then(|| {
+                if tb {
+                    g.matmul_t(true, a, ta)
+                } else {
+                    a.matmul_t(!ta, g, false)
+                }
+            });
+            smallvec![ga, gb]
         }
         TensorOp::SumAll | TensorOp::SumTo => smallvec![Some(g.broadcast_to(&x[0].shape()))],
         TensorOp::BroadcastTo => smallvec![Some(g.sum_to(&x[0].shape()))],

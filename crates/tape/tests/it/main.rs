@@ -4,3 +4,29 @@ mod check;
 mod common;
 mod higher;
 mod higher_props;
+
+/// The matrix product skips the gradient of a constant operand; the other operand's gradient
+/// is the one computed when both take gradients.
+#[test]
+fn matmul_with_a_constant_operand_gives_the_same_weight_gradient() {
+    use tape::{Array, Tape};
+    let xa = Array::<f64>::rand_uniform(&[6, 5], -1.0, 1.0, 1);
+    let wa = Array::<f64>::rand_uniform(&[3, 5], -1.0, 1.0, 2);
+    let grad_w = |constant: bool| {
+        let tape = Tape::<f64>::new();
+        let x = if constant {
+            tape.tensor_constant(xa.clone())
+        } else {
+            tape.tensor(xa.clone())
+        };
+        let w = tape.tensor(wa.clone());
+        let loss = x.matmul_t(false, w, true).tanh().sum();
+        let g = loss.backward();
+        (g.wrt(w).clone(), g.wrt(x).clone())
+    };
+    let (gw_const, gx_const) = grad_w(true);
+    let (gw_var, gx_var) = grad_w(false);
+    assert_eq!(gw_const, gw_var);
+    assert!(gx_const.data().iter().all(|&v| v == 0.0));
+    assert!(gx_var.data().iter().any(|&v| v != 0.0));
+}
