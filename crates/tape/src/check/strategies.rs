@@ -5,7 +5,7 @@
 //! use proptest::prelude::*;
 //! use tape::check::{gradcheck, strategies, CheckConfig};
 //!
-//! proptest!(ProptestConfig::with_cases(8), |(x in strategies::array_up_to(2, 3, -2.0, 2.0))| {
+//! proptest!(ProptestConfig::with_cases(8), |(x in strategies::array_up_to::<f64>(2, 3, -2.0, 2.0))| {
 //!     let r = gradcheck(|_, t| t[0].tanh() * t[0], &[x], &CheckConfig::default());
 //!     prop_assert!(r.is_ok(), "{}", r.unwrap_err());
 //! });
