@@ -3,7 +3,8 @@
 //! The list is already in topological order (a node can only name earlier nodes), so
 //! backward is one walk from the output down to node 1: no sort, no recursion. Scalar nodes are
 //! handled in tight runs between tensor nodes — `adj[a] += pa·adj[i]; adj[b] += pb·adj[i]` with
-//! no branch — and each tensor node dispatches to its op's vector-Jacobian product.
+//! no branch on the op, skipping nodes whose adjoint is zero — and each tensor node dispatches
+//! to its op's vector-Jacobian product.
 
 use smallvec::SmallVec;
 
@@ -282,9 +283,15 @@ fn scalar_run<T: Element>(
         return Ok(());
     }
     let nodes: &[ScalarNode<T>] = &inner.nodes[lo..hi];
+    // A node whose adjoint is zero sends nothing back and is skipped, as tensor nodes without a
+    // gradient are: otherwise a node that does not reach the output but has an infinite
+    // partial (`sqrt` or `ln` at 0) would add 0·∞ = NaN to its inputs' gradients.
     if !checking {
         for (i, node) in nodes.iter().enumerate().rev() {
             let g = adj[lo + i];
+            if g == T::zero() {
+                continue;
+            }
             adj[node.a()] += node.partials[0] * g;
             adj[node.b()] += node.partials[1] * g;
         }
@@ -293,6 +300,9 @@ fn scalar_run<T: Element>(
     for (i, node) in nodes.iter().enumerate().rev() {
         let idx = lo + i;
         let g = adj[idx];
+        if g == T::zero() {
+            continue;
+        }
         let (da, db) = (node.partials[0] * g, node.partials[1] * g);
         let used_b = node.tag().binary().is_some();
         if g.is_finite() && (!da.is_finite() || (used_b && !db.is_finite())) {
