@@ -5,7 +5,7 @@
 
 use proptest::prelude::*;
 use tape::check::{strategies, CheckConfig};
-use tape::{Array, Element, Function, Real, Shape, Tape, TapeError};
+use tape::{Array, Element, Function, Real, Shape, Tape, TapeError, Tensor};
 
 use crate::common::{assert_array_close, assert_grad};
 
@@ -298,4 +298,61 @@ fn broadcast_gradients_sum_back_to_each_shape() {
     let g = y.sum().backward();
     assert_array_close("wrt a", g.wrt(a), &[2, 1], &[6.0, 6.0], 0.0);
     assert_array_close("wrt b", g.wrt(b), &[3], &[3.0, 3.0, 3.0], 0.0);
+}
+
+#[test]
+fn values_agree_with_the_standard_library() {
+    let tape = Tape::<f64>::new();
+    let xs = [0.7, -1.9, 2.5];
+    let x = tape.tensor_from_vec(xs.to_vec(), &[3]).unwrap();
+    let y = tape.tensor_from_vec(vec![1.5, 0.5, -2.0], &[3]).unwrap();
+    let s = tape.var(1.5);
+    type Case<'t> = (&'static str, Tensor<'t, f64>, fn(f64) -> f64);
+    let cases: Vec<Case<'_>> = vec![
+        ("neg", -x, |v| -v),
+        ("add_const", x + 3.0, |v| v + 3.0),
+        ("radd", 3.0 + x, |v| 3.0 + v),
+        ("sub_const", x - 3.0, |v| v - 3.0),
+        ("rsub", 3.0 - x, |v| 3.0 - v),
+        ("mul_const", x * 3.0, |v| v * 3.0),
+        ("rmul", 3.0 * x, |v| 3.0 * v),
+        ("div_const", x / 3.0, |v| v / 3.0),
+        ("rdiv", 3.0 / x, |v| 3.0 / v),
+        ("add_scalar", x + s, |v| v + 1.5),
+        ("scalar_sub", s - x, |v| 1.5 - v),
+        ("mul_scalar", x * s, |v| v * 1.5),
+        ("scalar_div", s / x, |v| 1.5 / v),
+        ("exp", x.exp(), f64::exp),
+        ("ln", x.abs().ln(), |v| v.abs().ln()),
+        ("sqrt", x.abs().sqrt(), |v| v.abs().sqrt()),
+        ("sin", x.sin(), f64::sin),
+        ("cos", x.cos(), f64::cos),
+        ("tan", x.tan(), f64::tan),
+        ("tanh", x.tanh(), f64::tanh),
+        ("sigmoid", x.sigmoid(), |v| 1.0 / (1.0 + (-v).exp())),
+        ("relu", x.relu(), |v| v.max(0.0)),
+        ("abs", x.abs(), f64::abs),
+        ("recip", x.recip(), f64::recip),
+        ("powi", x.powi(-3), |v| v.powi(-3)),
+        ("powf", x.abs().powf(1.7), |v| v.abs().powf(1.7)),
+    ];
+    for (name, t, f) in cases {
+        let want: Vec<f64> = xs.iter().map(|&v| f(v)).collect();
+        // Identical formulas, so anything beyond the last bit or two is a different formula.
+        assert_array_close(name, &t.value(), &[3], &want, 1e-15);
+    }
+    let ys = [1.5, 0.5, -2.0];
+    let binary: [(&str, Tensor<'_, f64>, fn(f64, f64) -> f64); 7] = [
+        ("add", x + y, |a, b| a + b),
+        ("sub", x - y, |a, b| a - b),
+        ("mul", x * y, |a, b| a * b),
+        ("div", x / y, |a, b| a / b),
+        ("pow", x.abs().pow(y), |a, b| a.abs().powf(b)),
+        ("maximum", x.maximum(y), f64::max),
+        ("minimum", x.minimum(y), f64::min),
+    ];
+    for (name, t, f) in binary {
+        let want: Vec<f64> = xs.iter().zip(&ys).map(|(&a, &b)| f(a, b)).collect();
+        assert_array_close(name, &t.value(), &[3], &want, 1e-15);
+    }
 }
