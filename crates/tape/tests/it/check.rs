@@ -58,7 +58,7 @@ fn gradcheck_catches_a_custom_function_with_a_wrong_derivative() {
     let x = Array::from_vec(vec![1.0, -2.0, 0.5], &[3]).unwrap();
     let err = gradcheck(
         |t, xs| t.apply(&WrongCube, xs).unwrap(),
-        &[x.clone()],
+        std::slice::from_ref(&x),
         &CheckConfig::default(),
     )
     .unwrap_err();
@@ -101,7 +101,7 @@ fn the_scalar_output_and_directional_checks_catch_it_too() {
     let cfg = CheckConfig::default();
     let err = gradcheck_scalar(
         |t, xs| t.apply(&WrongCube, xs).unwrap().sum(),
-        &[x.clone()],
+        std::slice::from_ref(&x),
         &cfg,
     )
     .unwrap_err();
@@ -112,7 +112,7 @@ fn the_scalar_output_and_directional_checks_catch_it_too() {
     );
     let err = gradcheck_directional(
         |t, xs| t.apply(&WrongCube, xs).unwrap(),
-        &[x.clone()],
+        std::slice::from_ref(&x),
         &cfg,
         3,
         5,
@@ -163,7 +163,7 @@ fn tolerances_are_respected() {
         abs_tol: 2e-2,
         rel_tol: 0.0,
     };
-    let e = gradcheck(|_, xs| xs[0].powi(3), &[x.clone()], &strict).unwrap_err();
+    let e = gradcheck(|_, xs| xs[0].powi(3), std::slice::from_ref(&x), &strict).unwrap_err();
     assert!((e.mismatches[0].abs_err - 0.01).abs() < 1e-9);
     let r = gradcheck(|_, xs| xs[0].powi(3), &[x], &loose).unwrap();
     assert!((r.max_abs_err - 0.01).abs() < 1e-9);

@@ -342,7 +342,8 @@ fn values_agree_with_the_standard_library() {
         assert_array_close(name, &t.value(), &[3], &want, 1e-15);
     }
     let ys = [1.5, 0.5, -2.0];
-    let binary: [(&str, Tensor<'_, f64>, fn(f64, f64) -> f64); 7] = [
+    type BinaryCase<'t> = (&'static str, Tensor<'t, f64>, fn(f64, f64) -> f64);
+    let binary: [BinaryCase<'_>; 7] = [
         ("add", x + y, |a, b| a + b),
         ("sub", x - y, |a, b| a - b),
         ("mul", x * y, |a, b| a * b),
