@@ -210,3 +210,28 @@ fn a_dead_branch_raises_no_gradient_anomaly() {
     assert_eq!(g.wrt(x), 2.0);
     assert_array_close("t", g.wrt(t), &[2], &[1.0, 1.0], 0.0);
 }
+
+#[test]
+fn gradients_flowing_only_into_constants_are_no_anomaly() {
+    // (−2)^y has ∂/∂y = (−2)^y·ln(−2) = NaN, but with y the constant 2 that partial is
+    // discarded: the only gradient asked for is d/dx x² = 2x = −4.
+    let tape = Tape::<f64>::new();
+    tape.set_anomaly_detection(true);
+    let x = tape.var(-2.0);
+    let two = tape.constant(2.0);
+    let g = x.pow(two).try_backward().unwrap();
+    assert_eq!((g.wrt(x), g.wrt(two)), (-4.0, 0.0));
+
+    let t = tape.tensor_from_vec(vec![-2.0, 3.0], &[2]).unwrap();
+    let c = tape.tensor_constant(Array::full(&[], 2.0));
+    let g = t.pow(c).sum().try_backward().unwrap();
+    assert_array_close("d/dt Σt²", g.wrt(t), &[2], &[-4.0, 6.0], 0.0);
+    assert_array_close("constant", g.wrt(c), &[], &[0.0], 0.0);
+
+    // With a variable exponent the same NaN is a real gradient, and is reported.
+    let y = tape.var(2.0);
+    let err = x.pow(y).try_backward().unwrap_err();
+    let (what, op, _, _, value) = non_finite(&err);
+    assert_eq!((what, op), ("gradient", "pow"));
+    assert!(value.is_nan());
+}
