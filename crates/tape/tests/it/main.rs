@@ -14,6 +14,7 @@ mod anomaly;
 mod check;
 mod common;
 mod composite;
+mod errors;
 mod scalar_ops;
 mod tensor_elementwise;
 mod tensor_structural;
