@@ -31,7 +31,11 @@ macro_rules! binary_props {
             $(
                 #[test]
                 fn $name(($x, $y) in $strat) {
-                    assert_grad_scalars(|_, v| { let ($x, $y) = (v[0], v[1]); $body }, &[$x, $y], &$cfg);
+                    assert_grad_scalars(
+                        |_, v| { let ($x, $y) = (v[0], v[1]); $body },
+                        &[$x, $y],
+                        &$cfg,
+                    );
                 }
             )*
         }
