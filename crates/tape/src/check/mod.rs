@@ -380,14 +380,14 @@ fn full_jacobian<T: Element>(
         for j in 0..x.len() {
             // Numeric Jacobian, one column (input element) per pair of evaluations.
             let (f_plus, f_minus, step) = perturbed(probe, inputs, i, j, config.eps);
-            for o in 0..n_out {
+            for (o, row) in rows.iter().enumerate() {
                 let numeric = (f_plus[o] - f_minus[o]) / step;
                 let entry = Entry::Jacobian {
                     input: i,
                     element: j,
                     output: o,
                 };
-                tally.compare(entry, rows[o][i][j], numeric);
+                tally.compare(entry, row[i][j], numeric);
             }
         }
     }
