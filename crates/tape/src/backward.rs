@@ -3,7 +3,8 @@
 //! The list is already in topological order (a node can only name earlier nodes), so
 //! backward is one walk from the output down to node 1: no sort, no recursion. Scalar nodes are
 //! handled in tight runs between tensor nodes — `adj[a] += pa·adj[i]; adj[b] += pb·adj[i]` with
-//! no branch — and each tensor node dispatches to its op's vector-Jacobian product.
+//! no branch on the op, skipping nodes whose adjoint is zero — and each tensor node dispatches
+//! to its op's vector-Jacobian product.
 
 use smallvec::SmallVec;
 
@@ -311,9 +312,15 @@ fn scalar_run<T: Element>(
         return Ok(());
     }
     let nodes: &[ScalarNode<T>] = &inner.nodes[lo..hi];
+    // A node whose adjoint is zero sends nothing back and is skipped, as tensor nodes without a
+    // gradient are: otherwise a node that does not reach the output but has an infinite
+    // partial (`sqrt` or `ln` at 0) would add 0·∞ = NaN to its inputs' gradients.
     if !checking {
         for (i, node) in nodes.iter().enumerate().rev() {
             let g = adj[lo + i];
+            if g == T::zero() {
+                continue;
+            }
             adj[node.a()] += node.partials[0] * g;
             adj[node.b()] += node.partials[1] * g;
         }
@@ -322,14 +329,17 @@ fn scalar_run<T: Element>(
     for (i, node) in nodes.iter().enumerate().rev() {
         let idx = lo + i;
         let g = adj[idx];
+        if g == T::zero() {
+            continue;
+        }
         let (da, db) = (node.partials[0] * g, node.partials[1] * g);
         let used_b = node.tag().binary().is_some();
-        if g.is_finite() && (!da.is_finite() || (used_b && !db.is_finite())) {
-            return Err(gradient_anomaly(
-                inner,
-                idx,
-                if da.is_finite() { db } else { da },
-            ));
+        // What flows into a constant is discarded (its gradient is reported as zero), so it is
+        // no anomaly: ∂(xʸ)/∂y is NaN for x < 0 even when y is the constant 2.
+        let bad_a = !da.is_finite() && !is_constant(inner, node.a());
+        let bad_b = used_b && !db.is_finite() && !is_constant(inner, node.b());
+        if g.is_finite() && (bad_a || bad_b) {
+            return Err(gradient_anomaly(inner, idx, if bad_a { da } else { db }));
         }
         adj[node.a()] += da;
         adj[node.b()] += db;
@@ -408,12 +418,12 @@ fn tensor_node_backward<T: Element>(
             gs.into_iter().map(Some).collect()
         }
         op => {
-            // A constant tensor input takes no gradient: skip computing it where that saves
+            // A constant input takes no gradient: skip computing it where that saves
             // work (the input-side product of `x·W` for a constant batch `x`).
             let need: SmallVec<[bool; 2]> = tn
                 .inputs
                 .iter()
-                .map(|&j| !is_constant_tensor(inner, j as usize))
+                .map(|&j| !is_constant(inner, j as usize))
                 .collect();
             vjp(op, &xs, &tn.value, g, &need)
         }
@@ -421,7 +431,7 @@ fn tensor_node_backward<T: Element>(
     for (&j, gj) in tn.inputs.iter().zip(grads) {
         let Some(gj) = gj else { continue };
         let j = j as usize;
-        if checking {
+        if checking && !is_constant(inner, j) {
             if let Some(bad) = gj.data().iter().find(|v| !v.is_finite()) {
                 if g.data().iter().all(|v| v.is_finite()) {
                     return Err(gradient_anomaly(inner, tn.idx as usize, *bad));
@@ -446,12 +456,14 @@ fn tensor_node_backward<T: Element>(
     Ok(())
 }
 
-/// Whether node `j` is a tensor constant ([`Tape::tensor_constant`]), whose gradient is
-/// reported as zero whatever flows into it.
-#[inline]
-fn is_constant_tensor<T: Element>(inner: &Inner<T>, j: usize) -> bool {
+/// Whether node `j` is a scalar or tensor constant, whose gradient is reported as zero.
+fn is_constant<T: Element>(inner: &Inner<T>, j: usize) -> bool {
     let node = &inner.nodes[j];
-    node.tag() == Tag::Tensor && matches!(inner.tensors[node.a()].op, TensorOp::Constant)
+    match node.tag() {
+        Tag::Const => true,
+        Tag::Tensor => matches!(inner.tensors[node.a()].op, TensorOp::Constant),
+        _ => false,
+    }
 }
 
 /// Whether node `j` is a tensor (as opposed to a scalar, which may itself come from a tensor

@@ -315,6 +315,37 @@ where
     }
 }
 
+/// `f` itself, with the gradient that [`Scalar::backward_graph`] records instead of the
+/// first-order one: what [`gradgradcheck`] compares first.
+struct RecordedGradFn<F>(F);
+
+impl<T: Element, F> Probe<T> for RecordedGradFn<F>
+where
+    F: for<'t> Fn(&'t Tape<T>, &[Tensor<'t, T>]) -> Scalar<'t, T>,
+{
+    fn eval(&self, inputs: &[Array<T>]) -> Vec<f64> {
+        ScalarOutFn(&self.0).eval(inputs)
+    }
+
+    fn vjp(&self, inputs: &[Array<T>], cotangent: &[f64]) -> Vec<Vec<f64>> {
+        let tape = Tape::new();
+        let xs: Vec<_> = inputs.iter().map(|a| tape.tensor(a.clone())).collect();
+        let grads = (self.0)(&tape, &xs)
+            .backward_graph()
+            .unwrap_or_else(|e| panic!("gradgradcheck: the gradient cannot be recorded: {e}"));
+        xs.iter()
+            .map(|&x| {
+                grads
+                    .wrt(x)
+                    .with_value(flat)
+                    .into_iter()
+                    .map(|g| g * cotangent[0])
+                    .collect()
+            })
+            .collect()
+    }
+}
+
 struct ScalarsFn<F>(F);
 
 impl<T: Element, F> Probe<T> for ScalarsFn<F>
@@ -380,14 +411,14 @@ fn full_jacobian<T: Element>(
         for j in 0..x.len() {
             // Numeric Jacobian, one column (input element) per pair of evaluations.
             let (f_plus, f_minus, step) = perturbed(probe, inputs, i, j, config.eps);
-            for o in 0..n_out {
+            for (o, row) in rows.iter().enumerate() {
                 let numeric = (f_plus[o] - f_minus[o]) / step;
                 let entry = Entry::Jacobian {
                     input: i,
                     element: j,
                     output: o,
                 };
-                tally.compare(entry, rows[o][i][j], numeric);
+                tally.compare(entry, row[i][j], numeric);
             }
         }
     }
@@ -588,34 +619,8 @@ where
     T: Element,
     F: for<'t> Fn(&'t Tape<T>, &[Tensor<'t, T>]) -> Scalar<'t, T>,
 {
-    let recorded_gradient = |tape: &Tape<T>, xs: &[Tensor<'_, T>]| -> Vec<Vec<f64>> {
-        let grads = f(tape, xs)
-            .backward_graph()
-            .unwrap_or_else(|e| panic!("gradgradcheck: the gradient cannot be recorded: {e}"));
-        xs.iter().map(|&x| grads.wrt(x).with_value(flat)).collect()
-    };
     // First derivatives: the recorded gradient's values against differences of f.
-    let mut tally = Tally::new(config);
-    let analytic = {
-        let tape = Tape::new();
-        let xs: Vec<_> = inputs.iter().map(|a| tape.tensor(a.clone())).collect();
-        recorded_gradient(&tape, &xs)
-    };
-    let probe = ScalarOutFn(&f);
-    for (i, x) in inputs.iter().enumerate() {
-        for (j, &a) in analytic[i].iter().enumerate().take(x.len()) {
-            let (f_plus, f_minus, step) = perturbed(&probe, inputs, i, j, config.eps);
-            tally.compare(
-                Entry::Jacobian {
-                    input: i,
-                    element: j,
-                    output: 0,
-                },
-                a,
-                (f_plus[0] - f_minus[0]) / step,
-            );
-        }
-    }
+    let first = full_jacobian(&RecordedGradFn(&f), inputs, config);
     // Second derivatives: the recorded gradient differentiated against its own differences.
     let second = gradcheck(
         |tape, xs| {
@@ -628,16 +633,28 @@ where
         inputs,
         config,
     );
-    match second {
-        Ok(r) => {
-            tally.checked += r.checked;
-            tally.max_abs_err = tally.max_abs_err.max(r.max_abs_err);
-            tally.max_rel_err = tally.max_rel_err.max(r.max_rel_err);
+    merge(first, second)
+}
+
+/// Two checks reported as one: counts add up, mismatches are listed first check first.
+fn merge(
+    a: Result<Report, GradCheckError>,
+    b: Result<Report, GradCheckError>,
+) -> Result<Report, GradCheckError> {
+    match (a, b) {
+        (Ok(a), Ok(b)) => Ok(Report {
+            checked: a.checked + b.checked,
+            max_abs_err: a.max_abs_err.max(b.max_abs_err),
+            max_rel_err: a.max_rel_err.max(b.max_rel_err),
+        }),
+        (Err(mut e), Ok(r)) | (Ok(r), Err(mut e)) => {
+            e.checked += r.checked;
+            Err(e)
         }
-        Err(e) => {
-            tally.checked += e.checked;
-            tally.mismatches.extend(e.mismatches);
+        (Err(mut e), Err(f)) => {
+            e.checked += f.checked;
+            e.mismatches.extend(f.mismatches);
+            Err(e)
         }
     }
-    tally.finish()
 }

@@ -242,6 +242,15 @@ impl<'t, T: Element> Tensor<'t, T> {
     /// [`TapeError::InvalidArgument`] if the axis is out of range or has size 0.
     #[track_caller]
     pub fn try_min_axis(self, axis: usize, keepdim: bool) -> Result<Self, TapeError> {
+        // Checked here so that the error names this op, and nothing is recorded on failure.
+        let shape = self.check_axis("min_axis", axis)?;
+        if shape[axis] == 0 {
+            return Err(TapeError::invalid(
+                "min_axis",
+                format!("axis {axis} has size 0"),
+                &shape,
+            ));
+        }
         Ok(-(-self).try_max_axis(axis, keepdim)?)
     }
 
