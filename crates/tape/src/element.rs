@@ -44,6 +44,11 @@ pub trait Element:
     /// Converts to `f64` exactly.
     fn as_f64(self) -> f64;
 
+    /// This thread's cache of large buffers of this type (see `array::buffers`).
+    #[doc(hidden)]
+    fn buffer_cache()
+    -> &'static std::thread::LocalKey<std::cell::RefCell<crate::array::buffers::BufferCache<Self>>>;
+
     /// `c = alpha * a · b + beta * c` on strided row-major matrices: `a` is `m × k`, `b` is
     /// `k × n`, `c` is `m × n`; strides are in elements, `(row stride, column stride)`.
     #[doc(hidden)]
@@ -74,6 +79,15 @@ macro_rules! impl_element {
             #[inline]
             fn as_f64(self) -> f64 {
                 self as f64
+            }
+            fn buffer_cache() -> &'static std::thread::LocalKey<
+                std::cell::RefCell<crate::array::buffers::BufferCache<Self>>,
+            > {
+                thread_local! {
+                    static CACHE: std::cell::RefCell<crate::array::buffers::BufferCache<$t>> =
+                        std::cell::RefCell::new(Default::default());
+                }
+                &CACHE
             }
             fn gemm(
                 m: usize,

@@ -3,7 +3,7 @@
 
 use smallvec::SmallVec;
 
-use super::Array;
+use super::{Array, buffers};
 use crate::rules::BinaryOp;
 use crate::shape::{broadcast_strides, contiguous_strides, for_each_broadcast, numel};
 use crate::{Element, Shape};
@@ -53,7 +53,7 @@ impl<T: Element> Array<T> {
         op: BinaryOp,
     ) -> Array<T> {
         let n = numel(out_shape);
-        let mut data = Vec::with_capacity(n);
+        let mut data = buffers::with_capacity(n);
         if self.shape.as_slice() == out_shape && row_period(&other.shape, out_shape).is_some() {
             // `other` repeats along the leading dimensions (a bias row, or a scalar): walk
             // `self` in rows of `other`'s length, with the op chosen once, not per element.
@@ -87,7 +87,7 @@ impl<T: Element> Array<T> {
         } else {
             (c_b, (c_b as isize, 1))
         };
-        let mut out = vec![T::zero(); m * n];
+        let mut out = buffers::filled(m * n, T::zero());
         T::gemm(
             m,
             k,
@@ -110,7 +110,7 @@ impl<T: Element> Array<T> {
         if self.shape.as_slice() == shape {
             return self.clone();
         }
-        let mut out = vec![T::zero(); numel(shape)];
+        let mut out = buffers::filled(numel(shape), T::zero());
         if out.len() == 1 {
             out[0] = self.data.iter().copied().sum();
         } else {
@@ -128,7 +128,7 @@ impl<T: Element> Array<T> {
         if self.shape.as_slice() == shape {
             return self.clone();
         }
-        let mut data = Vec::with_capacity(numel(shape));
+        let mut data = buffers::with_capacity(numel(shape));
         let s = broadcast_strides(&self.shape, shape);
         for_each_broadcast(shape, &s, &s, |_, i, _| data.push(self.data[i]));
         Array::from_parts(data, Shape::from_slice(shape))

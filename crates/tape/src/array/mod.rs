@@ -1,5 +1,6 @@
 //! [`Array`]: a plain contiguous row-major array, the value of every tensor node.
 
+pub(crate) mod buffers;
 mod kernels;
 
 pub(crate) use kernels::row_period;
@@ -26,10 +27,31 @@ use crate::{Element, Shape, TapeError};
 /// assert_eq!(a.get(&[1, 0]), 4.0);
 /// assert!(Array::<f64>::from_vec(vec![1.0; 5], &[2, 3]).is_err());
 /// ```
-#[derive(Clone, PartialEq)]
-pub struct Array<T> {
+#[derive(PartialEq)]
+pub struct Array<T: Element> {
     data: Vec<T>,
     shape: Shape,
+}
+
+impl<T: Element> Clone for Array<T> {
+    fn clone(&self) -> Self {
+        let mut data = buffers::with_capacity(self.data.len());
+        data.extend_from_slice(&self.data);
+        Array {
+            data,
+            shape: self.shape.clone(),
+        }
+    }
+}
+
+impl<T: Element> Drop for Array<T> {
+    /// Large buffers go to this thread's buffer cache, for the next array of their size.
+    #[inline]
+    fn drop(&mut self) {
+        if self.data.capacity() >= buffers::MIN_LEN {
+            buffers::recycle(std::mem::take(&mut self.data));
+        }
+    }
 }
 
 impl<T: Element> Array<T> {
@@ -77,7 +99,7 @@ impl<T: Element> Array<T> {
     /// ```
     pub fn full(shape: &[usize], v: T) -> Self {
         Array {
-            data: vec![v; numel(shape)],
+            data: buffers::filled(numel(shape), v),
             shape: Shape::from_slice(shape),
         }
     }
@@ -175,8 +197,8 @@ impl<T: Element> Array<T> {
     }
 
     /// The elements, consuming the array.
-    pub fn into_vec(self) -> Vec<T> {
-        self.data
+    pub fn into_vec(mut self) -> Vec<T> {
+        std::mem::take(&mut self.data)
     }
 
     /// The element at a multi-index.
@@ -226,8 +248,10 @@ impl<T: Element> Array<T> {
     /// assert_eq!(a.map(f64::sqrt).data(), &[1.0, 2.0]);
     /// ```
     pub fn map(&self, f: impl Fn(T) -> T) -> Self {
+        let mut data = buffers::with_capacity(self.data.len());
+        data.extend(self.data.iter().map(|&v| f(v)));
         Array {
-            data: self.data.iter().map(|&v| f(v)).collect(),
+            data,
             shape: self.shape.clone(),
         }
     }

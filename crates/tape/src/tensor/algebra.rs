@@ -1,7 +1,7 @@
 //! [`TensorAlgebra`]: what tensor backward rules compute with, implemented by plain arrays
 //! (first order) and by tensor handles (the backward recorded on the tape).
 
-use crate::array::row_period;
+use crate::array::{buffers, row_period};
 use crate::rules::{BinaryOp, UnaryOp};
 use crate::shape::{broadcast_shapes, broadcast_strides, for_each_broadcast};
 use crate::{Array, Element, Real, Shape, Tensor};
@@ -55,15 +55,16 @@ impl<T: Element> TensorAlgebra<T> for Array<T> {
         // The rule evaluated per element on plain numbers: no intermediate arrays. ReLU, the
         // common case, gets a loop of its own with its rule `g·step(x)` written out, so that
         // it vectorises; `unary_vjp_generic` is the reference it is tested against.
-        let data = match op {
-            UnaryOp::Relu => x
-                .data()
-                .iter()
-                .zip(g.data())
-                .map(|(&x, &g)| g * Real::step(x))
-                .collect(),
+        let mut data = buffers::with_capacity(x.len());
+        match op {
+            UnaryOp::Relu => data.extend(
+                x.data()
+                    .iter()
+                    .zip(g.data())
+                    .map(|(&x, &g)| g * Real::step(x)),
+            ),
             _ => return unary_vjp_generic(op, x, out, g),
-        };
+        }
         Array::from_parts(data, Shape::from_slice(x.shape()))
     }
 
@@ -81,10 +82,12 @@ impl<T: Element> TensorAlgebra<T> for Array<T> {
                         *a += v;
                     }
                 }
-                g.data().to_vec()
+                let mut gx = buffers::with_capacity(g.len());
+                gx.extend_from_slice(g.data());
+                gx
             } else {
                 let (xd, yd, od, gd) = (x.data(), y.data(), out.data(), g.data());
-                let mut gx = vec![T::zero(); x.len()];
+                let mut gx = buffers::filled(x.len(), T::zero());
                 for (r, gxr) in gx.chunks_exact_mut(row).enumerate() {
                     let base = r * row;
                     for j in 0..row {
@@ -169,13 +172,14 @@ pub(crate) fn unary_vjp_generic<T: Element>(
     out: &Array<T>,
     g: &Array<T>,
 ) -> Array<T> {
-    let data = x
-        .data()
-        .iter()
-        .zip(out.data())
-        .zip(g.data())
-        .map(|((&x, &o), &g)| g * op.df(x, o))
-        .collect();
+    let mut data = buffers::with_capacity(x.len());
+    data.extend(
+        x.data()
+            .iter()
+            .zip(out.data())
+            .zip(g.data())
+            .map(|((&x, &o), &g)| g * op.df(x, o)),
+    );
     Array::from_parts(data, Shape::from_slice(x.shape()))
 }
 
@@ -191,8 +195,8 @@ pub(crate) fn binary_vjp_generic<T: Element>(
     // One pass over the output: evaluate both partials per element and accumulate straight
     // into each input's (smaller) shape, which un-does the broadcast as it goes.
     let shape = out.shape();
-    let mut gx = vec![T::zero(); x.len()];
-    let mut gy = vec![T::zero(); y.len()];
+    let mut gx = buffers::filled(x.len(), T::zero());
+    let mut gy = buffers::filled(y.len(), T::zero());
     let (xd, yd, od, gd) = (x.data(), y.data(), out.data(), g.data());
     if x.shape() == shape && y.shape() == shape {
         for i in 0..od.len() {

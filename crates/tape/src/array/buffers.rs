@@ -1,0 +1,142 @@
+//! A per-thread cache of large array buffers, so that a training loop, which builds arrays of
+//! the same sizes every step, reuses their memory instead of asking the allocator (and, for
+//! large buffers, the kernel: fresh pages fault in one by one) each time.
+//!
+//! An [`Array`](super::Array) of at least [`MIN_LEN`] elements hands its buffer to the cache of
+//! the thread that drops it; kernels take buffers from there first. The cache holds at most
+//! [`MAX_BUFFERS`] buffers and [`MAX_BYTES`] bytes per element type and thread, dropping the
+//! oldest beyond that, so its memory stays bounded whatever the program does. Small arrays
+//! bypass it entirely: they cost one length check.
+
+use std::cell::RefCell;
+use std::thread::LocalKey;
+
+use crate::Element;
+
+/// Buffers shorter than this (in elements) are left to the allocator.
+pub(crate) const MIN_LEN: usize = 1024;
+
+/// Most buffers kept per element type and thread.
+pub(crate) const MAX_BUFFERS: usize = 64;
+
+/// Most bytes kept per element type and thread.
+pub(crate) const MAX_BYTES: usize = 64 << 20;
+
+/// The cached buffers of one element type on one thread, oldest first, each empty (length 0).
+#[doc(hidden)]
+#[derive(Default)]
+pub struct BufferCache<T> {
+    buffers: Vec<Vec<T>>,
+    bytes: usize,
+}
+
+impl<T> BufferCache<T> {
+    /// The smallest cached buffer with room for `n` elements and at most a quarter more.
+    fn take(&mut self, n: usize) -> Option<Vec<T>> {
+        let fits = |cap: usize| cap >= n && cap - n <= n / 4;
+        let (i, _) = self
+            .buffers
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| fits(b.capacity()))
+            .min_by_key(|(_, b)| b.capacity())?;
+        let buf = self.buffers.swap_remove(i);
+        self.bytes -= buf.capacity() * size_of::<T>();
+        Some(buf)
+    }
+
+    fn give(&mut self, mut buf: Vec<T>) {
+        let size = buf.capacity() * size_of::<T>();
+        if size > MAX_BYTES {
+            return;
+        }
+        while self.buffers.len() >= MAX_BUFFERS || self.bytes + size > MAX_BYTES {
+            let old = self.buffers.remove(0);
+            self.bytes -= old.capacity() * size_of::<T>();
+        }
+        buf.clear();
+        self.bytes += size;
+        self.buffers.push(buf);
+    }
+}
+
+/// The cache of `T` on this thread.
+fn cache<T: Element>() -> &'static LocalKey<RefCell<BufferCache<T>>> {
+    T::buffer_cache()
+}
+
+/// An empty `Vec` with room for `n` elements, from the cache when it has one.
+#[inline]
+pub(crate) fn with_capacity<T: Element>(n: usize) -> Vec<T> {
+    if n < MIN_LEN {
+        return Vec::with_capacity(n);
+    }
+    cache::<T>()
+        .try_with(|c| c.try_borrow_mut().ok().and_then(|mut c| c.take(n)))
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| Vec::with_capacity(n))
+}
+
+/// `n` copies of `v`, in a buffer from the cache when it has one.
+#[inline]
+pub(crate) fn filled<T: Element>(n: usize, v: T) -> Vec<T> {
+    let mut buf = with_capacity(n);
+    buf.resize(n, v);
+    buf
+}
+
+/// Gives a buffer back to this thread's cache (or to the allocator if it is small, or the
+/// thread is shutting down).
+#[inline]
+pub(crate) fn recycle<T: Element>(buf: Vec<T>) {
+    if buf.capacity() < MIN_LEN {
+        return;
+    }
+    let _ = cache::<T>().try_with(move |c| {
+        if let Ok(mut c) = c.try_borrow_mut() {
+            c.give(buf);
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dropped_buffer_is_reused_for_the_next_array_of_its_size() {
+        let a = filled::<f64>(5000, 1.0);
+        let ptr = a.as_ptr();
+        recycle(a);
+        let b = with_capacity::<f64>(4500);
+        assert_eq!(b.as_ptr(), ptr);
+        assert!(b.is_empty());
+        // Too large a buffer for the request is not handed out.
+        recycle(b);
+        let c = with_capacity::<f64>(1500);
+        assert_ne!(c.as_ptr(), ptr);
+    }
+
+    #[test]
+    fn the_cache_stays_within_its_bounds() {
+        let mut cache = BufferCache::<f32>::default();
+        for _ in 0..2 * MAX_BUFFERS {
+            cache.give(Vec::with_capacity(MIN_LEN));
+        }
+        assert_eq!(cache.buffers.len(), MAX_BUFFERS);
+        cache.give(Vec::with_capacity(MAX_BYTES / 4 / 2 + 1));
+        cache.give(Vec::with_capacity(MAX_BYTES / 4 / 2 + 1));
+        assert!(cache.bytes <= MAX_BYTES);
+        assert_eq!(
+            cache.bytes,
+            cache
+                .buffers
+                .iter()
+                .map(|b| b.capacity() * 4)
+                .sum::<usize>()
+        );
+        cache.give(Vec::with_capacity(MAX_BYTES / 4 + 1));
+        assert!(cache.bytes <= MAX_BYTES);
+    }
+}
