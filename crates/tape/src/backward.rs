@@ -8,6 +8,7 @@
 
 use smallvec::SmallVec;
 
+use crate::array::buffers;
 use crate::node::{ScalarNode, Tag};
 use crate::tape::{Inner, TensorNode};
 use crate::tensor::op::{TensorOp, vjp};
@@ -49,6 +50,13 @@ pub trait Wrt<T: Element> {
         T: 'g;
     /// Reads this handle's gradient.
     fn grad_in(self, grads: &Gradients<T>) -> Self::Output<'_>;
+}
+
+impl<T: Element> Drop for Gradients<T> {
+    /// The adjoint vector goes back to this thread's buffer cache, for the next backward pass.
+    fn drop(&mut self) {
+        buffers::recycle(std::mem::take(&mut self.scalars));
+    }
 }
 
 impl<T: Element> std::fmt::Debug for Gradients<T> {
@@ -185,7 +193,7 @@ impl<'t, T: Element> Scalar<'t, T> {
     /// or gradient computed; [`TapeError::Custom`] if a custom backward misbehaves.
     pub fn try_backward(self) -> Result<Gradients<T>, TapeError> {
         let inner = self.tape.inner.borrow();
-        let mut adj = vec![T::zero(); self.idx as usize + 1];
+        let mut adj = buffers::filled(self.idx as usize + 1, T::zero());
         adj[self.idx as usize] = T::one();
         sweep(self.tape, &inner, self.idx as usize, adj, None)
     }
@@ -224,7 +232,7 @@ impl<T: Element> Tape<T> {
                 cotangent.shape(),
             ));
         }
-        let adj = vec![T::zero(); output.idx as usize + 1];
+        let adj = buffers::filled(output.idx as usize + 1, T::zero());
         sweep(
             self,
             &inner,

@@ -55,7 +55,9 @@ impl<'t, T: Element> Scalar<'t, T> {
         self.idx as usize
     }
 
-    #[inline]
+    // Always inlined: the op is then a constant at each call site, so the `match`es in
+    // `op.f` and `op.df` fold away.
+    #[inline(always)]
     #[track_caller]
     fn unary(self, op: UnaryOp) -> Self {
         let x = self.value;
@@ -66,7 +68,7 @@ impl<'t, T: Element> Scalar<'t, T> {
         Scalar::from_parts(self.tape, self.tape.push_scalar(node, out), out)
     }
 
-    #[inline]
+    #[inline(always)]
     #[track_caller]
     fn binary(self, other: Self, op: BinaryOp) -> Self {
         self.tape.same(other.tape, op.name());

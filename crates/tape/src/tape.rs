@@ -339,7 +339,7 @@ impl<T: Element> Tape<T> {
     // ---- recording -----------------------------------------------------------------------
 
     /// Appends a scalar node; the one borrow of the list per op.
-    #[inline]
+    #[inline(always)]
     #[track_caller]
     pub(crate) fn push_scalar(&self, node: ScalarNode<T>, value: T) -> u32 {
         let mut inner = self.inner.borrow_mut();
