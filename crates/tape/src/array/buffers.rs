@@ -22,7 +22,9 @@ pub(crate) const MAX_BUFFERS: usize = 64;
 /// Most bytes kept per element type and thread.
 pub(crate) const MAX_BYTES: usize = 64 << 20;
 
-/// The cached buffers of one element type on one thread, oldest first, each empty (length 0).
+/// The cached buffers of one element type on one thread, oldest first. They keep the length
+/// and the (stale) contents they had, so that a kernel which overwrites every element can take
+/// one without clearing it first ([`scratch`]).
 #[doc(hidden)]
 #[derive(Default)]
 pub struct BufferCache<T> {
@@ -45,7 +47,23 @@ impl<T> BufferCache<T> {
         Some(buf)
     }
 
-    fn give(&mut self, mut buf: Vec<T>) {
+    /// The smallest cached buffer holding at least `n` (initialised) elements, and at most a
+    /// quarter more, cut to `n`.
+    fn take_initialised(&mut self, n: usize) -> Option<Vec<T>> {
+        let fits = |len: usize| len >= n && len - n <= n / 4;
+        let (i, _) = self
+            .buffers
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| fits(b.len()))
+            .min_by_key(|(_, b)| b.len())?;
+        let mut buf = self.buffers.swap_remove(i);
+        self.bytes -= buf.capacity() * size_of::<T>();
+        buf.truncate(n);
+        Some(buf)
+    }
+
+    fn give(&mut self, buf: Vec<T>) {
         let size = buf.capacity() * size_of::<T>();
         if size > MAX_BYTES {
             return;
@@ -54,7 +72,6 @@ impl<T> BufferCache<T> {
             let old = self.buffers.remove(0);
             self.bytes -= old.capacity() * size_of::<T>();
         }
-        buf.clear();
         self.bytes += size;
         self.buffers.push(buf);
     }
@@ -75,7 +92,31 @@ pub(crate) fn with_capacity<T: Element>(n: usize) -> Vec<T> {
         .try_with(|c| c.try_borrow_mut().ok().and_then(|mut c| c.take(n)))
         .ok()
         .flatten()
+        .map(|mut buf: Vec<T>| {
+            buf.clear();
+            buf
+        })
         .unwrap_or_else(|| Vec::with_capacity(n))
+}
+
+/// `n` elements of unspecified value (zeros, or what a recycled buffer held), for a kernel
+/// that overwrites every one of them.
+#[inline]
+pub(crate) fn scratch<T: Element>(n: usize) -> Vec<T> {
+    if n >= MIN_LEN {
+        let reused = cache::<T>()
+            .try_with(|c| {
+                c.try_borrow_mut()
+                    .ok()
+                    .and_then(|mut c| c.take_initialised(n))
+            })
+            .ok()
+            .flatten();
+        if let Some(buf) = reused {
+            return buf;
+        }
+    }
+    vec![T::zero(); n]
 }
 
 /// `n` copies of `v`, in a buffer from the cache when it has one.
@@ -116,6 +157,43 @@ mod tests {
         recycle(b);
         let c = with_capacity::<f64>(1500);
         assert_ne!(c.as_ptr(), ptr);
+    }
+
+    #[test]
+    fn scratch_reuses_an_initialised_buffer_at_the_requested_length() {
+        let a = filled::<f32>(4000, 2.5);
+        let ptr = a.as_ptr();
+        recycle(a);
+        let b = scratch::<f32>(3500);
+        assert_eq!((b.as_ptr(), b.len()), (ptr, 3500));
+        assert!(b.iter().all(|&v| v == 2.5));
+        assert_eq!(scratch::<f32>(3000), vec![0.0; 3000]);
+    }
+
+    #[test]
+    fn a_product_into_a_recycled_buffer_ignores_its_old_contents() {
+        use crate::Array;
+        let (m, k, n) = (40, 3, 50);
+        let a = Array::<f64>::rand_uniform(&[m, k], -1.0, 1.0, 1);
+        let b = Array::<f64>::rand_uniform(&[k, n], -1.0, 1.0, 2);
+        let fresh = a.matmul(&b).unwrap();
+        recycle(vec![f64::NAN; m * n]);
+        let reused = a.matmul(&b).unwrap();
+        assert_eq!(fresh, reused);
+        let expected: Vec<f64> = (0..m * n)
+            .map(|ij| {
+                (0..k)
+                    .map(|l| a.get(&[ij / n, l]) * b.get(&[l, ij % n]))
+                    .sum()
+            })
+            .collect();
+        assert!(
+            fresh
+                .data()
+                .iter()
+                .zip(&expected)
+                .all(|(x, y)| (x - y).abs() < 1e-12)
+        );
     }
 
     #[test]

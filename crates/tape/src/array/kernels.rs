@@ -87,7 +87,13 @@ impl<T: Element> Array<T> {
         } else {
             (c_b, (c_b as isize, 1))
         };
-        let mut out = buffers::filled(m * n, T::zero());
+        // With k > 0 the product overwrites every element (beta = 0: `c` is not read), so a
+        // recycled buffer needs no clearing; with k = 0 the product is zeros.
+        let mut out = if k > 0 {
+            buffers::scratch(m * n)
+        } else {
+            buffers::filled(m * n, T::zero())
+        };
         T::gemm(
             m,
             k,
