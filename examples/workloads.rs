@@ -16,7 +16,9 @@
 //! ```
 //!
 //! `W1_memory` (Linux only) has no PyTorch counterpart: it is the growth of resident memory
-//! per op while W1 is recorded, which checks the 32 bytes per `f64` scalar node.
+//! per op while W1 is recorded, which checks the 32 bytes per `f64` scalar node. `W2mem`
+//! (Linux only, run only when named) trains W2 for four epochs and prints the peak resident
+//! memory after each.
 //!
 //! Run with `cargo run --release --example workloads -- [--threads N] [W1 W2 ...]`; with no
 //! workload named every workload runs. The thread count (for large matrix products) comes from
@@ -47,7 +49,13 @@ struct Figure {
 /// A workload: its name, as accepted on the command line, and the function measuring it.
 type Workload = (&'static str, fn() -> Vec<Figure>);
 
-const WORKLOADS: &[Workload] = &[("W1", w1), ("W2", w2), ("W3", w3), ("W4", w4)];
+const WORKLOADS: &[Workload] = &[
+    ("W1", w1),
+    ("W2", w2),
+    ("W3", w3),
+    ("W4", w4),
+    ("W2mem", w2_memory),
+];
 
 fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(f64::total_cmp);
@@ -173,6 +181,40 @@ fn w2() -> Vec<Figure> {
     ]
 }
 
+/// Peak resident memory of this process so far, in bytes (`VmHWM`, Linux only).
+fn peak_resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// W2 over four epochs: the peak resident memory after each (it should stay flat from the
+/// second epoch on), in MiB. The 60,000 × 784 inputs alone are 179 MiB.
+fn w2_memory() -> Vec<Figure> {
+    const NAMES: [&str; 4] = [
+        "W2_peak_rss_epoch1",
+        "W2_peak_rss_epoch2",
+        "W2_peak_rss_epoch3",
+        "W2_peak_rss_epoch4",
+    ];
+    let mut w2 = W2::new(0);
+    NAMES
+        .iter()
+        .filter_map(|&name| {
+            for _ in 0..W2_EPOCH_STEPS {
+                black_box(w2.step(W2_BATCH));
+            }
+            Some(Figure {
+                name,
+                value: peak_resident_bytes()? as f64 / (1 << 20) as f64,
+                unit: "MiB",
+                decimals: 1,
+            })
+        })
+        .collect()
+}
+
 /// W3: `f32` GEMM 128×784·784×256 (median of 50) and 1024³ (median of 15).
 fn w3() -> Vec<Figure> {
     W3_SHAPES
@@ -231,7 +273,9 @@ fn main() {
         }
     }
     for (name, run) in WORKLOADS {
-        if wanted.is_empty() || wanted.iter().any(|w| w.eq_ignore_ascii_case(name)) {
+        let by_default = *name != "W2mem";
+        if (wanted.is_empty() && by_default) || wanted.iter().any(|w| w.eq_ignore_ascii_case(name))
+        {
             for f in run() {
                 println!("{} {:.*} {}", f.name, f.decimals, f.value, f.unit);
             }
