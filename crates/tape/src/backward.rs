@@ -6,13 +6,15 @@
 //! no branch on the op, skipping nodes whose adjoint is zero — and each tensor node dispatches
 //! to its op's vector-Jacobian product.
 
+use std::sync::OnceLock;
+
 use smallvec::SmallVec;
 
 use crate::array::buffers;
 use crate::node::{ScalarNode, Tag};
 use crate::tape::{Inner, TensorNode};
 use crate::tensor::op::{TensorOp, vjp};
-use crate::{Array, Element, Scalar, Tape, TapeError, Tensor};
+use crate::{Array, Element, Scalar, Shape, Tape, TapeError, Tensor};
 
 /// The gradients of one output with respect to every node recorded before it.
 ///
@@ -38,7 +40,32 @@ pub struct Gradients<T: Element> {
     tape_id: u64,
     generation: u64,
     scalars: Vec<T>,
-    tensors: Vec<Array<T>>,
+    tensors: Vec<TensorGrad<T>>,
+}
+
+/// One tensor's gradient: the one computed, or (for a tensor the output does not depend on, a
+/// constant, or a gradient already taken) zeros of its shape, made only if they are read.
+#[derive(Clone)]
+struct TensorGrad<T: Element> {
+    grad: Option<Array<T>>,
+    shape: Shape,
+    zeros: OnceLock<Array<T>>,
+}
+
+impl<T: Element> TensorGrad<T> {
+    fn get(&self) -> &Array<T> {
+        match &self.grad {
+            Some(g) => g,
+            None => self.zeros.get_or_init(|| Array::zeros(&self.shape)),
+        }
+    }
+
+    fn take(&mut self) -> Array<T> {
+        self.grad
+            .take()
+            .or_else(|| self.zeros.take())
+            .unwrap_or_else(|| Array::zeros(&self.shape))
+    }
 }
 
 /// A handle whose gradient can be read from [`Gradients`]: [`Scalar`] (a `T`) or
@@ -122,9 +149,7 @@ impl<T: Element> Gradients<T> {
     /// ```
     pub fn take(&mut self, t: Tensor<'_, T>) -> Array<T> {
         self.check(t.tape, t.idx, "take");
-        let slot = t.slot as usize;
-        let zeros = Array::zeros(self.tensors[slot].shape());
-        std::mem::replace(&mut self.tensors[slot], zeros)
+        self.tensors[t.slot as usize].take()
     }
 
     /// Whether these gradients were computed on `tape` as it is now: the same tape, not
@@ -142,7 +167,7 @@ impl<T: Element> Gradients<T> {
     /// The gradient of the tensor in slot `slot` of the tape's tensor list, if the backward
     /// pass reached it. Check [`Gradients::computed_on`] first.
     pub(crate) fn tensor_grad(&self, slot: usize) -> Option<&Array<T>> {
-        self.tensors.get(slot)
+        self.tensors.get(slot).map(TensorGrad::get)
     }
 
     #[track_caller]
@@ -180,7 +205,7 @@ impl<'t, T: Element> Wrt<T> for Tensor<'t, T> {
         T: 'g;
     fn grad_in(self, grads: &Gradients<T>) -> &Array<T> {
         grads.check(self.tape, self.idx, "wrt");
-        &grads.tensors[self.slot as usize]
+        grads.tensors[self.slot as usize].get()
     }
 }
 
@@ -316,10 +341,11 @@ fn sweep<T: Element>(
     let tensors = tgrads
         .into_iter()
         .zip(&inner.tensors)
-        .map(|(g, tn)| match (g, &tn.op) {
+        .map(|(g, tn)| TensorGrad {
             // A constant's adjoint is not a gradient anyone asked for: report zero.
-            (Some(g), op) if !matches!(op, TensorOp::Constant) => g,
-            _ => Array::zeros(tn.value.shape()),
+            grad: g.filter(|_| !matches!(tn.op, TensorOp::Constant)),
+            shape: Shape::from_slice(tn.value.shape()),
+            zeros: OnceLock::new(),
         })
         .collect();
     adj[0] = T::zero();

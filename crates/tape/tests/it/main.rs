@@ -38,3 +38,23 @@ fn matmul_with_a_constant_operand_gives_the_same_weight_gradient() {
     assert!(gx_const.data().iter().all(|&v| v == 0.0));
     assert!(gx_var.data().iter().any(|&v| v != 0.0));
 }
+
+/// Tensors the output does not depend on, constants, and gradients already taken all read as
+/// zeros of the tensor's shape.
+#[test]
+fn unreached_constant_and_taken_gradients_read_as_zeros() {
+    use tape::{Array, Tape};
+    let tape = Tape::<f64>::new();
+    let w = tape.tensor(Array::full(&[2, 3], 2.0));
+    let c = tape.tensor_constant(Array::ones(&[2, 3]));
+    let unused = tape.tensor(Array::ones(&[4]));
+    let mut g = (w * c).sum().backward();
+    assert_eq!(g.wrt(unused), &Array::zeros(&[4]));
+    assert_eq!(g.wrt(c), &Array::zeros(&[2, 3]));
+    let copy = g.clone();
+    assert_eq!(g.take(w), Array::ones(&[2, 3]));
+    assert_eq!(g.wrt(w), &Array::zeros(&[2, 3]));
+    assert_eq!(g.take(w), Array::zeros(&[2, 3]));
+    assert_eq!(g.take(unused), Array::zeros(&[4]));
+    assert_eq!(copy.wrt(w), &Array::ones(&[2, 3]));
+}
