@@ -18,7 +18,7 @@
 //! `W1_memory` (Linux only) has no PyTorch counterpart: it is the growth of resident memory
 //! per op while W1 is recorded, which checks the 32 bytes per `f64` scalar node. `W2mem`
 //! (Linux only, run only when named) trains W2 for four epochs and prints the peak resident
-//! memory after each.
+//! memory after each; `scale` (also only when named) runs W1 and W2 at other sizes.
 //!
 //! Run with `cargo run --release --example workloads -- [--threads N] [W1 W2 ...]`; with no
 //! workload named every workload runs. The thread count (for large matrix products) comes from
@@ -55,6 +55,7 @@ const WORKLOADS: &[Workload] = &[
     ("W3", w3),
     ("W4", w4),
     ("W2mem", w2_memory),
+    ("scale", scaling),
 ];
 
 fn median(mut xs: Vec<f64>) -> f64 {
@@ -181,6 +182,72 @@ fn w2() -> Vec<Figure> {
     ]
 }
 
+/// Scaling runs (only when named): W1 record + backward per op for N = 10⁴ … 10⁷, and the W2
+/// step for batches 32 … 1,024 (hidden widths 256-128) and hidden widths 64 … 2,048 (two
+/// hidden layers of that width, batch 128). Names carry the parameter: `W1_total_N100000`,
+/// `W2_step_batch512`, `W2_step_width1024`.
+fn scaling() -> Vec<Figure> {
+    let mut figures = Vec::new();
+    for (n, label) in [
+        (10_000, "W1_total_N10000"),
+        (100_000, "W1_total_N100000"),
+        (1_000_000, "W1_total_N1000000"),
+        (10_000_000, "W1_total_N10000000"),
+    ] {
+        let mut tape = Tape::<f64>::with_capacity(n + W1_INPUTS + 1);
+        let reps = (10_000_000 / n).clamp(3, 101);
+        let mut total = Vec::new();
+        for _ in 0..reps + 2 {
+            tape.clear();
+            let x = w1_inputs(&tape);
+            let t0 = Instant::now();
+            let acc = w1_record(&tape, &x, n);
+            let grads = acc.backward();
+            black_box(grads.wrt(x[1]));
+            drop(grads);
+            total.push(t0.elapsed().as_secs_f64() * 1e9 / n as f64);
+        }
+        total.drain(..2);
+        figures.push(Figure {
+            name: label,
+            value: median(total),
+            unit: "ns/op",
+            decimals: 1,
+        });
+    }
+    let step = |sizes: &[usize], batch: usize| {
+        let mut w2 = W2::with_shape(sizes, 8 * batch.max(128), 0);
+        median_time(|| _ = black_box(w2.step(batch)), 30, 5) * 1e3
+    };
+    for (batch, label) in [
+        (32, "W2_step_batch32"),
+        (128, "W2_step_batch128"),
+        (512, "W2_step_batch512"),
+        (1024, "W2_step_batch1024"),
+    ] {
+        figures.push(Figure {
+            name: label,
+            value: step(&[784, 256, 128, 10], batch),
+            unit: "ms",
+            decimals: 3,
+        });
+    }
+    for (width, label) in [
+        (64, "W2_step_width64"),
+        (256, "W2_step_width256"),
+        (1024, "W2_step_width1024"),
+        (2048, "W2_step_width2048"),
+    ] {
+        figures.push(Figure {
+            name: label,
+            value: step(&[784, width, width, 10], W2_BATCH),
+            unit: "ms",
+            decimals: 3,
+        });
+    }
+    figures
+}
+
 /// Peak resident memory of this process so far, in bytes (`VmHWM`, Linux only).
 fn peak_resident_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -273,7 +340,7 @@ fn main() {
         }
     }
     for (name, run) in WORKLOADS {
-        let by_default = *name != "W2mem";
+        let by_default = !matches!(*name, "W2mem" | "scale");
         if (wanted.is_empty() && by_default) || wanted.iter().any(|w| w.eq_ignore_ascii_case(name))
         {
             for f in run() {
