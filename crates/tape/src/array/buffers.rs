@@ -197,6 +197,24 @@ mod tests {
     }
 
     #[test]
+    fn a_threaded_product_into_a_recycled_buffer_ignores_its_old_contents() {
+        use crate::Array;
+        // Large enough (2²² multiply-adds) to be split between threads.
+        let (m, k, n) = (128, 256, 128);
+        assert!(m * k * n >= crate::parallel::PARALLEL_GEMM_MIN);
+        crate::set_num_threads(2);
+        let a = Array::<f32>::rand_uniform(&[m, k], -1.0, 1.0, 3);
+        let b = Array::<f32>::rand_uniform(&[k, n], -1.0, 1.0, 4);
+        recycle(vec![f32::NAN; m * n]);
+        let c = a.matmul(&b).unwrap();
+        for (i, j) in [(0, 0), (7, 100), (127, 127), (64, 3)] {
+            let expected: f32 = (0..k).map(|l| a.get(&[i, l]) * b.get(&[l, j])).sum();
+            assert!((c.get(&[i, j]) - expected).abs() < 1e-3, "({i}, {j})");
+        }
+        assert!(c.data().iter().all(|v| v.is_finite()));
+    }
+
+    #[test]
     fn the_cache_stays_within_its_bounds() {
         let mut cache = BufferCache::<f32>::default();
         for _ in 0..2 * MAX_BUFFERS {
