@@ -108,6 +108,13 @@ pub struct TrainArgs {
           value_parser = parse_width)]
     pub hidden: Vec<usize>,
 
+    /// How features are scaled before training (statistics of the training part, saved with
+    /// the weights): per feature to mean 0 and standard deviation 1, all features by one
+    /// common mean and standard deviation, or not at all; auto is global for the images of an
+    /// IDX directory and standard for tables.
+    #[arg(long, value_enum, default_value_t = Scale::Auto)]
+    pub scale: Scale,
+
     /// The activation between layers.
     #[arg(long, value_enum, default_value_t = ActivationName::Relu)]
     pub activation: ActivationName,
@@ -171,6 +178,7 @@ impl Default for TrainArgs {
             label_column: "label".into(),
             test_fraction: None,
             hidden: vec![256, 128],
+            scale: Scale::Auto,
             activation: ActivationName::Relu,
             epochs: 30,
             batch_size: 32,
@@ -298,18 +306,19 @@ impl ActivationName {
     }
 }
 
-/// The optimisers the command line offers (see [`crate::optim`]).
+/// The optimisers the command line offers: [`crate::optim::Sgd`], [`crate::optim::Adam`] and
+/// [`crate::optim::AdamW`].
 ///
 /// ```
 /// assert_eq!(train::cli::OptimizerName::Adam.default_lr(), 1e-3);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum OptimizerName {
-    /// Stochastic gradient descent with momentum ([`crate::optim::Sgd`]).
+    /// Stochastic gradient descent with momentum.
     Sgd,
-    /// Adam ([`crate::optim::Adam`]).
+    /// Adam.
     Adam,
-    /// Adam with decoupled weight decay ([`crate::optim::AdamW`]).
+    /// Adam with decoupled weight decay (AdamW).
     Adamw,
 }
 
@@ -335,6 +344,25 @@ pub enum ScheduleName {
     Constant,
     /// Cosine annealing from `--lr` to `--lr / 100` at the last epoch.
     Cosine,
+}
+
+/// How `tapegrad train` scales the features (see [`crate::data::Standardizer`]).
+///
+/// ```
+/// assert_eq!(train::cli::TrainArgs::default().scale, train::cli::Scale::Auto);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Scale {
+    /// Global for images (an IDX directory), whose pixels share one scale and where a pixel
+    /// that is almost always blank would be blown up by its tiny deviation; standard for
+    /// tables (the digits, a CSV file), whose columns may have any units.
+    Auto,
+    /// Each feature to mean 0 and standard deviation 1 (a constant feature is only centred).
+    Standard,
+    /// Every feature by the same mean and standard deviation, those of all training values.
+    Global,
+    /// The features as they are.
+    None,
 }
 
 /// Element types (see [`tape::Element`]).

@@ -50,8 +50,8 @@ use crate::trainer::{Control, Event, History, TrainConfig, Trainer};
 use crate::{Result, TrainError};
 
 pub use args::{
-    ActivationName, Cli, Command, Dtype, EvaluateArgs, OptimizerName, PredictArgs, ScheduleName,
-    Split, TrainArgs,
+    ActivationName, Cli, Command, Dtype, EvaluateArgs, OptimizerName, PredictArgs, Scale,
+    ScheduleName, Split, TrainArgs,
 };
 use model_file::{AnySavedMlp, SavedMlp, describe, thousands};
 use report::{HEADER, Progress, say};
@@ -148,12 +148,22 @@ fn train<T: Element>(args: &TrainArgs, out: &mut dyn Write, show_progress: bool)
             "applies to --optimizer sgd only (Adam's moment decay rates are fixed at PyTorch's defaults)",
         ));
     }
+    // Refuse an output path that cannot be written before training, not after it.
+    check_output_dir("--save", args.save.as_deref())?;
+    check_output_dir("--plot", args.plot.as_deref())?;
     let test_fraction = args.test_fraction.unwrap_or(DEFAULT_TEST_FRACTION);
     let (mut train_set, mut test_set) =
         source.load_split::<T>(&args.label_column, test_fraction, args.seed)?;
-    let scaler = Standardizer::fit(train_set.features())?;
-    scaler.apply(&mut train_set)?;
-    scaler.apply(&mut test_set)?;
+    let scale = match args.scale {
+        Scale::Auto if source.has_own_split() => Scale::Global,
+        Scale::Auto => Scale::Standard,
+        other => other,
+    };
+    let scaler = fit_scaler(scale, train_set.features())?;
+    if let Some(scaler) = &scaler {
+        scaler.apply(&mut train_set)?;
+        scaler.apply(&mut test_set)?;
+    }
     let n_classes = train_set
         .n_classes()
         .expect("internal error: the command line reads classification data");
@@ -190,10 +200,11 @@ fn train<T: Element>(args: &TrainArgs, out: &mut dyn Write, show_progress: bool)
         };
         say!(
             out,
-            "training: {optimiser}, lr {lr}{schedule}, weight decay {weight_decay}, batch {}, {} epochs, seed {}\n",
+            "training: {optimiser}, lr {lr}{schedule}, weight decay {weight_decay}, batch {}, {} epochs, seed {}, {} scaling\n",
             args.batch_size,
             args.epochs,
-            args.seed
+            args.seed,
+            format!("{scale:?}").to_lowercase()
         )?;
         say!(out, "{HEADER}")?;
     }
@@ -205,7 +216,10 @@ fn train<T: Element>(args: &TrainArgs, out: &mut dyn Write, show_progress: bool)
         eval_batch_size: EVAL_BATCH,
     })?;
     if args.schedule == ScheduleName::Cosine {
-        trainer = trainer.with_schedule(CosineAnnealing::new(lr, lr / 100.0, args.epochs - 1)?);
+        // Epoch e gets lr_min + (lr − lr_min)·(1 + cos(π·e/(epochs − 1)))/2: the full lr first,
+        // lr/100 at the last epoch. A single epoch runs at lr.
+        let t_max = (args.epochs - 1).max(1);
+        trainer = trainer.with_schedule(CosineAnnealing::new(lr, lr / 100.0, t_max)?);
     }
     let mut progress = Progress::new(show_progress, args.epochs);
     let mut fit = Fit {
@@ -259,7 +273,7 @@ fn train<T: Element>(args: &TrainArgs, out: &mut dyn Write, show_progress: bool)
     )?;
 
     if let Some(path) = &args.save {
-        let mut meta = model_file::metadata_for(&mlp, args.activation, Some(&scaler));
+        let mut meta = model_file::metadata_for(&mlp, args.activation, scaler.as_ref());
         meta.insert("data".into(), source.describe());
         if !source.has_own_split() {
             meta.insert("test_fraction".into(), test_fraction.to_string());
@@ -289,6 +303,50 @@ fn train<T: Element>(args: &TrainArgs, out: &mut dyn Write, show_progress: bool)
         say!(out, "plotted loss and accuracy to {}", path.display())?;
     }
     Ok(())
+}
+
+/// Checks that the directory `path` would be written into exists.
+fn check_output_dir(option: &'static str, path: Option<&std::path::Path>) -> Result<()> {
+    let Some(path) = path else { return Ok(()) };
+    if path.file_name().is_none() {
+        return Err(TrainError::invalid(
+            option,
+            format!("`{}` does not name a file", path.display()),
+        ));
+    }
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() => Err(TrainError::invalid(
+            option,
+            format!(
+                "cannot write `{}`: the directory `{}` does not exist",
+                path.display(),
+                dir.display()
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The scaling `--scale` asks for, fitted on `features` `[n, d]`.
+fn fit_scaler<T: Element>(scale: Scale, features: &Array<T>) -> Result<Option<Standardizer>> {
+    match scale {
+        Scale::None | Scale::Auto => Ok(None),
+        Scale::Standard => Standardizer::fit(features).map(Some),
+        Scale::Global => {
+            // The mean and (population) deviation of every value, in f64 with two passes,
+            // repeated per feature; no deviation at all (a constant table) is taken as 1.
+            let (d, values) = (features.shape()[1], features.data());
+            let n = values.len().max(1) as f64;
+            let mean = values.iter().map(|v| v.as_f64()).sum::<f64>() / n;
+            let var = values
+                .iter()
+                .map(|v| (v.as_f64() - mean).powi(2))
+                .sum::<f64>()
+                / n;
+            let std = if var > 0.0 { var.sqrt() } else { 1.0 };
+            Standardizer::from_parts(vec![mean; d], vec![std; d]).map(Some)
+        }
+    }
 }
 
 /// Everything one training run needs but the optimiser, whose type varies.

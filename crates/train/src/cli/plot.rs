@@ -57,6 +57,7 @@ fn draw(svg: &mut String, history: &History, title: &str) -> std::result::Result
         x_max,
         0.0..(loss_max * 1.05).max(1e-3),
         &[("train", &train_loss), ("test", &test_loss)],
+        SeriesLabelPosition::UpperRight,
     )?;
 
     let acc_min = train_acc
@@ -71,6 +72,7 @@ fn draw(svg: &mut String, history: &History, title: &str) -> std::result::Result
             x_max,
             (acc_min - 2.0).clamp(0.0, 98.0)..100.0,
             &[("train", &train_acc), ("test", &test_acc)],
+            SeriesLabelPosition::LowerRight,
         )?;
     }
     root.present().map_err(|e| e.to_string())
@@ -82,6 +84,7 @@ fn panel(
     x_max: f64,
     y_range: std::ops::Range<f64>,
     series: &[(&str, &Series)],
+    legend: SeriesLabelPosition,
 ) -> std::result::Result<(), String> {
     let err = |e: &dyn std::fmt::Display| e.to_string();
     let mut chart = ChartBuilder::on(area)
@@ -119,7 +122,7 @@ fn panel(
         .configure_series_labels()
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperRight)
+        .position(legend)
         .draw()
         .map_err(|e| err(&e))
 }

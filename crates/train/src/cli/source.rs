@@ -54,7 +54,7 @@ impl Source {
     pub(crate) fn describe(&self) -> String {
         match self {
             Source::Digits => "the built-in digits".into(),
-            Source::Idx(dir) => format!("the IDX files in {}", dir.display()),
+            Source::Idx(dir) => format!("IDX directory {}", dir.display()),
             Source::Csv(file) => file.display().to_string(),
         }
     }
