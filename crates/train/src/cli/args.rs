@@ -100,7 +100,7 @@ pub struct TrainArgs {
 
     /// Fraction of the samples held out for testing, for data without a test split of its own
     /// (the digits, a CSV file) [default: 0.2].
-    #[arg(long, value_name = "F", value_parser = parse_fraction)]
+    #[arg(long, value_name = "F", value_parser = parse_fraction, allow_negative_numbers = true)]
     pub test_fraction: Option<f64>,
 
     /// Widths of the hidden layers, comma-separated.
@@ -133,7 +133,7 @@ pub struct TrainArgs {
 
     /// Learning rate (at the first epoch, with a schedule) [default: 0.001 for adam and
     /// adamw, 0.05 for sgd].
-    #[arg(long, value_name = "LR", value_parser = parse_positive)]
+    #[arg(long, value_name = "LR", value_parser = parse_positive, allow_negative_numbers = true)]
     pub lr: Option<f64>,
 
     /// How the learning rate changes over the epochs: constant, or cosine annealing down to
@@ -142,12 +142,12 @@ pub struct TrainArgs {
     pub schedule: ScheduleName,
 
     /// Momentum, for sgd only, in [0, 1) [default: 0.9].
-    #[arg(long, value_name = "M", value_parser = parse_momentum)]
+    #[arg(long, value_name = "M", value_parser = parse_momentum, allow_negative_numbers = true)]
     pub momentum: Option<f64>,
 
     /// Weight decay: an L2 penalty for sgd and adam, decoupled for adamw [default: 0, and
     /// 0.01 for adamw].
-    #[arg(long, value_name = "W", value_parser = parse_non_negative)]
+    #[arg(long, value_name = "W", value_parser = parse_non_negative, allow_negative_numbers = true)]
     pub weight_decay: Option<f64>,
 
     /// Seed of the initial weights, the train/test split and the batch order.
