@@ -11,6 +11,9 @@
 use tapegrad::prelude::*;
 use tapegrad::train::data;
 
+/// Errors of the example: whatever went wrong, with its message.
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
 /// Trains on the digits for `epochs` with hidden widths `hidden` and `seed`, calling
 /// `on_epoch` after every epoch; returns the history.
 pub fn run(
@@ -18,7 +21,7 @@ pub fn run(
     epochs: usize,
     seed: u64,
     mut on_epoch: impl FnMut(&tapegrad::train::trainer::EpochStats),
-) -> Result<History, TrainError> {
+) -> Result<History> {
     let (mut train_set, mut test_set) = data::digits::<f32>()?.split(0.2, seed)?;
     let scaler = Standardizer::fit(train_set.features())?;
     scaler.apply(&mut train_set)?;
@@ -36,7 +39,7 @@ pub fn run(
         ..TrainConfig::default()
     })?
     .with_schedule(CosineAnnealing::new(1e-3, 1e-5, epochs.max(2) - 1)?);
-    trainer.fit(
+    Ok(trainer.fit(
         &mut model,
         &mut adam,
         &train_set,
@@ -47,10 +50,10 @@ pub fn run(
             }
             Control::Continue
         },
-    )
+    )?)
 }
 
-fn main() -> Result<(), TrainError> {
+fn main() -> Result<()> {
     println!("epoch  train loss  test loss  test accuracy");
     let history = run(&[256, 128], 30, 0, |s| {
         let test = s.test.expect("a test split is given");

@@ -19,9 +19,12 @@
 
 #[allow(dead_code)]
 #[path = "linear_regression.rs"]
-mod linear_regression;
+pub mod linear_regression;
 
 use tapegrad::prelude::*;
+
+/// Errors of the example: whatever went wrong, with its message.
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 /// The loss (mean squared error on all the data) after each epoch, and the seconds since
 /// the start of training at the end of each epoch.
@@ -40,7 +43,7 @@ pub fn train(
     lr: f64,
     anneal: bool,
     epochs: usize,
-) -> Result<Curve, TrainError> {
+) -> Result<Curve> {
     let mut model = Linear::<f64>::new(data.n_features(), 1, Init::Zeros, 0);
     let mut sgd = Sgd::new(SgdConfig {
         lr,
@@ -73,14 +76,14 @@ pub fn train(
 }
 
 /// The diabetes problem as a `Dataset`, and the least-squares optimum of its loss.
-pub fn problem() -> Result<(Dataset<f64>, f64, f64), TrainError> {
+pub fn problem() -> Result<(Dataset<f64>, f64, f64)> {
     let p = linear_regression::diabetes()?;
     let optimum = linear_regression::mse(&p, &linear_regression::least_squares(&p));
     let (lambda_max, _) = linear_regression::hessian_extremes(&p);
     Ok((Dataset::regression(p.x, p.y)?, optimum, lambda_max))
 }
 
-fn main() -> Result<(), TrainError> {
+fn main() -> Result<()> {
     let (data, optimum, lambda_max) = problem()?;
     let epochs = 1000;
     let gd = train(&data, data.len(), 1.0 / lambda_max, false, epochs)?;

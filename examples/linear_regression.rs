@@ -21,6 +21,9 @@
 use tapegrad::prelude::*;
 use tapegrad::train::data;
 
+/// Errors of the example: whatever went wrong, with its message.
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
 /// The regression problem: standardised features `[n, d]` and targets `[n, 1]`.
 pub struct Problem {
     /// Standardised features.
@@ -30,7 +33,7 @@ pub struct Problem {
 }
 
 /// The diabetes data with each feature standardised to mean 0 and standard deviation 1.
-pub fn diabetes() -> Result<Problem, TrainError> {
+pub fn diabetes() -> Result<Problem> {
     let mut d = data::diabetes::<f64>()?;
     Standardizer::fit(d.features())?.apply(&mut d)?;
     let (x, targets) = d.into_parts();
@@ -42,11 +45,7 @@ pub fn diabetes() -> Result<Problem, TrainError> {
 
 /// β = (intercept, coefficients…) after `steps` of gradient descent with step `lr` from 0,
 /// and the loss before each step.
-pub fn gradient_descent(
-    p: &Problem,
-    lr: f64,
-    steps: usize,
-) -> Result<(Vec<f64>, Vec<f64>), TrainError> {
+pub fn gradient_descent(p: &Problem, lr: f64, steps: usize) -> Result<(Vec<f64>, Vec<f64>)> {
     let d = p.x.shape()[1];
     let mut w = Array::<f64>::zeros(&[d, 1]);
     let mut b = Array::<f64>::zeros(&[1]);
@@ -182,7 +181,7 @@ pub fn relative_difference(a: &[f64], b: &[f64]) -> f64 {
     (diff / norm).sqrt()
 }
 
-fn main() -> Result<(), TrainError> {
+fn main() -> Result<()> {
     let p = diabetes()?;
     let (lambda_max, lambda_min) = hessian_extremes(&p);
     println!(

@@ -11,18 +11,24 @@ use std::f64::consts::PI;
 
 use tapegrad::prelude::*;
 
+/// Errors of the example: whatever went wrong, with its message.
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
 /// `n` evenly spaced points of [−π, π] (both ends included), `[n, 1]`, and `sin` of each.
-pub fn samples(n: usize) -> Result<Dataset<f64>, TrainError> {
+pub fn samples(n: usize) -> Result<Dataset<f64>> {
     let x: Vec<f64> = (0..n)
         .map(|i| -PI + 2.0 * PI * i as f64 / (n - 1) as f64)
         .collect();
     let y: Vec<f64> = x.iter().map(|x| x.sin()).collect();
-    Dataset::regression(Array::from_vec(x, &[n, 1])?, Array::from_vec(y, &[n])?)
+    Ok(Dataset::regression(
+        Array::from_vec(x, &[n, 1])?,
+        Array::from_vec(y, &[n])?,
+    )?)
 }
 
 /// Trains a `1-hidden-1` tanh network for `epochs` and returns it with the mean squared
 /// error after each epoch on 1,000 points the training never saw.
-pub fn fit(hidden: usize, epochs: usize, seed: u64) -> Result<(Mlp<f64>, Vec<f64>), TrainError> {
+pub fn fit(hidden: usize, epochs: usize, seed: u64) -> Result<(Mlp<f64>, Vec<f64>)> {
     let train_set = samples(256)?;
     // 1,000 points, none of them on the training grid (999 and 255 are coprime).
     let check = samples(1000)?;
@@ -49,7 +55,7 @@ pub fn fit(hidden: usize, epochs: usize, seed: u64) -> Result<(Mlp<f64>, Vec<f64
     Ok((model, mse))
 }
 
-fn main() -> Result<(), TrainError> {
+fn main() -> Result<()> {
     let start = std::time::Instant::now();
     let (model, mse) = fit(16, 300, 0)?;
     for e in [1, 10, 30, 100, 300] {

@@ -2,10 +2,6 @@
 //! calls, with their results checked against independent references.
 
 #[allow(dead_code)]
-#[path = "../../examples/linear_regression.rs"]
-mod linear_regression;
-
-#[allow(dead_code)]
 #[path = "../../examples/gd_vs_sgd.rs"]
 mod gd_vs_sgd;
 
@@ -17,7 +13,8 @@ mod digits_mlp;
 #[path = "../../examples/sin_fit.rs"]
 mod sin_fit;
 
-use linear_regression as lr;
+// `linear_regression.rs` is loaded once, by `gd_vs_sgd.rs`, which builds on it.
+use gd_vs_sgd::linear_regression as lr;
 
 #[test]
 fn least_squares_solves_the_normal_equations_and_matches_the_published_fit() {
