@@ -51,3 +51,8 @@ pub mod prelude {
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeExamples;
+
+/// The examples of `docs/training.md`, compiled and run as doc-tests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/training.md")]
+pub struct TrainingGuide;
