@@ -79,11 +79,21 @@ impl<T: Element> Linear<T> {
     }
 
     /// The number of input features.
+    ///
+    /// ```
+    /// let layer = nn::Linear::<f64>::new(3, 2, nn::Init::Zeros, 0);
+    /// assert_eq!(layer.n_in(), 3); // the weight is [out, in] = [2, 3]
+    /// ```
     pub fn n_in(&self) -> usize {
         self.weight.shape()[1]
     }
 
     /// The number of output features.
+    ///
+    /// ```
+    /// let layer = nn::Linear::<f64>::new(3, 2, nn::Init::Zeros, 0);
+    /// assert_eq!(layer.n_out(), 2); // the weight is [out, in] = [2, 3]
+    /// ```
     pub fn n_out(&self) -> usize {
         self.weight.shape()[0]
     }
@@ -132,6 +142,16 @@ impl<T: Element> Model<T> for Linear<T> {
 }
 
 /// A [`Linear`] layer bound onto a tape: the handles of its parameters.
+///
+/// ```
+/// use nn::{BoundModel, Init, Linear, Model};
+/// let tape = tape::Tape::<f64>::new();
+/// let bound = Linear::<f64>::new(3, 2, Init::Zeros, 0).bind(&tape);
+/// assert_eq!(bound.weight.shape().as_slice(), &[2, 3]);
+/// let y = bound.forward(tape.ones(&[4, 3]));
+/// // ∂(Σ y)/∂b = the batch size, for each output
+/// assert_eq!(y.sum().backward().wrt(bound.bias.unwrap()).data(), &[4.0, 4.0]);
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct BoundLinear<'t, T: Element> {
     /// The weight, `[out, in]`.

@@ -123,6 +123,12 @@ impl<T: Element> Mlp<T> {
     }
 
     /// The layer widths, input first (empty if there are no layers).
+    ///
+    /// ```
+    /// use nn::{Activation, Mlp};
+    /// let mlp = Mlp::<f32>::new(&[4, 8, 3], Activation::Relu, 0).unwrap();
+    /// assert_eq!(mlp.sizes(), vec![4, 8, 3]);
+    /// ```
     pub fn sizes(&self) -> Vec<usize> {
         let first = self.layers.first().map(Linear::n_in);
         first
@@ -156,6 +162,14 @@ impl<T: Element> Model<T> for Mlp<T> {
 }
 
 /// An [`Mlp`] bound onto a tape: the bound layers and the activation.
+///
+/// ```
+/// use nn::{Activation, BoundModel, Mlp, Model};
+/// let tape = tape::Tape::<f64>::new();
+/// let bound = Mlp::<f64>::new(&[4, 8, 3], Activation::Tanh, 0).unwrap().bind(&tape);
+/// assert_eq!(bound.layers.len(), 2);
+/// assert_eq!(bound.forward(tape.zeros(&[5, 4])).shape().as_slice(), &[5, 3]);
+/// ```
 #[derive(Clone, Debug)]
 pub struct BoundMlp<'t, T: Element> {
     /// The bound layers, input first.

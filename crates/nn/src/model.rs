@@ -157,12 +157,37 @@ pub trait Model<T: Element> {
 
 /// The update rule [`Model::update_params`] calls: `f(name, parameter, gradient)`, the
 /// parameter mutably.
+///
+/// ```
+/// use nn::{Init, Linear, Model, ParamGrads, UpdateFn};
+/// use tape::Array;
+/// let mut layer = Linear::<f64>::without_bias(2, 1, Init::Zeros, 0);
+/// let grads = ParamGrads::from_vec(vec![("weight".to_string(), Array::ones(&[1, 2]))]);
+/// let sgd: &mut UpdateFn<'_, f64> = &mut |_name, p, g| {
+///     for (p, g) in p.data_mut().iter_mut().zip(g.data()) { *p -= 0.1 * g; }
+/// };
+/// layer.update_params(&grads, sgd).unwrap();
+/// assert_eq!(layer.weight.data(), &[-0.1, -0.1]); // 0 − 0.1·1
+/// ```
 pub type UpdateFn<'a, T> = dyn FnMut(&str, &mut Array<T>, &Array<T>) + 'a;
 
 /// A model with its parameters on a tape: the forward pass, and the parameter handles by name.
 ///
 /// Returned by [`Model::bind`]; it borrows only the tape, not the model, so the model can be
 /// updated while (or after) the bound model is used.
+///
+/// ```
+/// use nn::{BoundModel, Linear, Model};
+/// use tape::{Array, Tape};
+/// let w = Array::from_vec(vec![1.0, 2.0], &[1, 2]).unwrap();
+/// let layer = Linear::from_arrays(w, None).unwrap();
+/// let tape = Tape::<f64>::new();
+/// let bound = layer.bind(&tape);
+/// let y = bound.forward(tape.tensor_from_vec(vec![3.0, 4.0], &[1, 2]).unwrap());
+/// assert_eq!(y.to_vec(), vec![11.0]); // 1·3 + 2·4
+/// let grads = bound.grads(&y.sum().backward());
+/// assert_eq!(grads.get("weight").unwrap().data(), &[3.0, 4.0]); // x
+/// ```
 pub trait BoundModel<'t, T: Element> {
     /// Runs the model on `x`.
     ///
@@ -246,11 +271,27 @@ pub struct ParamGrads<T: Element> {
 
 impl<T: Element> ParamGrads<T> {
     /// Wraps `(name, gradient)` pairs, which must be in the model's visit order.
+    ///
+    /// ```
+    /// use nn::ParamGrads;
+    /// use tape::Array;
+    /// let g = ParamGrads::from_vec(vec![
+    ///     ("weight".to_string(), Array::<f64>::zeros(&[2, 3])),
+    ///     ("bias".to_string(), Array::zeros(&[2])),
+    /// ]);
+    /// assert_eq!(g.iter().map(|(n, _)| n).collect::<Vec<_>>(), ["weight", "bias"]);
+    /// ```
     pub fn from_vec(entries: Vec<(String, Array<T>)>) -> Self {
         ParamGrads { entries }
     }
 
     /// The gradient of the parameter called `name`.
+    ///
+    /// ```
+    /// let g = nn::ParamGrads::from_vec(vec![("w".to_string(), tape::Array::<f64>::full(&[2], 0.5))]);
+    /// assert_eq!(g.get("w").unwrap().data(), &[0.5, 0.5]);
+    /// assert!(g.get("b").is_none());
+    /// ```
     pub fn get(&self, name: &str) -> Option<&Array<T>> {
         self.entries.iter().find(|(n, _)| n == name).map(|(_, g)| g)
     }
@@ -277,16 +318,36 @@ impl<T: Element> ParamGrads<T> {
     }
 
     /// The number of parameters.
+    ///
+    /// ```
+    /// use nn::{Activation, BoundModel, Mlp, Model};
+    /// let tape = tape::Tape::<f64>::new();
+    /// let mlp = Mlp::<f64>::new(&[2, 3, 1], Activation::Tanh, 0).unwrap();
+    /// let bound = mlp.bind(&tape);
+    /// let grads = bound.grads(&bound.forward(tape.ones(&[1, 2])).sum().backward());
+    /// assert_eq!(grads.len(), 4); // a weight and a bias per layer
+    /// ```
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
     /// Whether there are none.
+    ///
+    /// ```
+    /// assert!(nn::ParamGrads::<f64>::from_vec(Vec::new()).is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
     /// The `(name, gradient)` pairs.
+    ///
+    /// ```
+    /// let g = nn::ParamGrads::from_vec(vec![("w".to_string(), tape::Array::<f64>::ones(&[2]))]);
+    /// let pairs = g.into_vec();
+    /// assert_eq!(pairs[0].0, "w");
+    /// assert_eq!(pairs[0].1.data(), &[1.0, 1.0]);
+    /// ```
     pub fn into_vec(self) -> Vec<(String, Array<T>)> {
         self.entries
     }

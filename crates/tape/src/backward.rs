@@ -42,6 +42,17 @@ pub struct Gradients<T: Element> {
 
 /// A handle whose gradient can be read from [`Gradients`]: [`Scalar`] (a `T`) or
 /// [`Tensor`] (an `&Array<T>`).
+///
+/// ```
+/// use tape::{Array, Tape};
+/// let tape = Tape::<f64>::new();
+/// let s = tape.var(3.0);
+/// let t = tape.full(&[2], 3.0);
+/// let g = (t.sum() * s).backward(); // s·(t₀ + t₁)
+/// let ds: f64 = g.wrt(s); // t₀ + t₁
+/// let dt: &Array<f64> = g.wrt(t); // s, for each element
+/// assert_eq!((ds, dt.data()), (6.0, &[3.0, 3.0][..]));
+/// ```
 pub trait Wrt<T: Element> {
     /// What the gradient is returned as.
     type Output<'g>
@@ -68,6 +79,15 @@ impl<T: Element> Gradients<T> {
     /// # Panics
     /// If `h` belongs to another tape, was recorded after the tape was cleared, or was
     /// recorded after this backward pass ran.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.var(3.0);
+    /// let w = tape.tensor_from_vec(vec![1.0, 2.0], &[2]).unwrap();
+    /// let g = ((w * x).sum() * x).backward(); // x²·(w₀ + w₁)
+    /// assert_eq!(g.wrt(x), 18.0); // 2x·(w₀ + w₁) = 6·3
+    /// assert_eq!(g.wrt(w).data(), &[9.0, 9.0]); // x²
+    /// ```
     pub fn wrt<H: Wrt<T>>(&self, h: H) -> H::Output<'_> {
         h.grad_in(self)
     }
@@ -183,6 +203,15 @@ impl<'t, T: Element> Scalar<'t, T> {
     /// # Errors
     /// [`TapeError::NonFinite`] (anomaly detection on) for the first non-finite value recorded
     /// or gradient computed; [`TapeError::Custom`] if a custom backward misbehaves.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.var(3.0);
+    /// assert_eq!((x * x).try_backward().unwrap().wrt(x), 6.0);
+    /// tape.set_anomaly_detection(true);
+    /// let bad = tape.var(0.0).ln(); // ln 0 = -inf
+    /// assert!(bad.try_backward().is_err());
+    /// ```
     pub fn try_backward(self) -> Result<Gradients<T>, TapeError> {
         let inner = self.tape.inner.borrow();
         let mut adj = vec![T::zero(); self.idx as usize + 1];

@@ -103,6 +103,28 @@ impl<T: Element> Tape<T> {
     ///
     /// # Panics
     /// If an input belongs to another tape.
+    ///
+    /// ```
+    /// use tape::{Array, Function, Tape, TapeError};
+    ///
+    /// #[derive(Clone)]
+    /// struct Double;
+    /// impl Function<f64> for Double {
+    ///     fn name(&self) -> &str { "double" }
+    ///     fn forward(&self, x: &[&Array<f64>]) -> Result<Array<f64>, TapeError> {
+    ///         Ok(x[0].map(|v| 2.0 * v))
+    ///     }
+    ///     fn backward(&self, _x: &[&Array<f64>], _o: &Array<f64>, g: &Array<f64>) -> Vec<Array<f64>> {
+    ///         vec![g.map(|v| 2.0 * v)]
+    ///     }
+    /// }
+    ///
+    /// let tape = Tape::<f64>::new();
+    /// let x = tape.tensor_from_vec(vec![1.0, 2.0], &[2]).unwrap();
+    /// let y = tape.apply(&Double, &[x]).unwrap();
+    /// assert_eq!(y.to_vec(), vec![2.0, 4.0]);
+    /// assert_eq!(y.sum().backward().wrt(x).data(), &[2.0, 2.0]);
+    /// ```
     #[track_caller]
     pub fn apply<'t, F>(
         &'t self,

@@ -36,6 +36,17 @@ pub struct GraphGradients<'t, T: Element> {
 }
 
 /// A handle whose recorded gradient can be read from [`GraphGradients`].
+///
+/// ```
+/// use tape::{Scalar, Tape, Tensor};
+/// let tape = Tape::<f64>::new();
+/// let x = tape.var(3.0);
+/// let w = tape.full(&[2], 3.0);
+/// let gg = (x * x * w.sum()).backward_graph().unwrap(); // x²·(w₀ + w₁)
+/// let dx: Scalar<f64> = gg.wrt(x); // 2x·(w₀ + w₁) = 36
+/// let dw: Tensor<f64> = gg.wrt(w); // x² = 9 for each element
+/// assert_eq!((dx.value(), dw.to_vec()), (36.0, vec![9.0, 9.0]));
+/// ```
 pub trait WrtGraph<'t, T: Element> {
     /// The gradient's handle type.
     type Output;
@@ -48,6 +59,15 @@ impl<'t, T: Element> GraphGradients<'t, T> {
     ///
     /// # Panics
     /// If `h` belongs to another tape or was recorded after the backward pass.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.tensor_from_vec(vec![1.0, 2.0], &[2]).unwrap();
+    /// let y = x.powi(3).sum(); // Σ x³
+    /// let g = y.backward_graph().unwrap().wrt(x); // 3x², recorded on the tape
+    /// assert_eq!(g.to_vec(), vec![3.0, 12.0]);
+    /// assert_eq!(g.sum().backward().wrt(x).data(), &[6.0, 12.0]); // d/dx Σ 3x² = 6x
+    /// ```
     pub fn wrt<H: WrtGraph<'t, T>>(&self, h: H) -> H::Output {
         h.graph_grad_in(self)
     }

@@ -12,6 +12,14 @@ use num_traits::Float;
 use crate::{Element, Real};
 
 /// An elementwise op of one input (plus, for some, a constant parameter).
+///
+/// ```
+/// use tape::rules::UnaryOp;
+/// let op = UnaryOp::Sin;
+/// assert_eq!(op.f(0.0f64), 0.0);
+/// assert_eq!(op.df(0.0f64, 0.0), 1.0); // cos 0
+/// assert_eq!(UnaryOp::PowI(3).f(2.0f64), 8.0);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum UnaryOp {
@@ -51,6 +59,12 @@ pub enum UnaryOp {
 
 impl UnaryOp {
     /// The op's name as shown in tape listings.
+    ///
+    /// ```
+    /// use tape::rules::UnaryOp;
+    /// assert_eq!(UnaryOp::Tanh.name(), "tanh");
+    /// assert_eq!(UnaryOp::PowI(2).name(), "powi"); // the parameter is not part of the name
+    /// ```
     pub fn name(self) -> &'static str {
         match self {
             UnaryOp::Neg => "neg",
@@ -73,6 +87,13 @@ impl UnaryOp {
     }
 
     /// The constant parameter, if the op has one.
+    ///
+    /// ```
+    /// use tape::rules::UnaryOp;
+    /// assert_eq!(UnaryOp::PowI(3).param(), Some(3.0));
+    /// assert_eq!(UnaryOp::MulC(0.5).param(), Some(0.5));
+    /// assert_eq!(UnaryOp::Exp.param(), None);
+    /// ```
     pub fn param(self) -> Option<f64> {
         match self {
             UnaryOp::PowI(n) => Some(n as f64),
@@ -82,6 +103,13 @@ impl UnaryOp {
     }
 
     /// Forward: `f(x)` on a plain number.
+    ///
+    /// ```
+    /// use tape::rules::UnaryOp;
+    /// assert_eq!(UnaryOp::Sqrt.f(9.0f64), 3.0);
+    /// assert_eq!(UnaryOp::AddC(1.5).f(2.0f32), 3.5);
+    /// assert_eq!(UnaryOp::Relu.f(-2.0f64), 0.0);
+    /// ```
     #[inline]
     pub fn f<T: Element>(self, x: T) -> T {
         match self {
@@ -114,6 +142,14 @@ impl UnaryOp {
     /// cheaper, as PyTorch's `derivatives.yaml` does).
     ///
     /// Conventions at kinks, chosen as PyTorch and JAX do: `relu'(0) = 0`, `abs'(0) = 0`.
+    ///
+    /// ```
+    /// use tape::rules::UnaryOp;
+    /// let x = 4.0f64;
+    /// assert_eq!(UnaryOp::Sqrt.df(x, UnaryOp::Sqrt.f(x)), 0.25); // 1/(2√4)
+    /// assert_eq!(UnaryOp::PowI(3).df(2.0f64, 8.0), 12.0); // 3x²
+    /// assert_eq!(UnaryOp::Relu.df(0.0f64, 0.0), 0.0); // the convention at the kink
+    /// ```
     #[inline]
     pub fn df<N: Real>(self, x: N, out: N) -> N {
         match self {
@@ -139,6 +175,12 @@ impl UnaryOp {
 }
 
 /// An elementwise op of two inputs (broadcasting, for tensors).
+///
+/// ```
+/// use tape::rules::BinaryOp;
+/// assert_eq!(BinaryOp::Sub.f(5.0f64, 3.0), 2.0);
+/// assert_eq!(BinaryOp::Mul.df(2.0f64, 3.0, 6.0), (3.0, 2.0)); // (y, x)
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum BinaryOp {
@@ -160,6 +202,14 @@ pub enum BinaryOp {
 
 impl BinaryOp {
     /// The op's name as shown in tape listings and error messages.
+    ///
+    /// ```
+    /// use tape::rules::BinaryOp;
+    /// let tape = tape::Tape::<f64>::new();
+    /// let err = tape.ones(&[2]).try_mul(tape.ones(&[3])).unwrap_err();
+    /// assert_eq!(BinaryOp::Mul.name(), "mul");
+    /// assert!(err.to_string().starts_with("mul: "));
+    /// ```
     pub fn name(self) -> &'static str {
         match self {
             BinaryOp::Add => "add",
@@ -173,6 +223,13 @@ impl BinaryOp {
     }
 
     /// Forward on plain numbers.
+    ///
+    /// ```
+    /// use tape::rules::BinaryOp;
+    /// assert_eq!(BinaryOp::Pow.f(2.0f64, 10.0), 1024.0);
+    /// assert_eq!(BinaryOp::Div.f(1.0f64, 4.0), 0.25);
+    /// assert_eq!(BinaryOp::Max.f(-1.0f32, 2.0), 2.0);
+    /// ```
     #[inline]
     pub fn f<T: Element>(self, x: T, y: T) -> T {
         match self {
@@ -204,6 +261,14 @@ impl BinaryOp {
     /// Conventions: at a tie `max`/`min` send the whole gradient to `x` (the first operand);
     /// `∂(xʸ)/∂y = xʸ ln x` is taken as 0 where `x = 0`, matching PyTorch (the limit from the
     /// right when `y > 0`), and is NaN for `x < 0` as the real power is.
+    ///
+    /// ```
+    /// use tape::rules::BinaryOp;
+    /// // x / y at (1, 4): (1/y, −x/y²)
+    /// assert_eq!(BinaryOp::Div.df(1.0f64, 4.0, 0.25), (0.25, -0.0625));
+    /// assert_eq!(BinaryOp::Max.df(3.0f64, 3.0, 3.0), (1.0, 0.0)); // a tie: all to x
+    /// assert_eq!(BinaryOp::Pow.df(0.0f64, 2.0, 0.0), (0.0, 0.0)); // 2·0¹, and 0 by convention
+    /// ```
     #[inline]
     pub fn df<N: Real>(self, x: N, y: N, out: N) -> (N, N) {
         match self {

@@ -40,17 +40,38 @@ impl<'t, T: Element> Scalar<'t, T> {
     }
 
     /// The value computed when this node was recorded.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.var(2.0);
+    /// assert_eq!((x * x + 1.0).value(), 5.0);
+    /// ```
     #[inline]
     pub fn value(self) -> T {
         self.value
     }
 
     /// The tape this handle records on.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.var(1.0);
+    /// assert!(std::ptr::eq(x.tape(), &tape));
+    /// let c = x.tape().constant(2.0); // record on the handle's tape without naming it
+    /// assert_eq!((x * c).backward().wrt(x), 2.0);
+    /// ```
     pub fn tape(self) -> &'t Tape<T> {
         self.tape
     }
 
     /// The node's index in the list (as shown by the tape's `Debug` output).
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.var(1.0);
+    /// let y = x.exp();
+    /// assert_eq!((x.index(), y.index()), (1, 2)); // numbered from 1, in recording order
+    /// ```
     pub fn index(self) -> usize {
         self.idx as usize
     }

@@ -5,6 +5,14 @@ use smallvec::SmallVec;
 use crate::TapeError;
 
 /// The shape of an array: its dimensions, outermost first. Four dimensions are stored inline.
+///
+/// ```
+/// use tape::Shape;
+/// let tape = tape::Tape::<f64>::new();
+/// let s: Shape = tape.zeros(&[2, 3]).shape();
+/// assert_eq!(s.as_slice(), &[2, 3]);
+/// assert!(!s.spilled()); // up to four dimensions are stored inline, without allocating
+/// ```
 pub type Shape = SmallVec<[usize; 4]>;
 
 /// Number of elements of a shape (1 for a 0-d shape).

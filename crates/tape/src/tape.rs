@@ -91,6 +91,13 @@ impl<T: Element> Default for Tape<T> {
 
 impl<T: Element> Tape<T> {
     /// An empty tape.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// assert!(tape.is_empty());
+    /// let x = tape.var(3.0);
+    /// assert_eq!((x * x).backward().wrt(x), 6.0);
+    /// ```
     pub fn new() -> Self {
         Self::with_capacity(0)
     }
@@ -130,6 +137,13 @@ impl<T: Element> Tape<T> {
     }
 
     /// Whether nothing has been recorded.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f32>::new();
+    /// assert!(tape.is_empty());
+    /// let x = tape.var(1.0);
+    /// assert!(!tape.is_empty() && x.index() == 1);
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -166,6 +180,14 @@ impl<T: Element> Tape<T> {
     }
 
     /// How many scalar nodes fit before the list reallocates.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::with_capacity(100);
+    /// let before = tape.capacity();
+    /// assert!(before >= 100);
+    /// let xs = tape.vars(&[1.0; 100]);
+    /// assert_eq!((xs.len(), tape.capacity()), (100, before)); // no reallocation
+    /// ```
     pub fn capacity(&self) -> usize {
         self.inner.borrow().nodes.capacity().saturating_sub(1)
     }
@@ -199,11 +221,28 @@ impl<T: Element> Tape<T> {
     }
 
     /// Whether anomaly detection is on.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// assert!(!tape.anomaly_detection()); // off by default
+    /// tape.set_anomaly_detection(true);
+    /// assert!(tape.anomaly_detection());
+    /// ```
     pub fn anomaly_detection(&self) -> bool {
         self.inner.borrow().anomaly.is_some()
     }
 
     /// The first non-finite value recorded while anomaly detection was on, if any.
+    ///
+    /// ```
+    /// use tape::{Tape, TapeError};
+    /// let tape = Tape::<f64>::new();
+    /// tape.set_anomaly_detection(true);
+    /// let x = tape.var(0.0);
+    /// assert!(tape.anomaly().is_none());
+    /// let _nan = x / x; // 0/0
+    /// assert!(matches!(tape.anomaly(), Some(TapeError::NonFinite { .. })));
+    /// ```
     pub fn anomaly(&self) -> Option<TapeError> {
         self.inner
             .borrow()
@@ -302,12 +341,26 @@ impl<T: Element> Tape<T> {
     }
 
     /// A tensor input of zeros.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let z = tape.zeros(&[2, 3]);
+    /// assert_eq!(z.shape().as_slice(), &[2, 3]);
+    /// assert_eq!(z.to_vec(), vec![0.0; 6]);
+    /// ```
     #[track_caller]
     pub fn zeros(&self, shape: &[usize]) -> Tensor<'_, T> {
         self.tensor(Array::zeros(shape))
     }
 
     /// A tensor input of ones.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.ones(&[3]);
+    /// assert_eq!(x.to_vec(), vec![1.0; 3]);
+    /// assert_eq!((x * x).sum().backward().wrt(x).data(), &[2.0; 3]); // 2x
+    /// ```
     #[track_caller]
     pub fn ones(&self, shape: &[usize]) -> Tensor<'_, T> {
         self.tensor(Array::ones(shape))
@@ -325,12 +378,28 @@ impl<T: Element> Tape<T> {
     }
 
     /// A tensor input of uniform samples in `[low, high)`, deterministic for a seed.
+    ///
+    /// ```
+    /// use tape::{Array, Tape};
+    /// let tape = Tape::<f64>::new();
+    /// let t = tape.rand_uniform(&[100], 0.0, 2.0, 42);
+    /// assert!(t.to_vec().iter().all(|&v| (0.0..2.0).contains(&v)));
+    /// assert_eq!(t.value(), Array::rand_uniform(&[100], 0.0, 2.0, 42)); // same seed, same samples
+    /// ```
     #[track_caller]
     pub fn rand_uniform(&self, shape: &[usize], low: T, high: T, seed: u64) -> Tensor<'_, T> {
         self.tensor(Array::rand_uniform(shape, low, high, seed))
     }
 
     /// A tensor input of normal samples, deterministic for a seed.
+    ///
+    /// ```
+    /// use tape::{Array, Tape};
+    /// let tape = Tape::<f64>::new();
+    /// let t = tape.rand_normal(&[2, 3], 0.0, 1.0, 7);
+    /// assert_eq!(t.value(), Array::rand_normal(&[2, 3], 0.0, 1.0, 7)); // same seed, same samples
+    /// assert_eq!(tape.rand_normal(&[4], 5.0, 0.0, 1).to_vec(), vec![5.0; 4]); // std 0: the mean
+    /// ```
     #[track_caller]
     pub fn rand_normal(&self, shape: &[usize], mean: T, std: T, seed: u64) -> Tensor<'_, T> {
         self.tensor(Array::rand_normal(shape, mean, std, seed))

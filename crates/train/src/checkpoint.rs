@@ -47,6 +47,20 @@ use tape::{Array, Element};
 use crate::{Result, TrainError};
 
 /// The contents of a checkpoint file.
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use tape::Array;
+/// use train::checkpoint;
+/// let path = std::env::temp_dir().join(format!("tapegrad-doc-struct-{}.safetensors", std::process::id()));
+/// let meta = BTreeMap::from([("epoch".to_string(), "3".to_string())]);
+/// checkpoint::save(&path, [("bias", &Array::from_vec(vec![0.5f64], &[1])?)], &meta)?;
+/// let ck = checkpoint::load::<f64>(&path)?;
+/// assert_eq!((ck.tensors["bias"].data(), ck.metadata["epoch"].as_str()), (&[0.5][..], "3"));
+/// assert_eq!(ck.path, path);
+/// # std::fs::remove_file(&path)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Checkpoint<T: Element> {
     /// The tensors by name.
@@ -66,6 +80,19 @@ pub struct Checkpoint<T: Element> {
 /// [`TrainError::InvalidArgument`] if a name repeats or is `__metadata__`, or `path` has no
 /// file name; [`TrainError::Io`] naming `path` if the file cannot be written (the directory
 /// does not exist, the disk is full, ...) — then no file is left behind.
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use tape::Array;
+/// use train::checkpoint;
+/// let path = std::env::temp_dir().join(format!("tapegrad-doc-save-{}.safetensors", std::process::id()));
+/// let w = Array::from_vec(vec![1.0f32, 2.0], &[1, 2])?;
+/// checkpoint::save(&path, [("w", &w)], &BTreeMap::new())?;
+/// assert_eq!(checkpoint::load::<f32>(&path)?.tensors["w"], w);
+/// assert!(checkpoint::save(&path, [("w", &w), ("w", &w)], &BTreeMap::new()).is_err()); // repeated name
+/// # std::fs::remove_file(&path)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn save<'a, T: Element, N: AsRef<str> + 'a>(
     path: impl AsRef<Path>,
     tensors: impl IntoIterator<Item = (N, &'a Array<T>)>,
@@ -131,6 +158,20 @@ pub fn save_model<T: Element, M: Model<T>>(
 ///
 /// # Errors
 /// As [`load_into`].
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use nn::{Init, Linear};
+/// use train::checkpoint;
+/// let path = std::env::temp_dir().join(format!("tapegrad-doc-load-model-{}.safetensors", std::process::id()));
+/// let trained = Linear::<f64>::new(3, 2, Init::XavierUniform, 7);
+/// checkpoint::save_model(&path, &trained, &BTreeMap::new())?;
+/// let mut fresh = Linear::<f64>::new(3, 2, Init::Zeros, 0);
+/// checkpoint::load_model(&path, &mut fresh)?;
+/// assert_eq!(fresh, trained);
+/// # std::fs::remove_file(&path)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn load_model<T: Element, M: Model<T>>(
     path: impl AsRef<Path>,
     model: &mut M,
@@ -191,6 +232,18 @@ fn write_views(
 /// [`TrainError::Io`] if the file cannot be read; [`TrainError::BadFile`] if it is not a
 /// valid safetensors file (corrupt, truncated); [`TrainError::Checkpoint`] naming a tensor
 /// whose element type is not `T`'s.
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use tape::Array;
+/// use train::checkpoint;
+/// let path = std::env::temp_dir().join(format!("tapegrad-doc-load-{}.safetensors", std::process::id()));
+/// checkpoint::save(&path, [("w", &Array::<f64>::ones(&[2]))], &BTreeMap::new())?;
+/// assert_eq!(checkpoint::load::<f64>(&path)?.tensors["w"].data(), &[1.0, 1.0]);
+/// assert!(checkpoint::load::<f32>(&path).is_err()); // stored as F64
+/// # std::fs::remove_file(&path)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn load<T: Element>(path: impl AsRef<Path>) -> Result<Checkpoint<T>> {
     let path = path.as_ref();
     let bytes = std::fs::read(path).map_err(|e| TrainError::io(path, e))?;
@@ -216,6 +269,21 @@ pub fn load<T: Element>(path: impl AsRef<Path>) -> Result<Checkpoint<T>> {
 ///
 /// # Errors
 /// The errors of [`load`] and of [`Checkpoint::check_params`].
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use tape::Array;
+/// use train::checkpoint;
+/// let path = std::env::temp_dir().join(format!("tapegrad-doc-load-into-{}.safetensors", std::process::id()));
+/// checkpoint::save(&path, [("w", &Array::from_vec(vec![1.0f64, 2.0], &[2])?)], &BTreeMap::new())?;
+/// let mut w = Array::<f64>::zeros(&[2]);
+/// checkpoint::load_into(&path, [("w", &mut w)])?;
+/// assert_eq!(w.data(), &[1.0, 2.0]);
+/// let mut wrong = Array::<f64>::zeros(&[3]);
+/// assert!(checkpoint::load_into(&path, [("w", &mut wrong)]).is_err()); // shape differs
+/// # std::fs::remove_file(&path)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn load_into<'a, T: Element, N: AsRef<str>>(
     path: impl AsRef<Path>,
     params: impl IntoIterator<Item = (N, &'a mut Array<T>)>,

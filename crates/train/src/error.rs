@@ -6,6 +6,12 @@ use nn::NnError;
 use tape::TapeError;
 
 /// The result type of this crate.
+///
+/// ```
+/// use train::optim::{Sgd, SgdConfig};
+/// let sgd: train::Result<Sgd<f64>> = Sgd::new(SgdConfig { lr: -1.0, ..SgdConfig::default() });
+/// assert!(sgd.unwrap_err().to_string().contains("lr"));
+/// ```
 pub type Result<T, E = TrainError> = std::result::Result<T, E>;
 
 /// Errors of the train crate.

@@ -66,6 +66,15 @@ pub fn argmax_rows<T: Element>(logits: &Array<T>) -> Result<Vec<usize>> {
 /// # Errors
 /// [`TrainError::InvalidArgument`] if `logits` is not 2-D, `labels` has not `n` entries, or
 /// a label is `>= k`.
+///
+/// ```
+/// use tape::Array;
+/// // row-wise argmax: 0, 1, 0
+/// let logits = Array::from_vec(vec![2.0f64, 1.0, 0.0, 3.0, 5.0, 4.0], &[3, 2])?;
+/// let n = train::metrics::count_correct(&logits, &[0, 1, 1])?;
+/// assert_eq!(n, 2); // the last row predicts 0, its label is 1
+/// # Ok::<(), train::TrainError>(())
+/// ```
 pub fn count_correct<T: Element>(logits: &Array<T>, labels: &[usize]) -> Result<usize> {
     let predictions = argmax_rows(logits)?;
     check_labels("count_correct", logits, labels)?;
@@ -112,6 +121,16 @@ fn check_labels<T: Element>(op: &'static str, logits: &Array<T>, labels: &[usize
 }
 
 /// Accuracy accumulated over batches.
+///
+/// ```
+/// use tape::Array;
+/// // row-wise argmax: 0, 1, 0
+/// let logits = Array::from_vec(vec![2.0f64, 1.0, 0.0, 3.0, 5.0, 4.0], &[3, 2])?;
+/// let mut acc = train::metrics::Accuracy::default();
+/// acc.add(&logits, &[0, 1, 1])?;
+/// assert_eq!((acc.correct, acc.total), (2, 3));
+/// # Ok::<(), train::TrainError>(())
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Accuracy {
     /// Samples predicted right so far.
@@ -125,6 +144,17 @@ impl Accuracy {
     ///
     /// # Errors
     /// As [`count_correct`]; nothing is added then.
+    ///
+    /// ```
+    /// use tape::Array;
+    /// // row-wise argmax: 0, 1, 0
+    /// let logits = Array::from_vec(vec![2.0f64, 1.0, 0.0, 3.0, 5.0, 4.0], &[3, 2])?;
+    /// let mut acc = train::metrics::Accuracy::default();
+    /// acc.add(&logits, &[0, 1, 1])?;
+    /// acc.add(&Array::from_vec(vec![0.0f64, 1.0], &[1, 2])?, &[1])?;
+    /// assert_eq!(acc.value(), Some(0.75)); // (2 + 1) / (3 + 1)
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
     pub fn add<T: Element>(&mut self, logits: &Array<T>, labels: &[usize]) -> Result<()> {
         self.correct += count_correct(logits, labels)?;
         self.total += labels.len();
@@ -132,6 +162,17 @@ impl Accuracy {
     }
 
     /// `correct / total`, or `None` before any sample.
+    ///
+    /// ```
+    /// use tape::Array;
+    /// // row-wise argmax: 0, 1, 0
+    /// let logits = Array::from_vec(vec![2.0f64, 1.0, 0.0, 3.0, 5.0, 4.0], &[3, 2])?;
+    /// let mut acc = train::metrics::Accuracy::default();
+    /// assert_eq!(acc.value(), None);
+    /// acc.add(&logits, &[0, 1, 0])?;
+    /// assert_eq!(acc.value(), Some(1.0));
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
     pub fn value(&self) -> Option<f64> {
         (self.total > 0).then(|| self.correct as f64 / self.total as f64)
     }
@@ -140,6 +181,13 @@ impl Accuracy {
 /// A weighted running mean, e.g. of the loss over an epoch: add each batch's mean loss with
 /// the batch size as weight, and the result is the mean over samples even when the last batch
 /// is smaller.
+///
+/// ```
+/// let mut loss = train::metrics::RunningMean::default();
+/// loss.add(1.0, 3); // a batch of 3 with mean loss 1
+/// loss.add(3.0, 1); // a last batch of 1
+/// assert_eq!(loss.mean(), Some(1.5)); // (3·1 + 1·3) / 4
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct RunningMean {
     sum: f64,
@@ -148,17 +196,38 @@ pub struct RunningMean {
 
 impl RunningMean {
     /// Adds `value` with weight `count` (e.g. a batch's mean loss and its size).
+    ///
+    /// ```
+    /// let mut m = train::metrics::RunningMean::default();
+    /// m.add(2.0, 1);
+    /// m.add(5.0, 2);
+    /// assert_eq!(m.mean(), Some(4.0)); // (2 + 2·5) / 3
+    /// ```
     pub fn add(&mut self, value: f64, count: usize) {
         self.sum += value * count as f64;
         self.weight += count as f64;
     }
 
     /// The mean so far, or `None` before anything (of positive weight) was added.
+    ///
+    /// ```
+    /// let mut m = train::metrics::RunningMean::default();
+    /// assert_eq!(m.mean(), None);
+    /// m.add(0.5, 4);
+    /// assert_eq!(m.mean(), Some(0.5));
+    /// ```
     pub fn mean(&self) -> Option<f64> {
         (self.weight > 0.0).then(|| self.sum / self.weight)
     }
 
     /// The total weight added.
+    ///
+    /// ```
+    /// let mut m = train::metrics::RunningMean::default();
+    /// m.add(1.0, 3);
+    /// m.add(2.0, 2);
+    /// assert_eq!(m.count(), 5.0);
+    /// ```
     pub fn count(&self) -> f64 {
         self.weight
     }
@@ -185,6 +254,12 @@ pub struct ConfusionMatrix {
 
 impl ConfusionMatrix {
     /// An empty matrix for `n_classes` classes.
+    ///
+    /// ```
+    /// let cm = train::metrics::ConfusionMatrix::new(3);
+    /// assert_eq!(cm.n_classes(), 3);
+    /// assert_eq!((cm.get(2, 1), cm.accuracy()), (0, None));
+    /// ```
     pub fn new(n_classes: usize) -> Self {
         ConfusionMatrix {
             n_classes,
@@ -193,6 +268,10 @@ impl ConfusionMatrix {
     }
 
     /// The number of classes.
+    ///
+    /// ```
+    /// assert_eq!(train::metrics::ConfusionMatrix::new(4).n_classes(), 4);
+    /// ```
     pub fn n_classes(&self) -> usize {
         self.n_classes
     }
@@ -202,6 +281,17 @@ impl ConfusionMatrix {
     /// # Errors
     /// [`TrainError::InvalidArgument`] if the logits do not have `n_classes` columns or the
     /// labels do not fit them; nothing is added then.
+    ///
+    /// ```
+    /// use tape::Array;
+    /// // row-wise argmax: 0, 1, 0
+    /// let logits = Array::from_vec(vec![2.0f64, 1.0, 0.0, 3.0, 5.0, 4.0], &[3, 2])?;
+    /// let mut cm = train::metrics::ConfusionMatrix::new(2);
+    /// cm.add(&logits, &[0, 1, 1])?;
+    /// assert_eq!((cm.get(0, 0), cm.get(1, 1), cm.get(1, 0)), (1, 1, 1));
+    /// assert!(cm.add(&logits, &[0, 1]).is_err()); // one label per row
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
     pub fn add<T: Element>(&mut self, logits: &Array<T>, labels: &[usize]) -> Result<()> {
         let predictions = argmax_rows(logits)?;
         if logits.shape()[1] != self.n_classes {
@@ -225,6 +315,17 @@ impl ConfusionMatrix {
     ///
     /// # Panics
     /// If either class is `>= n_classes`.
+    ///
+    /// ```
+    /// use tape::Array;
+    /// // row-wise argmax: 0, 1, 0
+    /// let logits = Array::from_vec(vec![2.0f64, 1.0, 0.0, 3.0, 5.0, 4.0], &[3, 2])?;
+    /// let mut cm = train::metrics::ConfusionMatrix::new(2);
+    /// cm.add(&logits, &[0, 1, 1])?;
+    /// assert_eq!(cm.get(1, 0), 1); // the last sample: class 1 predicted as 0
+    /// assert_eq!(cm.get(0, 1), 0);
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
     pub fn get(&self, actual: usize, predicted: usize) -> usize {
         assert!(
             actual < self.n_classes && predicted < self.n_classes,
@@ -235,6 +336,16 @@ impl ConfusionMatrix {
     }
 
     /// The fraction of all samples on the diagonal, or `None` if there are none.
+    ///
+    /// ```
+    /// use tape::Array;
+    /// // row-wise argmax: 0, 1, 0
+    /// let logits = Array::from_vec(vec![2.0f64, 1.0, 0.0, 3.0, 5.0, 4.0], &[3, 2])?;
+    /// let mut cm = train::metrics::ConfusionMatrix::new(2);
+    /// cm.add(&logits, &[0, 1, 1])?;
+    /// assert_eq!(cm.accuracy(), Some(2.0 / 3.0)); // two of three on the diagonal
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
     pub fn accuracy(&self) -> Option<f64> {
         let total: usize = self.counts.iter().sum();
         let diag: usize = (0..self.n_classes).map(|c| self.get(c, c)).sum();
@@ -245,6 +356,17 @@ impl ConfusionMatrix {
     ///
     /// # Panics
     /// If `c >= n_classes`.
+    ///
+    /// ```
+    /// use tape::Array;
+    /// // row-wise argmax: 0, 1, 0
+    /// let logits = Array::from_vec(vec![2.0f64, 1.0, 0.0, 0.0, 3.0, 0.0, 5.0, 4.0, 0.0], &[3, 3])?;
+    /// let mut cm = train::metrics::ConfusionMatrix::new(3);
+    /// cm.add(&logits, &[0, 1, 1])?;
+    /// assert_eq!((cm.recall(0), cm.recall(1)), (Some(1.0), Some(0.5)));
+    /// assert_eq!(cm.recall(2), None); // no sample of class 2
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
     pub fn recall(&self, c: usize) -> Option<f64> {
         let row = &self.counts[c * self.n_classes..(c + 1) * self.n_classes];
         let total: usize = row.iter().sum();

@@ -48,6 +48,12 @@ use crate::{Result, TrainError};
 
 /// What a training run does; the fields are public, and [`Default`] gives 10 epochs of
 /// batches of 64, seed 0.
+///
+/// ```
+/// use train::trainer::TrainConfig;
+/// let c = TrainConfig { epochs: 3, ..TrainConfig::default() };
+/// assert_eq!((c.epochs, c.batch_size, c.seed), (3, 64, 0));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TrainConfig {
     /// The number of passes over the training data.
@@ -72,6 +78,26 @@ impl Default for TrainConfig {
 }
 
 /// What happens during [`Trainer::fit`], reported to its callback as it happens.
+///
+/// ```
+/// use nn::{Init, Linear};
+/// use tape::Array;
+/// use train::data::Dataset;
+/// use train::optim::{Sgd, SgdConfig};
+/// use train::trainer::{Control, Event, TrainConfig, Trainer};
+/// # let x = Array::from_vec(vec![-2.0f64, -1.0, 1.0, 2.0], &[4, 1])?;
+/// # let data = Dataset::classification(x, vec![0, 0, 1, 1], 2)?; // class 1 where x > 0
+/// # let mut model = Linear::<f64>::new(1, 2, Init::Zeros, 0);
+/// # let mut sgd = Sgd::new(SgdConfig { lr: 0.5, ..SgdConfig::default() })?;
+/// let trainer = Trainer::new(TrainConfig { epochs: 2, batch_size: 2, ..TrainConfig::default() })?;
+/// let mut n_batches = 0;
+/// trainer.fit(&mut model, &mut sgd, &data, None, |e| {
+///     if let Event::Batch { size, .. } = e { n_batches += 1; assert_eq!(*size, 2); }
+///     Control::Continue
+/// })?;
+/// assert_eq!(n_batches, 4); // 2 epochs of 4 samples in batches of 2
+/// # Ok::<(), train::TrainError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum Event<'a> {
@@ -102,6 +128,26 @@ pub enum Event<'a> {
 }
 
 /// What the callback of [`Trainer::fit`] answers: go on, or stop after this event.
+///
+/// ```
+/// use nn::{Init, Linear};
+/// use tape::Array;
+/// use train::data::Dataset;
+/// use train::optim::{Sgd, SgdConfig};
+/// use train::trainer::{Control, Event, TrainConfig, Trainer};
+/// # let x = Array::from_vec(vec![-2.0f64, -1.0, 1.0, 2.0], &[4, 1])?;
+/// # let data = Dataset::classification(x, vec![0, 0, 1, 1], 2)?; // class 1 where x > 0
+/// # let mut model = Linear::<f64>::new(1, 2, Init::Zeros, 0);
+/// # let mut sgd = Sgd::new(SgdConfig { lr: 0.5, ..SgdConfig::default() })?;
+/// let trainer = Trainer::new(TrainConfig { epochs: 5, batch_size: 2, ..TrainConfig::default() })?;
+/// let history = trainer.fit(&mut model, &mut sgd, &data, None, |e| match e {
+///     Event::EpochEnd(stats) if stats.epoch == 1 => Control::Stop,
+///     _ => Control::Continue,
+/// })?;
+/// assert!(history.stopped_early);
+/// assert_eq!(history.epochs.len(), 2); // epochs 0 and 1 completed
+/// # Ok::<(), train::TrainError>(())
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Control {
     /// Keep training.
@@ -113,6 +159,24 @@ pub enum Control {
 }
 
 /// The statistics of one epoch.
+///
+/// ```
+/// use nn::{Init, Linear};
+/// use tape::Array;
+/// use train::data::Dataset;
+/// use train::optim::{Sgd, SgdConfig};
+/// use train::trainer::{Control, Event, TrainConfig, Trainer};
+/// # let x = Array::from_vec(vec![-2.0f64, -1.0, 1.0, 2.0], &[4, 1])?;
+/// # let data = Dataset::classification(x, vec![0, 0, 1, 1], 2)?; // class 1 where x > 0
+/// # let mut model = Linear::<f64>::new(1, 2, Init::Zeros, 0);
+/// # let mut sgd = Sgd::new(SgdConfig { lr: 0.5, ..SgdConfig::default() })?;
+/// let trainer = Trainer::new(TrainConfig { epochs: 3, batch_size: 2, ..TrainConfig::default() })?;
+/// let history = trainer.fit(&mut model, &mut sgd, &data, None, |_| Control::Continue)?;
+/// let (first, last) = (&history.epochs[0], &history.epochs[2]);
+/// assert_eq!((last.epoch, last.lr, last.test), (2, 0.5, None));
+/// assert!(last.train_loss < first.train_loss);
+/// # Ok::<(), train::TrainError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct EpochStats {
     /// The epoch, counting from 0.
@@ -131,6 +195,23 @@ pub struct EpochStats {
 }
 
 /// The loss (and, for classification, accuracy) of a model on a data set.
+///
+/// ```
+/// use nn::{Init, Linear};
+/// use tape::Array;
+/// use train::data::Dataset;
+/// use train::optim::{Sgd, SgdConfig};
+/// use train::trainer::{Control, Event, TrainConfig, Trainer};
+/// # let x = Array::from_vec(vec![-2.0f64, -1.0, 1.0, 2.0], &[4, 1])?;
+/// # let data = Dataset::classification(x, vec![0, 0, 1, 1], 2)?; // class 1 where x > 0
+/// # let mut model = Linear::<f64>::new(1, 2, Init::Zeros, 0);
+/// # let mut sgd = Sgd::new(SgdConfig { lr: 0.5, ..SgdConfig::default() })?;
+/// let trainer = Trainer::new(TrainConfig { epochs: 5, batch_size: 4, ..TrainConfig::default() })?;
+/// let history = trainer.fit(&mut model, &mut sgd, &data, Some(&data), |_| Control::Continue)?;
+/// let eval = history.epochs[4].test.unwrap();
+/// assert_eq!((eval.n_samples, eval.accuracy), (4, Some(1.0))); // separable at x = 0
+/// # Ok::<(), train::TrainError>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Evaluation {
     /// Mean loss over the samples.
@@ -142,6 +223,23 @@ pub struct Evaluation {
 }
 
 /// The record of a training run: one entry per completed epoch.
+///
+/// ```
+/// use nn::{Init, Linear};
+/// use tape::Array;
+/// use train::data::Dataset;
+/// use train::optim::{Sgd, SgdConfig};
+/// use train::trainer::{Control, Event, TrainConfig, Trainer};
+/// # let x = Array::from_vec(vec![-2.0f64, -1.0, 1.0, 2.0], &[4, 1])?;
+/// # let data = Dataset::classification(x, vec![0, 0, 1, 1], 2)?; // class 1 where x > 0
+/// # let mut model = Linear::<f64>::new(1, 2, Init::Zeros, 0);
+/// # let mut sgd = Sgd::new(SgdConfig { lr: 0.5, ..SgdConfig::default() })?;
+/// let trainer = Trainer::new(TrainConfig { epochs: 2, batch_size: 4, ..TrainConfig::default() })?;
+/// let history = trainer.fit(&mut model, &mut sgd, &data, None, |_| Control::Continue)?;
+/// assert_eq!(history.epochs.len(), 2);
+/// assert!(!history.stopped_early);
+/// # Ok::<(), train::TrainError>(())
+/// ```
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct History {
     /// The statistics of every epoch that ran to its end.
@@ -151,6 +249,22 @@ pub struct History {
 }
 
 /// Trains a model with an optimiser on a data set; see the [module docs](self).
+///
+/// ```
+/// use nn::{Init, Linear};
+/// use tape::Array;
+/// use train::data::Dataset;
+/// use train::optim::{Sgd, SgdConfig};
+/// use train::trainer::{Control, Event, TrainConfig, Trainer};
+/// # let x = Array::from_vec(vec![-2.0f64, -1.0, 1.0, 2.0], &[4, 1])?;
+/// # let data = Dataset::classification(x, vec![0, 0, 1, 1], 2)?; // class 1 where x > 0
+/// # let mut model = Linear::<f64>::new(1, 2, Init::Zeros, 0);
+/// # let mut sgd = Sgd::new(SgdConfig { lr: 0.5, ..SgdConfig::default() })?;
+/// let trainer = Trainer::new(TrainConfig { epochs: 5, batch_size: 2, ..TrainConfig::default() })?;
+/// let history = trainer.fit(&mut model, &mut sgd, &data, None, |_| Control::Continue)?;
+/// assert_eq!(history.epochs[4].train_accuracy, Some(1.0));
+/// # Ok::<(), train::TrainError>(())
+/// ```
 #[derive(Debug)]
 pub struct Trainer {
     config: TrainConfig,
@@ -162,6 +276,12 @@ impl Trainer {
     ///
     /// # Errors
     /// [`TrainError::InvalidArgument`] if a batch size is 0.
+    ///
+    /// ```
+    /// use train::trainer::{TrainConfig, Trainer};
+    /// assert!(Trainer::new(TrainConfig::default()).is_ok());
+    /// assert!(Trainer::new(TrainConfig { batch_size: 0, ..TrainConfig::default() }).is_err());
+    /// ```
     pub fn new(config: TrainConfig) -> Result<Self> {
         if config.batch_size == 0 || config.eval_batch_size == 0 {
             return Err(TrainError::invalid(
@@ -193,6 +313,13 @@ impl Trainer {
     }
 
     /// The configuration.
+    ///
+    /// ```
+    /// use train::trainer::{TrainConfig, Trainer};
+    /// let trainer = Trainer::new(TrainConfig { epochs: 7, ..TrainConfig::default() })?;
+    /// assert_eq!(trainer.config().epochs, 7);
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
     pub fn config(&self) -> &TrainConfig {
         &self.config
     }
@@ -212,6 +339,24 @@ impl Trainer {
     ///   classes); nothing has been updated by that step.
     /// - [`TrainError::InvalidArgument`] if `train` is empty, and the optimiser's errors (the
     ///   parameters are then restored to those before the failed step).
+    ///
+    /// ```
+    /// use nn::{Init, Linear};
+    /// use tape::Array;
+    /// use train::data::Dataset;
+    /// use train::optim::{Sgd, SgdConfig};
+    /// use train::trainer::{Control, Event, TrainConfig, Trainer};
+    /// # let x = Array::from_vec(vec![-2.0f64, -1.0, 1.0, 2.0], &[4, 1])?;
+    /// # let data = Dataset::classification(x, vec![0, 0, 1, 1], 2)?; // class 1 where x > 0
+    /// # let mut model = Linear::<f64>::new(1, 2, Init::Zeros, 0);
+    /// # let mut sgd = Sgd::new(SgdConfig { lr: 0.5, ..SgdConfig::default() })?;
+    /// let trainer = Trainer::new(TrainConfig { epochs: 5, batch_size: 2, ..TrainConfig::default() })?;
+    /// let before = model.clone();
+    /// let history = trainer.fit(&mut model, &mut sgd, &data, Some(&data), |_| Control::Continue)?;
+    /// assert_ne!(model, before); // trained in place
+    /// assert!(history.epochs[4].test.unwrap().loss < std::f64::consts::LN_2); // below chance
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
     pub fn fit<T, M, O>(
         &self,
         model: &mut M,

@@ -35,6 +35,13 @@ impl<T: Element> Array<T> {
     ///
     /// # Errors
     /// [`TapeError::InvalidArgument`] if `data.len()` is not the product of `shape`.
+    ///
+    /// ```
+    /// use tape::Array;
+    /// let a = Array::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]).unwrap();
+    /// assert_eq!(a.get(&[1, 2]), 6.0); // row-major: flat index 1·3 + 2 = 5
+    /// assert!(Array::from_vec(vec![1.0f64; 5], &[2, 3]).is_err());
+    /// ```
     pub fn from_vec(data: Vec<T>, shape: &[usize]) -> Result<Self, TapeError> {
         if data.len() != numel(shape) {
             return Err(TapeError::invalid(
@@ -143,36 +150,73 @@ impl<T: Element> Array<T> {
     }
 
     /// The shape.
+    ///
+    /// ```
+    /// let a = tape::Array::<f64>::zeros(&[2, 3, 4]);
+    /// assert_eq!(a.shape(), &[2, 3, 4]);
+    /// ```
     pub fn shape(&self) -> &[usize] {
         &self.shape
     }
 
     /// Number of dimensions.
+    ///
+    /// ```
+    /// assert_eq!(tape::Array::<f64>::zeros(&[2, 3, 4]).ndim(), 3);
+    /// assert_eq!(tape::Array::scalar(1.0f64).ndim(), 0);
+    /// ```
     pub fn ndim(&self) -> usize {
         self.shape.len()
     }
 
     /// Number of elements.
+    ///
+    /// ```
+    /// assert_eq!(tape::Array::<f64>::zeros(&[2, 3, 4]).len(), 24);
+    /// assert_eq!(tape::Array::scalar(1.0f64).len(), 1); // a 0-d array holds one value
+    /// ```
     pub fn len(&self) -> usize {
         self.data.len()
     }
 
     /// Whether the array has no elements (some dimension is 0).
+    ///
+    /// ```
+    /// assert!(tape::Array::<f64>::zeros(&[3, 0]).is_empty());
+    /// assert!(!tape::Array::<f64>::zeros(&[]).is_empty()); // 0-d: one element
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.data.is_empty()
     }
 
     /// The elements in row-major order.
+    ///
+    /// ```
+    /// let a = tape::Array::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap();
+    /// assert_eq!(a.data(), &[1.0, 2.0, 3.0, 4.0]);
+    /// assert_eq!(a.data()[2], a.get(&[1, 0]));
+    /// ```
     pub fn data(&self) -> &[T] {
         &self.data
     }
 
     /// The elements in row-major order, mutably.
+    ///
+    /// ```
+    /// let mut a = tape::Array::<f64>::zeros(&[2, 2]);
+    /// a.data_mut()[3] = 5.0;
+    /// assert_eq!(a.get(&[1, 1]), 5.0);
+    /// ```
     pub fn data_mut(&mut self) -> &mut [T] {
         &mut self.data
     }
 
     /// The elements, consuming the array.
+    ///
+    /// ```
+    /// let a = tape::Array::from_vec(vec![1.0f32, 2.0], &[1, 2]).unwrap();
+    /// assert_eq!(a.into_vec(), vec![1.0, 2.0]);
+    /// ```
     pub fn into_vec(self) -> Vec<T> {
         self.data
     }
@@ -181,6 +225,12 @@ impl<T: Element> Array<T> {
     ///
     /// # Panics
     /// If the index has the wrong rank or is out of range.
+    ///
+    /// ```
+    /// let a = tape::Array::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[3, 2]).unwrap();
+    /// assert_eq!(a.get(&[0, 1]), 2.0);
+    /// assert_eq!(a.get(&[2, 1]), 6.0);
+    /// ```
     pub fn get(&self, index: &[usize]) -> T {
         assert_eq!(
             index.len(),
@@ -204,6 +254,14 @@ impl<T: Element> Array<T> {
     ///
     /// # Errors
     /// [`TapeError::ShapeMismatch`] if the element counts differ.
+    ///
+    /// ```
+    /// let a = tape::Array::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]).unwrap();
+    /// let b = a.clone().reshaped(&[3, 2]).unwrap();
+    /// assert_eq!(b.data(), a.data());
+    /// assert_eq!(b.get(&[1, 0]), 3.0); // flat index 1·2 + 0 = 2
+    /// assert!(a.reshaped(&[4]).is_err());
+    /// ```
     pub fn reshaped(mut self, shape: &[usize]) -> Result<Self, TapeError> {
         if numel(shape) != self.data.len() {
             return Err(TapeError::shape(

@@ -16,11 +16,35 @@ use proptest::prelude::*;
 use crate::{Array, Element, Shape};
 
 /// Shapes of rank `0..=max_rank` with every dimension in `1..=max_dim`.
+///
+/// ```
+/// # #[cfg(feature = "proptest")] {
+/// use proptest::prelude::*;
+/// use tape::check::strategies;
+///
+/// proptest!(ProptestConfig::with_cases(32), |(s in strategies::shape(3, 4))| {
+///     prop_assert!(s.len() <= 3);
+///     prop_assert!(s.iter().all(|&d| (1..=4).contains(&d)));
+/// });
+/// # }
+/// ```
 pub fn shape(max_rank: usize, max_dim: usize) -> impl Strategy<Value = Shape> {
     proptest::collection::vec(1..=max_dim, 0..=max_rank).prop_map(Shape::from_vec)
 }
 
 /// Arrays of a given shape with elements uniform in `[lo, hi)`.
+///
+/// ```
+/// # #[cfg(feature = "proptest")] {
+/// use proptest::prelude::*;
+/// use tape::check::strategies;
+///
+/// proptest!(ProptestConfig::with_cases(32), |(a in strategies::array::<f64>(&[2, 3], -1.0, 1.0))| {
+///     prop_assert_eq!(a.shape(), &[2, 3]);
+///     prop_assert!(a.data().iter().all(|&v| (-1.0..1.0).contains(&v)));
+/// });
+/// # }
+/// ```
 pub fn array<T: Element>(
     shape: &[usize],
     lo: f64,
@@ -35,6 +59,19 @@ pub fn array<T: Element>(
 }
 
 /// Arrays of a random shape (see [`shape`]) with elements uniform in `[lo, hi)`.
+///
+/// ```
+/// # #[cfg(feature = "proptest")] {
+/// use proptest::prelude::*;
+/// use tape::check::strategies;
+///
+/// proptest!(ProptestConfig::with_cases(32), |(a in strategies::array_up_to::<f32>(2, 3, 0.0, 1.0))| {
+///     prop_assert!(a.ndim() <= 2);
+///     prop_assert!(a.shape().iter().all(|&d| (1..=3).contains(&d)));
+///     prop_assert!(a.data().iter().all(|&v| (0.0..1.0).contains(&v)));
+/// });
+/// # }
+/// ```
 pub fn array_up_to<T: Element>(
     max_rank: usize,
     max_dim: usize,
@@ -47,6 +84,20 @@ pub fn array_up_to<T: Element>(
 /// Arrays of a given shape whose elements are uniform in `[lo, hi)` but at least `margin`
 /// away from each of `kinks`: for checking functions that are not differentiable there
 /// (`relu` and `abs` at 0), where finite differences straddling the kink are meaningless.
+///
+/// ```
+/// # #[cfg(feature = "proptest")] {
+/// use proptest::prelude::*;
+/// use tape::check::{gradcheck, strategies, CheckConfig};
+///
+/// proptest!(ProptestConfig::with_cases(16), |(
+///     x in strategies::array_avoiding::<f64>(&[4], -1.0, 1.0, &[0.0], 0.1),
+/// )| {
+///     prop_assert!(x.data().iter().all(|v| v.abs() >= 0.1));
+///     prop_assert!(gradcheck(|_, t| t[0].relu(), &[x], &CheckConfig::default()).is_ok());
+/// });
+/// # }
+/// ```
 pub fn array_avoiding<T: Element>(
     shape: &[usize],
     lo: f64,
@@ -70,6 +121,18 @@ pub fn array_avoiding<T: Element>(
 
 /// Two shapes that broadcast together under NumPy's rules (possibly of different ranks, with
 /// some dimensions 1 on either side), of rank at most `max_rank`.
+///
+/// ```
+/// # #[cfg(feature = "proptest")] {
+/// use proptest::prelude::*;
+/// use tape::check::strategies;
+///
+/// proptest!(ProptestConfig::with_cases(32), |((a, b) in strategies::broadcast_pair(3, 4))| {
+///     prop_assert!(a.len() <= 3 && b.len() <= 3);
+///     prop_assert!(tape::broadcast_shapes("add", &a, &b).is_ok());
+/// });
+/// # }
+/// ```
 pub fn broadcast_pair(max_rank: usize, max_dim: usize) -> impl Strategy<Value = (Shape, Shape)> {
     shape(max_rank, max_dim).prop_flat_map(move |out| {
         let r = out.len();
@@ -94,6 +157,20 @@ pub fn broadcast_pair(max_rank: usize, max_dim: usize) -> impl Strategy<Value = 
 }
 
 /// Dimensions `(m, k, n)` of a matrix product, each in `1..=max_dim`.
+///
+/// ```
+/// # #[cfg(feature = "proptest")] {
+/// use proptest::prelude::*;
+/// use tape::check::strategies;
+///
+/// proptest!(ProptestConfig::with_cases(16), |((m, k, n) in strategies::matmul_dims(4))| {
+///     let tape = tape::Tape::<f64>::new();
+///     let c = tape.ones(&[m, k]).matmul(tape.ones(&[k, n]));
+///     prop_assert_eq!(c.shape().to_vec(), vec![m, n]);
+///     prop_assert!(c.to_vec().iter().all(|&v| v == k as f64)); // each entry sums k ones
+/// });
+/// # }
+/// ```
 pub fn matmul_dims(max_dim: usize) -> impl Strategy<Value = (usize, usize, usize)> {
     (1..=max_dim, 1..=max_dim, 1..=max_dim)
 }

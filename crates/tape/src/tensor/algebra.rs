@@ -10,6 +10,17 @@ use crate::{Array, Element, Real, Shape, Tensor};
 /// `Array<T>` implements it with direct kernels (the first-order path); `Tensor<'t, T>`
 /// implements it by recording tape ops, so a rule evaluated on handles is itself
 /// differentiable.
+///
+/// ```
+/// use tape::rules::UnaryOp;
+/// use tape::{Array, TensorAlgebra};
+/// // The vector-Jacobian product of x², on plain arrays: g · 2x.
+/// let x = Array::from_vec(vec![1.0, -2.0], &[2]).unwrap();
+/// let out = x.map(|v| v * v);
+/// let g = Array::ones(&[2]);
+/// let vjp = <Array<f64> as TensorAlgebra<f64>>::unary_vjp(UnaryOp::PowI(2), &x, &out, &g);
+/// assert_eq!(vjp.data(), &[2.0, -4.0]);
+/// ```
 pub trait TensorAlgebra<T: Element>: Sized {
     /// The shape.
     fn shape(&self) -> Shape;

@@ -67,6 +67,16 @@ impl<'t, T: Element> Tensor<'t, T> {
     ///
     /// # Errors
     /// [`TapeError::ShapeMismatch`] if the shapes do not broadcast.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.tensor_from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap();
+    /// let m = tape.tensor_from_vec(vec![1.0, 2.0], &[2]).unwrap();
+    /// let d = x.try_sub(m).unwrap(); // m is subtracted from each row
+    /// assert_eq!(d.to_vec(), vec![0.0, 0.0, 2.0, 2.0]);
+    /// assert_eq!(d.sum().backward().wrt(m).data(), &[-2.0, -2.0]); // −1 from each of 2 rows
+    /// assert!(x.try_sub(tape.ones(&[3])).is_err());
+    /// ```
     #[track_caller]
     pub fn try_sub(self, other: Self) -> Result<Self, TapeError> {
         self.try_binary(other, BinaryOp::Sub)
@@ -76,6 +86,16 @@ impl<'t, T: Element> Tensor<'t, T> {
     ///
     /// # Errors
     /// [`TapeError::ShapeMismatch`] if the shapes do not broadcast.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.tensor_from_vec(vec![1.0, 2.0, 3.0], &[3]).unwrap();
+    /// let y = tape.tensor_from_vec(vec![4.0, 5.0, 6.0], &[3]).unwrap();
+    /// let p = x.try_mul(y).unwrap();
+    /// assert_eq!(p.to_vec(), vec![4.0, 10.0, 18.0]);
+    /// assert_eq!(p.sum().backward().wrt(x).data(), &[4.0, 5.0, 6.0]); // ∂(x·y)/∂x = y
+    /// assert!(x.try_mul(tape.ones(&[2])).is_err());
+    /// ```
     #[track_caller]
     pub fn try_mul(self, other: Self) -> Result<Self, TapeError> {
         self.try_binary(other, BinaryOp::Mul)
@@ -85,6 +105,16 @@ impl<'t, T: Element> Tensor<'t, T> {
     ///
     /// # Errors
     /// [`TapeError::ShapeMismatch`] if the shapes do not broadcast.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.tensor_from_vec(vec![1.0, 2.0], &[2]).unwrap();
+    /// let y = tape.full(&[], 4.0); // 0-d: broadcasts to any shape
+    /// let q = x.try_div(y).unwrap();
+    /// assert_eq!(q.to_vec(), vec![0.25, 0.5]);
+    /// // ∂(x/y)/∂y = −x/y², summed over the broadcast: −(1 + 2)/16
+    /// assert_eq!(q.sum().backward().wrt(y).data(), &[-0.1875]);
+    /// ```
     #[track_caller]
     pub fn try_div(self, other: Self) -> Result<Self, TapeError> {
         self.try_binary(other, BinaryOp::Div)
@@ -94,6 +124,14 @@ impl<'t, T: Element> Tensor<'t, T> {
     ///
     /// # Errors
     /// [`TapeError::ShapeMismatch`] if the shapes do not broadcast.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.tensor_from_vec(vec![2.0, 3.0], &[2]).unwrap();
+    /// let p = x.try_pow(tape.full(&[], 2.0)).unwrap(); // x²
+    /// assert_eq!(p.to_vec(), vec![4.0, 9.0]);
+    /// assert_eq!(p.sum().backward().wrt(x).data(), &[4.0, 6.0]); // 2x
+    /// ```
     #[track_caller]
     pub fn try_pow(self, other: Self) -> Result<Self, TapeError> {
         self.try_binary(other, BinaryOp::Pow)
@@ -103,6 +141,15 @@ impl<'t, T: Element> Tensor<'t, T> {
     ///
     /// # Errors
     /// [`TapeError::ShapeMismatch`] if the shapes do not broadcast.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let a = tape.tensor_from_vec(vec![1.0, 5.0, 3.0], &[3]).unwrap();
+    /// let m = a.try_maximum(tape.full(&[], 3.0)).unwrap(); // clamps from below at 3
+    /// assert_eq!(m.to_vec(), vec![3.0, 5.0, 3.0]);
+    /// // the tie at 3.0 sends its gradient to `a`, the first operand
+    /// assert_eq!(m.sum().backward().wrt(a).data(), &[0.0, 1.0, 1.0]);
+    /// ```
     #[track_caller]
     pub fn try_maximum(self, other: Self) -> Result<Self, TapeError> {
         self.try_binary(other, BinaryOp::Max)
@@ -112,6 +159,16 @@ impl<'t, T: Element> Tensor<'t, T> {
     ///
     /// # Errors
     /// [`TapeError::ShapeMismatch`] if the shapes do not broadcast.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let a = tape.tensor_from_vec(vec![1.0, 5.0], &[2]).unwrap();
+    /// let b = tape.tensor_from_vec(vec![2.0, 4.0], &[2]).unwrap();
+    /// let m = a.try_minimum(b).unwrap();
+    /// assert_eq!(m.to_vec(), vec![1.0, 4.0]);
+    /// let g = m.sum().backward();
+    /// assert_eq!((g.wrt(a).data(), g.wrt(b).data()), (&[1.0, 0.0][..], &[0.0, 1.0][..]));
+    /// ```
     #[track_caller]
     pub fn try_minimum(self, other: Self) -> Result<Self, TapeError> {
         self.try_binary(other, BinaryOp::Min)

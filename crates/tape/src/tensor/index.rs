@@ -64,6 +64,15 @@ impl<'t, T: Element> Tensor<'t, T> {
     /// # Panics
     /// If the tensor is not 2-D, the index count differs from the row count, or an index is
     /// out of range.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// // log-probabilities of two samples over three classes; labels 1 and 2
+    /// let logp = tape.tensor_from_vec(vec![-1.0, -2.0, -3.0, -4.0, -5.0, -6.0], &[2, 3]).unwrap();
+    /// let picked = logp.gather(&[1, 2]);
+    /// assert_eq!(picked.to_vec(), vec![-2.0, -6.0]);
+    /// assert_eq!(picked.sum().backward().wrt(logp).data(), &[0.0, 1.0, 0.0, 0.0, 0.0, 1.0]);
+    /// ```
     #[track_caller]
     pub fn gather(self, idx: &[usize]) -> Self {
         self.try_gather(idx).unwrap_or_else(|e| panic!("{e}"))
@@ -105,6 +114,14 @@ impl<'t, T: Element> Tensor<'t, T> {
     ///
     /// # Panics
     /// On a shape or index error (see [`Tensor::try_scatter`]).
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let v = tape.tensor_from_vec(vec![5.0, 6.0], &[2]).unwrap();
+    /// let s = v.scatter(&[2, 0], 3); // 5 at (0, 2), 6 at (1, 0)
+    /// assert_eq!(s.to_vec(), vec![0.0, 0.0, 5.0, 6.0, 0.0, 0.0]);
+    /// assert_eq!(s.gather(&[2, 0]).to_vec(), vec![5.0, 6.0]); // gather reads them back
+    /// ```
     #[track_caller]
     pub fn scatter(self, idx: &[usize], n_cols: usize) -> Self {
         self.try_scatter(idx, n_cols)
@@ -146,6 +163,14 @@ impl<'t, T: Element> Tensor<'t, T> {
     ///
     /// # Panics
     /// For a 0-d tensor or an index out of range.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.tensor_from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[3, 2]).unwrap();
+    /// let y = x.index_select(&[2, 0]);
+    /// assert_eq!(y.to_vec(), vec![5.0, 6.0, 1.0, 2.0]);
+    /// assert_eq!(y.sum().backward().wrt(x).data(), &[1.0, 1.0, 0.0, 0.0, 1.0, 1.0]);
+    /// ```
     #[track_caller]
     pub fn index_select(self, idx: &[usize]) -> Self {
         self.try_index_select(idx).unwrap_or_else(|e| panic!("{e}"))
@@ -184,6 +209,13 @@ impl<'t, T: Element> Tensor<'t, T> {
     ///
     /// # Panics
     /// On a shape or index error (see [`Tensor::try_index_add`]).
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let r = tape.tensor_from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap();
+    /// let s = r.index_add(&[1, 1], 3); // both rows added into row 1 of three
+    /// assert_eq!(s.to_vec(), vec![0.0, 0.0, 4.0, 6.0, 0.0, 0.0]);
+    /// ```
     #[track_caller]
     pub fn index_add(self, idx: &[usize], n_rows: usize) -> Self {
         self.try_index_add(idx, n_rows)

@@ -55,6 +55,16 @@ impl<'t, T: Element> Tensor<'t, T> {
     ///
     /// # Panics
     /// If the number of scalars is not the product of `shape`, or is zero.
+    ///
+    /// ```
+    /// use tape::{Tape, Tensor};
+    /// let tape = Tape::<f64>::new();
+    /// let (a, b) = (tape.var(1.0), tape.var(2.0));
+    /// let t = Tensor::from_scalars(&[a, b, a * b, b * b], &[2, 2]);
+    /// assert_eq!(t.to_vec(), vec![1.0, 2.0, 2.0, 4.0]);
+    /// let g = t.sum().backward(); // a + b + ab + b²
+    /// assert_eq!((g.wrt(a), g.wrt(b)), (3.0, 6.0)); // 1 + b, 1 + a + 2b
+    /// ```
     #[track_caller]
     pub fn from_scalars(scalars: &[Scalar<'t, T>], shape: &[usize]) -> Self {
         Self::try_from_scalars(scalars, shape).unwrap_or_else(|e| panic!("{e}"))
@@ -109,6 +119,15 @@ impl<'t, T: Element> Tensor<'t, T> {
     ///
     /// # Panics
     /// If the index has the wrong rank or is out of range.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.tensor_from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]).unwrap();
+    /// let e = x.get(&[1, 2]);
+    /// assert_eq!(e.value(), 6.0);
+    /// // d(e²)/dx is 2e = 12 at [1, 2], 0 elsewhere
+    /// assert_eq!((e * e).backward().wrt(x).data(), &[0.0, 0.0, 0.0, 0.0, 0.0, 12.0]);
+    /// ```
     #[track_caller]
     pub fn get(self, index: &[usize]) -> Scalar<'t, T> {
         self.try_get(index).unwrap_or_else(|e| panic!("{e}"))

@@ -54,6 +54,16 @@ impl<'t, T: Element> Tensor<'t, T> {
     ///
     /// # Panics
     /// If either operand is not 2-D or the inner dimensions differ.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let a = tape.tensor_from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap();
+    /// let b = tape.tensor_from_vec(vec![1.0, 0.0, 1.0, 1.0], &[2, 2]).unwrap();
+    /// // a · bᵀ with bᵀ = [[1, 1], [0, 1]]: [[1, 3], [3, 7]]
+    /// let c = a.matmul_t(false, b, true);
+    /// assert_eq!(c.to_vec(), vec![1.0, 3.0, 3.0, 7.0]);
+    /// assert_eq!(c.to_vec(), a.matmul(b.t()).to_vec());
+    /// ```
     #[track_caller]
     pub fn matmul_t(self, ta: bool, other: Self, tb: bool) -> Self {
         self.try_matmul_t(ta, other, tb)

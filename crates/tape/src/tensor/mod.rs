@@ -61,6 +61,13 @@ impl<'t, T: Element> Tensor<'t, T> {
     }
 
     /// A copy of the value.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.tensor_from_vec(vec![1.0, 2.0], &[2]).unwrap();
+    /// let v: tape::Array<f64> = (x * x).value();
+    /// assert_eq!((v.shape(), v.data()), (&[2][..], &[1.0, 4.0][..]));
+    /// ```
     pub fn value(self) -> Array<T> {
         self.with_value(Array::clone)
     }
@@ -86,26 +93,59 @@ impl<'t, T: Element> Tensor<'t, T> {
     }
 
     /// Number of dimensions.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// assert_eq!(tape.zeros(&[2, 3, 4]).ndim(), 3);
+    /// assert_eq!(tape.full(&[], 1.0).ndim(), 0); // a 0-d tensor
+    /// ```
     pub fn ndim(self) -> usize {
         self.with_value(|a| a.ndim())
     }
 
     /// Number of elements.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// assert_eq!(tape.zeros(&[2, 3]).len(), 6);
+    /// assert_eq!(tape.zeros(&[2, 3]).sum_axis(0, false).len(), 3);
+    /// ```
     pub fn len(self) -> usize {
         self.with_value(|a| a.len())
     }
 
     /// Whether the tensor has no elements.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// assert!(tape.zeros(&[0, 3]).is_empty());
+    /// assert!(!tape.zeros(&[]).is_empty()); // 0-d: one element
+    /// ```
     pub fn is_empty(self) -> bool {
         self.len() == 0
     }
 
     /// The tape this handle records on.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.ones(&[2]);
+    /// assert!(std::ptr::eq(x.tape(), &tape));
+    /// let y = x * x.tape().full(&[2], 3.0); // a constant on the same tape
+    /// assert_eq!(y.sum().backward().wrt(x).data(), &[3.0, 3.0]);
+    /// ```
     pub fn tape(self) -> &'t Tape<T> {
         self.tape
     }
 
     /// The node's index in the list (as shown by the tape's `Debug` output).
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.ones(&[2]);
+    /// let y = x.exp();
+    /// assert_eq!((x.index(), y.index()), (1, 2)); // numbered from 1, in recording order
+    /// ```
     pub fn index(self) -> usize {
         self.idx as usize
     }

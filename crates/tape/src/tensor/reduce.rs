@@ -81,6 +81,14 @@ impl<'t, T: Element> Tensor<'t, T> {
     ///
     /// # Panics
     /// If `shape` does not broadcast to this tensor's shape.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.tensor_from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]).unwrap();
+    /// let s = x.sum_to(&[1, 3]); // column sums
+    /// assert_eq!(s.to_vec(), vec![5.0, 7.0, 9.0]);
+    /// assert_eq!(s.sum().backward().wrt(x).data(), &[1.0; 6]);
+    /// ```
     #[track_caller]
     pub fn sum_to(self, shape: &[usize]) -> Self {
         self.try_sum_to(shape).unwrap_or_else(|e| panic!("{e}"))
@@ -114,6 +122,15 @@ impl<'t, T: Element> Tensor<'t, T> {
     ///
     /// # Panics
     /// If the axis is out of range.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.tensor_from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]).unwrap();
+    /// let s = x.sum_axis(1, false); // row sums
+    /// assert_eq!(s.to_vec(), vec![6.0, 15.0]);
+    /// // every element enters one sum once: the gradient is all ones
+    /// assert_eq!(s.sum().backward().wrt(x).data(), &[1.0; 6]);
+    /// ```
     #[track_caller]
     pub fn sum_axis(self, axis: usize, keepdim: bool) -> Self {
         self.try_sum_axis(axis, keepdim)
@@ -140,6 +157,15 @@ impl<'t, T: Element> Tensor<'t, T> {
     ///
     /// # Panics
     /// If the axis is out of range.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.tensor_from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]).unwrap();
+    /// let m = x.mean_axis(0, true); // column means, kept as shape [1, 3]
+    /// assert_eq!(m.shape().as_slice(), &[1, 3]);
+    /// assert_eq!(m.to_vec(), vec![2.5, 3.5, 4.5]);
+    /// assert_eq!(m.sum().backward().wrt(x).data(), &[0.5; 6]); // each mean is over 2 rows
+    /// ```
     #[track_caller]
     pub fn mean_axis(self, axis: usize, keepdim: bool) -> Self {
         self.try_mean_axis(axis, keepdim)
@@ -230,6 +256,14 @@ impl<'t, T: Element> Tensor<'t, T> {
     ///
     /// # Panics
     /// If the axis is out of range or has size 0.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.tensor_from_vec(vec![1.0, 5.0, 2.0, 7.0, 0.0, 3.0], &[2, 3]).unwrap();
+    /// let m = x.max_axis(0, false); // column maxima
+    /// assert_eq!(m.to_vec(), vec![7.0, 5.0, 3.0]);
+    /// assert_eq!(m.sum().backward().wrt(x).data(), &[0.0, 1.0, 0.0, 1.0, 0.0, 1.0]);
+    /// ```
     #[track_caller]
     pub fn max_axis(self, axis: usize, keepdim: bool) -> Self {
         self.try_max_axis(axis, keepdim)
@@ -240,6 +274,15 @@ impl<'t, T: Element> Tensor<'t, T> {
     ///
     /// # Errors
     /// [`TapeError::InvalidArgument`] if the axis is out of range or has size 0.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.tensor_from_vec(vec![1.0, 5.0, 2.0, 7.0, 0.0, 3.0], &[2, 3]).unwrap();
+    /// let m = x.try_min_axis(1, false).unwrap(); // row minima
+    /// assert_eq!(m.to_vec(), vec![1.0, 0.0]);
+    /// assert_eq!(m.sum().backward().wrt(x).data(), &[1.0, 0.0, 0.0, 0.0, 1.0, 0.0]);
+    /// assert!(x.try_min_axis(2, false).is_err());
+    /// ```
     #[track_caller]
     pub fn try_min_axis(self, axis: usize, keepdim: bool) -> Result<Self, TapeError> {
         // Checked here so that the error names this op, and nothing is recorded on failure.
@@ -258,6 +301,14 @@ impl<'t, T: Element> Tensor<'t, T> {
     ///
     /// # Panics
     /// If the axis is out of range or has size 0.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.tensor_from_vec(vec![1.0, 5.0, 2.0, 7.0, 0.0, 3.0], &[2, 3]).unwrap();
+    /// let m = x.min_axis(0, true); // column minima, kept as shape [1, 3]
+    /// assert_eq!(m.shape().as_slice(), &[1, 3]);
+    /// assert_eq!(m.to_vec(), vec![1.0, 0.0, 2.0]);
+    /// ```
     #[track_caller]
     pub fn min_axis(self, axis: usize, keepdim: bool) -> Self {
         self.try_min_axis(axis, keepdim)

@@ -28,6 +28,14 @@ impl<'t, T: Element> Tensor<'t, T> {
     ///
     /// # Panics
     /// If the element counts differ.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.tensor_from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]).unwrap();
+    /// let y = x.reshape(&[3, 2]);
+    /// assert_eq!(y.shape().as_slice(), &[3, 2]);
+    /// assert_eq!(y.to_vec(), x.to_vec()); // the same row-major order
+    /// ```
     #[track_caller]
     pub fn reshape(self, shape: &[usize]) -> Self {
         self.try_reshape(shape).unwrap_or_else(|e| panic!("{e}"))
@@ -81,6 +89,15 @@ impl<'t, T: Element> Tensor<'t, T> {
     ///
     /// # Panics
     /// If `perm` is not a permutation of the axes.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.tensor_from_vec((0..6).map(f64::from).collect(), &[1, 2, 3]).unwrap();
+    /// let y = x.permute(&[2, 0, 1]);
+    /// assert_eq!(y.shape().as_slice(), &[3, 1, 2]);
+    /// // y[k, 0, j] = x[0, j, k] = 3j + k
+    /// assert_eq!(y.to_vec(), vec![0.0, 3.0, 1.0, 4.0, 2.0, 5.0]);
+    /// ```
     #[track_caller]
     pub fn permute(self, perm: &[usize]) -> Self {
         self.try_permute(perm).unwrap_or_else(|e| panic!("{e}"))
@@ -116,6 +133,14 @@ impl<'t, T: Element> Tensor<'t, T> {
     ///
     /// # Panics
     /// If an axis is out of range.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.tensor_from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[3, 2]).unwrap();
+    /// let t = x.transpose(0, 1);
+    /// assert_eq!(t.shape().as_slice(), &[2, 3]);
+    /// assert_eq!(t.to_vec(), vec![1.0, 3.0, 5.0, 2.0, 4.0, 6.0]);
+    /// ```
     #[track_caller]
     pub fn transpose(self, a: usize, b: usize) -> Self {
         self.try_transpose(a, b).unwrap_or_else(|e| panic!("{e}"))
@@ -175,6 +200,14 @@ impl<'t, T: Element> Tensor<'t, T> {
     ///
     /// # Panics
     /// If this shape does not broadcast to `shape`.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.tensor_from_vec(vec![1.0, 2.0, 3.0], &[3]).unwrap();
+    /// let y = x.broadcast_to(&[2, 3]);
+    /// assert_eq!(y.to_vec(), vec![1.0, 2.0, 3.0, 1.0, 2.0, 3.0]);
+    /// assert_eq!(y.sum().backward().wrt(x).data(), &[2.0; 3]); // each element used twice
+    /// ```
     #[track_caller]
     pub fn broadcast_to(self, shape: &[usize]) -> Self {
         self.try_broadcast_to(shape)
@@ -215,6 +248,14 @@ impl<'t, T: Element> Tensor<'t, T> {
     ///
     /// # Panics
     /// If the axis or range is out of bounds.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.tensor_from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]).unwrap();
+    /// let s = x.slice(1, 1, 3); // columns 1 and 2
+    /// assert_eq!(s.to_vec(), vec![2.0, 3.0, 5.0, 6.0]);
+    /// assert_eq!(s.sum().backward().wrt(x).data(), &[0.0, 1.0, 1.0, 0.0, 1.0, 1.0]);
+    /// ```
     #[track_caller]
     pub fn slice(self, axis: usize, start: usize, end: usize) -> Self {
         self.try_slice(axis, start, end)
@@ -257,6 +298,14 @@ impl<'t, T: Element> Tensor<'t, T> {
     ///
     /// # Panics
     /// If the axis is out of range.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.tensor_from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap();
+    /// let p = x.pad(0, 1, 0); // a row of zeros on top
+    /// assert_eq!(p.to_vec(), vec![0.0, 0.0, 1.0, 2.0, 3.0, 4.0]);
+    /// assert_eq!(p.sum().backward().wrt(x).data(), &[1.0; 4]);
+    /// ```
     #[track_caller]
     pub fn pad(self, axis: usize, before: usize, after: usize) -> Self {
         self.try_pad(axis, before, after)
@@ -327,6 +376,17 @@ impl<'t, T: Element> Tensor<'t, T> {
     ///
     /// # Panics
     /// For an empty list, a bad axis or disagreeing shapes.
+    ///
+    /// ```
+    /// use tape::{Tape, Tensor};
+    /// let tape = Tape::<f64>::new();
+    /// let a = tape.tensor_from_vec(vec![1.0, 2.0], &[1, 2]).unwrap();
+    /// let b = tape.tensor_from_vec(vec![3.0, 4.0, 5.0, 6.0], &[2, 2]).unwrap();
+    /// let c = Tensor::concat(&[a, b], 0);
+    /// assert_eq!(c.shape().as_slice(), &[3, 2]);
+    /// assert_eq!(c.to_vec(), vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    /// assert_eq!((c * c).sum().backward().wrt(a).data(), &[2.0, 4.0]); // 2a
+    /// ```
     #[track_caller]
     pub fn concat(parts: &[Self], axis: usize) -> Self {
         Self::try_concat(parts, axis).unwrap_or_else(|e| panic!("{e}"))

@@ -183,31 +183,11 @@ impl<'t> ConcatWith<'t> for Tensor<'t, f64> {
     }
 }
 
-#[derive(Clone)]
-struct Square;
-impl Function<f64> for Square {
-    fn name(&self) -> &str {
-        "square"
-    }
-    fn forward(&self, x: &[&Array<f64>]) -> Result<Array<f64>, TapeError> {
-        Ok(x[0].map(|v| v * v))
-    }
-    fn backward(&self, x: &[&Array<f64>], _o: &Array<f64>, g: &Array<f64>) -> Vec<Array<f64>> {
-        let d = x[0]
-            .data()
-            .iter()
-            .zip(g.data())
-            .map(|(v, g)| 2.0 * v * g)
-            .collect();
-        vec![Array::from_vec(d, x[0].shape()).unwrap()]
-    }
-}
-
 #[test]
 fn numeric_only_custom_functions_refuse_to_be_differentiated_twice() {
     let tape = Tape::<f64>::new();
     let x = tape.ones(&[2]);
-    let y = tape.apply(&Square, &[x]).unwrap().sum();
+    let y = tape.apply(&SQUARE, &[x]).unwrap().sum();
     // First order works ...
     assert_eq!(y.backward().wrt(x).data(), &[2.0, 2.0]);
     // ... second order is a clear error, not a wrong answer.
@@ -264,42 +244,11 @@ fn gradgradcheck_catches_a_gradient_whose_recording_does_not_match_its_values() 
     assert!((err.mismatches[2].numeric - 1.0).abs() < 1e-6);
 }
 
-/// x² with a recorded backward consistently wrong by a factor: 2.002x instead of 2x. Its own
-/// Hessian agrees with differences of its own gradient, so only the first-order comparison
-/// can catch it.
-#[derive(Clone)]
-struct ConsistentlyWrongSquare;
-impl Function<f64> for ConsistentlyWrongSquare {
-    fn name(&self) -> &str {
-        "consistently_wrong_square"
-    }
-    fn forward(&self, x: &[&Array<f64>]) -> Result<Array<f64>, TapeError> {
-        Ok(x[0].map(|v| v * v))
-    }
-    fn backward(&self, x: &[&Array<f64>], _o: &Array<f64>, g: &Array<f64>) -> Vec<Array<f64>> {
-        let d = x[0]
-            .data()
-            .iter()
-            .zip(g.data())
-            .map(|(v, g)| 2.0 * v * g)
-            .collect();
-        vec![Array::from_vec(d, x[0].shape()).unwrap()]
-    }
-    fn backward_on_tape<'t>(
-        &self,
-        x: &[Tensor<'t, f64>],
-        _out: Tensor<'t, f64>,
-        g: Tensor<'t, f64>,
-    ) -> Option<Vec<Tensor<'t, f64>>> {
-        Some(vec![g * x[0] * 2.002])
-    }
-}
-
 #[test]
 fn gradgradcheck_catches_a_recorded_backward_that_is_wrong_but_self_consistent() {
     let x = Array::from_vec(vec![1.0, 2.0], &[2]).unwrap();
     let err = gradgradcheck(
-        |t, x| t.apply(&ConsistentlyWrongSquare, x).unwrap().sum(),
+        |t, x| t.apply(&CONSISTENTLY_WRONG_SQUARE, x).unwrap().sum(),
         &[x],
         &CheckConfig::default(),
     )
@@ -311,45 +260,21 @@ fn gradgradcheck_catches_a_recorded_backward_that_is_wrong_but_self_consistent()
     assert!((err.mismatches[1].numeric - 4.0).abs() < 1e-6);
 }
 
-#[derive(Clone)]
-struct SquareOnTape;
-impl Function<f64> for SquareOnTape {
-    fn name(&self) -> &str {
-        "square_on_tape"
-    }
-    fn forward(&self, x: &[&Array<f64>]) -> Result<Array<f64>, TapeError> {
-        Ok(x[0].map(|v| v * v))
-    }
-    fn backward(&self, x: &[&Array<f64>], _o: &Array<f64>, g: &Array<f64>) -> Vec<Array<f64>> {
-        let d = x[0]
-            .data()
-            .iter()
-            .zip(g.data())
-            .map(|(v, g)| 2.0 * v * g)
-            .collect();
-        vec![Array::from_vec(d, x[0].shape()).unwrap()]
-    }
-    fn backward_on_tape<'t>(
-        &self,
-        x: &[Tensor<'t, f64>],
-        _out: Tensor<'t, f64>,
-        g: Tensor<'t, f64>,
-    ) -> Option<Vec<Tensor<'t, f64>>> {
-        Some(vec![g * x[0] * 2.0])
-    }
-}
-
 #[test]
 fn custom_functions_with_a_tape_backward_are_differentiable_twice() {
     // f(x) = Σ sin(x²): f'' = 2cos(x²) - 4x²sin(x²) on the diagonal.
     let x = Array::from_vec(vec![0.4, 1.1], &[2]).unwrap();
     gradgradcheck(
-        |t, x| t.apply(&SquareOnTape, x).unwrap().sin().sum(),
+        |t, x| t.apply(&SQUARE_ON_TAPE, x).unwrap().sin().sum(),
         std::slice::from_ref(&x),
         &CheckConfig::default(),
     )
     .unwrap();
-    let h = hessian(|t, x| t.apply(&SquareOnTape, &[x]).unwrap().sin().sum(), &x).unwrap();
+    let h = hessian(
+        |t, x| t.apply(&SQUARE_ON_TAPE, &[x]).unwrap().sin().sum(),
+        &x,
+    )
+    .unwrap();
     let v: f64 = 0.4;
     assert!(close(
         h.get(&[0, 0]),
@@ -378,4 +303,46 @@ fn gradient_penalty_gradient_is_right() {
         &CheckConfig::default(),
     )
     .unwrap();
+}
+
+/// `x²` elementwise: numeric backward `2x·g`; a backward on the tape `tape_factor·x·g` if
+/// given (2 is right; 2.002 is wrong but self-consistent: its own Hessian agrees with
+/// differences of its own gradient, so only a first-order comparison can catch it).
+#[derive(Clone)]
+struct Square {
+    tape_factor: Option<f64>,
+}
+
+const SQUARE: Square = Square { tape_factor: None };
+const SQUARE_ON_TAPE: Square = Square {
+    tape_factor: Some(2.0),
+};
+const CONSISTENTLY_WRONG_SQUARE: Square = Square {
+    tape_factor: Some(2.002),
+};
+
+impl Function<f64> for Square {
+    fn name(&self) -> &str {
+        "square"
+    }
+    fn forward(&self, x: &[&Array<f64>]) -> Result<Array<f64>, TapeError> {
+        Ok(x[0].map(|v| v * v))
+    }
+    fn backward(&self, x: &[&Array<f64>], _o: &Array<f64>, g: &Array<f64>) -> Vec<Array<f64>> {
+        let d = x[0]
+            .data()
+            .iter()
+            .zip(g.data())
+            .map(|(v, g)| 2.0 * v * g)
+            .collect();
+        vec![Array::from_vec(d, x[0].shape()).unwrap()]
+    }
+    fn backward_on_tape<'t>(
+        &self,
+        x: &[Tensor<'t, f64>],
+        _out: Tensor<'t, f64>,
+        g: Tensor<'t, f64>,
+    ) -> Option<Vec<Tensor<'t, f64>>> {
+        self.tape_factor.map(|c| vec![g * x[0] * c])
+    }
 }

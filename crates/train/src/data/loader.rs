@@ -6,6 +6,18 @@ use super::{Dataset, Targets, gather_rows};
 use crate::{Result, TrainError};
 
 /// One mini-batch: the features of `b` samples and their targets.
+///
+/// ```
+/// use tape::Array;
+/// use train::data::Dataset;
+/// let x = Array::from_vec(vec![0.0f64, 1.0, 2.0, 3.0, 4.0], &[5, 1])?;
+/// let ds = Dataset::classification(x, vec![0, 1, 0, 1, 0], 2)?;
+/// let batches: Vec<_> = ds.batches(2)?.collect();
+/// assert_eq!(batches.len(), 3); // 2 + 2 + 1 samples
+/// let last = &batches[2];
+/// assert_eq!((last.features.data(), last.indices.as_slice()), (&[4.0][..], &[4][..]));
+/// # Ok::<(), train::TrainError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Batch<T: Element> {
     /// The features, `[b, d]`.
@@ -17,6 +29,15 @@ pub struct Batch<T: Element> {
 }
 
 /// The targets of a [`Batch`].
+///
+/// ```
+/// use tape::Array;
+/// use train::data::{BatchTargets, Dataset};
+/// let ds = Dataset::regression(Array::<f64>::zeros(&[2, 1]), Array::from_vec(vec![0.5, 1.5], &[2, 1])?)?;
+/// let batch = ds.batches(2)?.next().unwrap();
+/// assert!(matches!(&batch.targets, BatchTargets::Values(v) if v.data() == [0.5, 1.5]));
+/// # Ok::<(), train::TrainError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub enum BatchTargets<T: Element> {
     /// Class labels, one per sample.
@@ -27,16 +48,46 @@ pub enum BatchTargets<T: Element> {
 
 impl<T: Element> Batch<T> {
     /// The number of samples in the batch.
+    ///
+    /// ```
+    /// use tape::Array;
+    /// use train::data::Dataset;
+    /// let x = Array::from_vec(vec![0.0f64, 1.0, 2.0, 3.0, 4.0], &[5, 1])?;
+    /// let ds = Dataset::classification(x, vec![0, 1, 0, 1, 0], 2)?;
+    /// let sizes: Vec<usize> = ds.batches(2)?.map(|b| b.len()).collect();
+    /// assert_eq!(sizes, vec![2, 2, 1]); // the last batch is partial
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
     pub fn len(&self) -> usize {
         self.indices.len()
     }
 
     /// Whether the batch is empty (never true for a batch from [`Batches`]).
+    ///
+    /// ```
+    /// use tape::Array;
+    /// use train::data::Dataset;
+    /// let x = Array::from_vec(vec![0.0f64, 1.0, 2.0, 3.0, 4.0], &[5, 1])?;
+    /// let ds = Dataset::classification(x, vec![0, 1, 0, 1, 0], 2)?;
+    /// assert!(ds.batches(2)?.all(|b| !b.is_empty()));
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.indices.is_empty()
     }
 
     /// The class labels, for a classification data set.
+    ///
+    /// ```
+    /// use tape::Array;
+    /// use train::data::Dataset;
+    /// let x = Array::from_vec(vec![0.0f64, 1.0, 2.0, 3.0, 4.0], &[5, 1])?;
+    /// let ds = Dataset::classification(x, vec![0, 1, 0, 1, 0], 2)?;
+    /// let batch = ds.batches(3)?.next().unwrap();
+    /// assert_eq!(batch.labels(), Some(&[0, 1, 0][..]));
+    /// assert!(batch.values().is_none());
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
     pub fn labels(&self) -> Option<&[usize]> {
         match &self.targets {
             BatchTargets::Classes(l) => Some(l),
@@ -45,6 +96,16 @@ impl<T: Element> Batch<T> {
     }
 
     /// The regression targets `[b, k]`, for a regression data set.
+    ///
+    /// ```
+    /// use tape::Array;
+    /// use train::data::Dataset;
+    /// let ds = Dataset::regression(Array::<f64>::zeros(&[2, 1]), Array::from_vec(vec![0.5, 1.5], &[2, 1])?)?;
+    /// let batch = ds.batches(2)?.next().unwrap();
+    /// assert_eq!(batch.values().unwrap().data(), &[0.5, 1.5]);
+    /// assert!(batch.labels().is_none());
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
     pub fn values(&self) -> Option<&Array<T>> {
         match &self.targets {
             BatchTargets::Classes(_) => None,
@@ -99,6 +160,21 @@ impl<'d, T: Element> Batches<'d, T> {
     }
 
     /// The order in which the samples are visited this epoch.
+    ///
+    /// ```
+    /// use tape::Array;
+    /// use train::data::Dataset;
+    /// let x = Array::from_vec(vec![0.0f64, 1.0, 2.0, 3.0, 4.0], &[5, 1])?;
+    /// let ds = Dataset::classification(x, vec![0, 1, 0, 1, 0], 2)?;
+    /// let batches = ds.shuffled_batches(2, 7, 0)?;
+    /// let order = batches.order().to_vec();
+    /// let visited: Vec<usize> = batches.flat_map(|b| b.indices).collect();
+    /// assert_eq!(visited, order);
+    /// let mut sorted = order;
+    /// sorted.sort();
+    /// assert_eq!(sorted, vec![0, 1, 2, 3, 4]); // a permutation of the samples
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
     pub fn order(&self) -> &[usize] {
         &self.order
     }

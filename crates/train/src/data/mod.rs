@@ -44,6 +44,16 @@ pub use standardize::Standardizer;
 pub const MAX_CLASSES: usize = 1 << 16;
 
 /// What a data set predicts for each sample.
+///
+/// ```
+/// use tape::Array;
+/// use train::data::{Dataset, Targets};
+/// let ds = Dataset::classification(Array::<f64>::zeros(&[2, 1]), vec![1, 0], 3)?;
+/// assert_eq!(ds.targets(), &Targets::Classes { labels: vec![1, 0], n_classes: 3 });
+/// let reg = Dataset::regression(Array::<f64>::zeros(&[2, 1]), Array::ones(&[2, 1]))?;
+/// assert!(matches!(reg.targets(), Targets::Values(v) if v.shape() == [2, 1]));
+/// # Ok::<(), train::TrainError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub enum Targets<T: Element> {
     /// One class index per sample, each below `n_classes`.
@@ -82,6 +92,16 @@ impl<T: Element> Dataset<T> {
     /// # Errors
     /// [`TrainError::InvalidArgument`] if `features` is not 2-D, the number of labels is not
     /// `n`, a label is `>= n_classes`, or `n_classes` is 0 or above [`MAX_CLASSES`].
+    ///
+    /// ```
+    /// use tape::Array;
+    /// use train::data::Dataset;
+    /// let x = Array::from_vec(vec![0.0f64, 1.0, 2.0, 3.0, 4.0, 5.0], &[3, 2])?;
+    /// let ds = Dataset::classification(x.clone(), vec![0, 1, 1], 2)?;
+    /// assert_eq!((ds.len(), ds.n_features(), ds.n_classes()), (3, 2, Some(2)));
+    /// assert!(Dataset::classification(x, vec![0, 2, 1], 2).is_err()); // label 2 of 2 classes
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
     pub fn classification(
         features: Array<T>,
         labels: Vec<usize>,
@@ -145,31 +165,80 @@ impl<T: Element> Dataset<T> {
     }
 
     /// The number of samples.
+    ///
+    /// ```
+    /// use tape::Array;
+    /// use train::data::Dataset;
+    /// let ds = Dataset::classification(Array::<f64>::zeros(&[3, 2]), vec![0, 1, 1], 2)?;
+    /// assert_eq!(ds.len(), 3); // one sample per row
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
     pub fn len(&self) -> usize {
         self.features.shape()[0]
     }
 
     /// Whether there are no samples.
+    ///
+    /// ```
+    /// use tape::Array;
+    /// use train::data::Dataset;
+    /// let ds = Dataset::classification(Array::<f64>::zeros(&[3, 2]), vec![0, 1, 1], 2)?;
+    /// assert!(!ds.is_empty());
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// The number of features per sample, `d`.
+    ///
+    /// ```
+    /// use tape::Array;
+    /// use train::data::Dataset;
+    /// let ds = Dataset::classification(Array::<f64>::zeros(&[3, 2]), vec![0, 1, 1], 2)?;
+    /// assert_eq!(ds.n_features(), 2); // columns of [3, 2]
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
     pub fn n_features(&self) -> usize {
         self.features.shape()[1]
     }
 
     /// The features, `[n, d]`.
+    ///
+    /// ```
+    /// use tape::Array;
+    /// use train::data::Dataset;
+    /// let ds = Dataset::classification(Array::<f64>::zeros(&[3, 2]), vec![0, 1, 1], 2)?;
+    /// assert_eq!(ds.features().shape(), &[3, 2]);
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
     pub fn features(&self) -> &Array<T> {
         &self.features
     }
 
     /// The targets.
+    ///
+    /// ```
+    /// use tape::Array;
+    /// use train::data::{Dataset, Targets};
+    /// let ds = Dataset::classification(Array::<f64>::zeros(&[3, 2]), vec![0, 1, 1], 2)?;
+    /// assert!(matches!(ds.targets(), Targets::Classes { n_classes: 2, .. }));
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
     pub fn targets(&self) -> &Targets<T> {
         &self.targets
     }
 
     /// The class labels, for a classification data set.
+    ///
+    /// ```
+    /// use tape::Array;
+    /// use train::data::Dataset;
+    /// let ds = Dataset::classification(Array::<f64>::zeros(&[3, 2]), vec![0, 1, 1], 2)?;
+    /// assert_eq!(ds.labels(), Some(&[0, 1, 1][..]));
+    /// assert!(ds.values().is_none());
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
     pub fn labels(&self) -> Option<&[usize]> {
         match &self.targets {
             Targets::Classes { labels, .. } => Some(labels),
@@ -178,6 +247,14 @@ impl<T: Element> Dataset<T> {
     }
 
     /// The number of classes, for a classification data set.
+    ///
+    /// ```
+    /// use tape::Array;
+    /// use train::data::Dataset;
+    /// let ds = Dataset::classification(Array::<f64>::zeros(&[3, 2]), vec![0, 1, 1], 2)?;
+    /// assert_eq!(ds.n_classes(), Some(2));
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
     pub fn n_classes(&self) -> Option<usize> {
         match &self.targets {
             Targets::Classes { n_classes, .. } => Some(*n_classes),
@@ -186,6 +263,15 @@ impl<T: Element> Dataset<T> {
     }
 
     /// The regression targets `[n, k]`, for a regression data set.
+    ///
+    /// ```
+    /// use tape::Array;
+    /// use train::data::Dataset;
+    /// let reg = Dataset::regression(Array::<f64>::zeros(&[2, 1]), Array::from_vec(vec![0.5, 1.5], &[2, 1])?)?;
+    /// assert_eq!(reg.values().unwrap().data(), &[0.5, 1.5]);
+    /// assert!(reg.labels().is_none() && reg.n_classes().is_none());
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
     pub fn values(&self) -> Option<&Array<T>> {
         match &self.targets {
             Targets::Classes { .. } => None,
@@ -194,6 +280,14 @@ impl<T: Element> Dataset<T> {
     }
 
     /// How many samples each class has, for a classification data set.
+    ///
+    /// ```
+    /// use tape::Array;
+    /// use train::data::Dataset;
+    /// let ds = Dataset::classification(Array::<f64>::zeros(&[3, 2]), vec![0, 1, 1], 2)?;
+    /// assert_eq!(ds.class_counts(), Some(vec![1, 2])); // one 0, two 1s
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
     pub fn class_counts(&self) -> Option<Vec<usize>> {
         let Targets::Classes { labels, n_classes } = &self.targets else {
             return None;
@@ -206,6 +300,16 @@ impl<T: Element> Dataset<T> {
     }
 
     /// Splits into the features and the targets.
+    ///
+    /// ```
+    /// use tape::Array;
+    /// use train::data::{Dataset, Targets};
+    /// let ds = Dataset::classification(Array::<f64>::zeros(&[3, 2]), vec![0, 1, 1], 2)?;
+    /// let (x, y) = ds.into_parts();
+    /// assert_eq!(x.shape(), &[3, 2]);
+    /// assert_eq!(y, Targets::Classes { labels: vec![0, 1, 1], n_classes: 2 });
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
     pub fn into_parts(self) -> (Array<T>, Targets<T>) {
         (self.features, self.targets)
     }

@@ -38,6 +38,16 @@ impl Standardizer {
     /// # Errors
     /// [`TrainError::InvalidArgument`] if `features` is not 2-D or has no rows, or a value is
     /// not finite.
+    ///
+    /// ```
+    /// use tape::Array;
+    /// use train::data::Standardizer;
+    /// // column 0 is 1 and 5 (mean 3, std 2); column 1 is constant
+    /// let x = Array::from_vec(vec![1.0f64, 10.0, 5.0, 10.0], &[2, 2])?;
+    /// let s = Standardizer::fit(&x)?;
+    /// assert_eq!((s.mean(), s.std()), (&[3.0, 10.0][..], &[2.0, 1.0][..]));
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
     pub fn fit<T: Element>(features: &Array<T>) -> Result<Self> {
         const OP: &str = "Standardizer::fit";
         if features.ndim() != 2 || features.shape()[0] == 0 {
@@ -136,11 +146,31 @@ impl Standardizer {
     }
 
     /// The fitted mean of each feature.
+    ///
+    /// ```
+    /// use tape::Array;
+    /// use train::data::Standardizer;
+    /// // column 0 is 1 and 5 (mean 3, std 2); column 1 is constant
+    /// let x = Array::from_vec(vec![1.0f64, 10.0, 5.0, 10.0], &[2, 2])?;
+    /// let s = Standardizer::fit(&x)?;
+    /// assert_eq!(s.mean(), &[3.0, 10.0]);
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
     pub fn mean(&self) -> &[f64] {
         &self.mean
     }
 
     /// The fitted standard deviation of each feature (1 where the feature did not vary).
+    ///
+    /// ```
+    /// use tape::Array;
+    /// use train::data::Standardizer;
+    /// // column 0 is 1 and 5 (mean 3, std 2); column 1 is constant
+    /// let x = Array::from_vec(vec![1.0f64, 10.0, 5.0, 10.0], &[2, 2])?;
+    /// let s = Standardizer::fit(&x)?;
+    /// assert_eq!(s.std(), &[2.0, 1.0]); // 1 for the constant column
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
     pub fn std(&self) -> &[f64] {
         &self.std
     }
@@ -150,6 +180,16 @@ impl Standardizer {
     /// # Errors
     /// [`TrainError::InvalidArgument`] if `features` is not 2-D with the fitted number of
     /// columns.
+    ///
+    /// ```
+    /// use tape::Array;
+    /// use train::data::Standardizer;
+    /// // column 0 is 1 and 5 (mean 3, std 2); column 1 is constant
+    /// let x = Array::from_vec(vec![1.0f64, 10.0, 5.0, 10.0], &[2, 2])?;
+    /// let s = Standardizer::fit(&x)?;
+    /// assert_eq!(s.transform(&x)?.data(), &[-1.0, 0.0, 1.0, 0.0]); // (x − mean) / std
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
     pub fn transform<T: Element>(&self, features: &Array<T>) -> Result<Array<T>> {
         let mut out = features.clone();
         self.transform_in_place(&mut out)?;
@@ -161,6 +201,17 @@ impl Standardizer {
     /// # Errors
     /// [`TrainError::InvalidArgument`] if the data set has another number of features than
     /// the fitted data.
+    ///
+    /// ```
+    /// use tape::Array;
+    /// use train::data::{Dataset, Standardizer};
+    /// let x = Array::from_vec(vec![1.0f64, 10.0, 5.0, 10.0], &[2, 2])?;
+    /// let mut ds = Dataset::classification(x, vec![0, 1], 2)?;
+    /// let s = Standardizer::fit(ds.features())?; // mean [3, 10], std [2, 1]
+    /// s.apply(&mut ds)?;
+    /// assert_eq!(ds.features().data(), &[-1.0, 0.0, 1.0, 0.0]);
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
     pub fn apply<T: Element>(&self, dataset: &mut Dataset<T>) -> Result<()> {
         self.transform_in_place(dataset.features_mut())
     }

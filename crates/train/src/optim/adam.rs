@@ -10,6 +10,13 @@ use crate::Result;
 
 /// The hyper-parameters of [`Adam`] and [`AdamW`]; the defaults are PyTorch's `Adam`
 /// defaults (`AdamW`'s differ only in `weight_decay = 0.01`: see [`AdamConfig::adamw`]).
+///
+/// ```
+/// use train::optim::AdamConfig;
+/// let c = AdamConfig::default();
+/// assert_eq!((c.lr, c.beta1, c.beta2, c.weight_decay), (1e-3, 0.9, 0.999, 0.0));
+/// assert_eq!(AdamConfig::adamw().weight_decay, 0.01);
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct AdamConfig {
     /// The learning rate `lr` (default `1e-3`).
@@ -129,6 +136,18 @@ impl<T: Element> Adam<T> {
     /// # Errors
     /// [`crate::TrainError::InvalidArgument`] if `lr`, `eps` or `weight_decay` is negative or
     /// not finite, or a `β` is not in `[0, 1)`.
+    ///
+    /// ```
+    /// use tape::Array;
+    /// use train::optim::{Adam, AdamConfig, Optimizer};
+    /// let mut adam = Adam::new(AdamConfig { lr: 0.1, ..AdamConfig::default() })?;
+    /// let mut p = Array::from_vec(vec![1.0f64], &[1])?;
+    /// adam.update("p", &mut p, &Array::from_vec(vec![0.5], &[1])?)?;
+    /// // the first step moves by lr·g / (|g| + eps) ≈ lr, whatever the gradient's scale
+    /// assert!((p.data()[0] - 0.9).abs() < 1e-6);
+    /// assert!(Adam::<f64>::new(AdamConfig { beta1: 1.0, ..AdamConfig::default() }).is_err());
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
     pub fn new(config: AdamConfig) -> Result<Self> {
         config.validate("Adam::new")?;
         Ok(Adam {
@@ -137,6 +156,13 @@ impl<T: Element> Adam<T> {
     }
 
     /// The hyper-parameters.
+    ///
+    /// ```
+    /// use train::optim::{Adam, AdamConfig};
+    /// let adam = Adam::<f64>::new(AdamConfig { lr: 0.01, ..AdamConfig::default() })?;
+    /// assert_eq!((adam.config().lr, adam.config().beta2), (0.01, 0.999));
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
     pub fn config(&self) -> &AdamConfig {
         &self.core.config
     }
@@ -147,6 +173,17 @@ impl<T: Element> AdamW<T> {
     ///
     /// # Errors
     /// As [`Adam::new`].
+    ///
+    /// ```
+    /// use tape::Array;
+    /// use train::optim::{AdamConfig, AdamW, Optimizer};
+    /// let mut adamw = AdamW::new(AdamConfig { lr: 0.1, ..AdamConfig::adamw() })?;
+    /// let mut p = Array::from_vec(vec![1.0f64], &[1])?;
+    /// adamw.update("p", &mut p, &Array::zeros(&[1]))?;
+    /// // a zero gradient leaves only the decoupled decay: p·(1 − lr·wd) = 1 − 0.1·0.01
+    /// assert!((p.data()[0] - 0.999).abs() < 1e-12);
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
     pub fn new(config: AdamConfig) -> Result<Self> {
         config.validate("AdamW::new")?;
         Ok(AdamW {
@@ -155,6 +192,13 @@ impl<T: Element> AdamW<T> {
     }
 
     /// The hyper-parameters.
+    ///
+    /// ```
+    /// use train::optim::{AdamConfig, AdamW};
+    /// let adamw = AdamW::<f32>::new(AdamConfig::adamw())?;
+    /// assert_eq!(adamw.config().weight_decay, 0.01);
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
     pub fn config(&self) -> &AdamConfig {
         &self.core.config
     }

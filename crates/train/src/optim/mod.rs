@@ -45,6 +45,19 @@ pub use sgd::{Sgd, SgdConfig};
 /// [`Optimizer::update`] once per parameter per step (or [`Optimizer::step`] with all of
 /// them). Adam counts steps per parameter, as PyTorch does, so no separate "end of step" call
 /// is needed.
+///
+/// ```
+/// use tape::Array;
+/// use train::optim::{Optimizer, Sgd, SgdConfig};
+/// let mut opt = Sgd::<f64>::new(SgdConfig { lr: 0.5, ..SgdConfig::default() })?;
+/// let mut w = Array::from_vec(vec![1.0, 2.0], &[2])?;
+/// opt.update("w", &mut w, &Array::from_vec(vec![1.0, -2.0], &[2])?)?;
+/// assert_eq!(w.data(), &[0.5, 3.0]); // w − 0.5·g
+/// assert!(opt.update("w", &mut w, &Array::zeros(&[3])).is_err()); // shapes differ
+/// opt.set_lr(0.1);
+/// assert_eq!(opt.lr(), 0.1);
+/// # Ok::<(), train::TrainError>(())
+/// ```
 pub trait Optimizer<T: Element> {
     /// Updates `param` from `grad` (of the same shape) and the state kept under `name`.
     ///

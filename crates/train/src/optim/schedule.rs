@@ -61,6 +61,15 @@ impl StepDecay {
     /// # Errors
     /// [`TrainError::InvalidArgument`] if `lr` is negative or not finite, `step_size` is 0,
     /// or `gamma` is not in `(0, 1]`.
+    ///
+    /// ```
+    /// use train::optim::{LrSchedule, StepDecay};
+    /// let s = StepDecay::new(0.1, 10, 0.5)?;
+    /// assert_eq!((s.lr_at(0), s.lr_at(9)), (0.1, 0.1));
+    /// assert_eq!((s.lr_at(10), s.lr_at(25)), (0.05, 0.025)); // halved every 10 epochs
+    /// assert!(StepDecay::new(0.1, 0, 0.5).is_err());
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
     pub fn new(lr: f64, step_size: usize, gamma: f64) -> Result<Self> {
         const OP: &str = "StepDecay::new";
         check_hyper(OP, "lr", lr, |v| v >= 0.0, "≥ 0")?;
@@ -119,6 +128,15 @@ impl CosineAnnealing {
     /// # Errors
     /// [`TrainError::InvalidArgument`] if a rate is negative or not finite, `lr_min > lr_max`,
     /// or `t_max` is 0.
+    ///
+    /// ```
+    /// use train::optim::{CosineAnnealing, LrSchedule};
+    /// let s = CosineAnnealing::new(0.1, 0.0, 10)?;
+    /// assert_eq!(s.lr_at(0), 0.1);
+    /// assert!((s.lr_at(5) - 0.05).abs() < 1e-12); // half-way: cos(π/2) = 0
+    /// assert_eq!((s.lr_at(10), s.lr_at(20)), (0.0, 0.0)); // held at lr_min
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
     pub fn new(lr_max: f64, lr_min: f64, t_max: usize) -> Result<Self> {
         const OP: &str = "CosineAnnealing::new";
         check_hyper(OP, "lr_max", lr_max, |v| v >= 0.0, "≥ 0")?;

@@ -8,6 +8,12 @@ use super::{Optimizer, check_hyper, check_shapes};
 use crate::{Result, TrainError};
 
 /// The hyper-parameters of [`Sgd`]; the defaults are PyTorch's.
+///
+/// ```
+/// use train::optim::SgdConfig;
+/// let c = SgdConfig::default();
+/// assert_eq!((c.lr, c.momentum, c.weight_decay, c.nesterov), (1e-3, 0.0, 0.0, false));
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct SgdConfig {
     /// The learning rate `lr` (default `1e-3`).
@@ -70,6 +76,18 @@ impl<T: Element> Sgd<T> {
     /// [`TrainError::InvalidArgument`] if `lr` or `weight_decay` is negative or not finite,
     /// `momentum` is not in `[0, 1)`, `dampening` not in `[0, 1]`, or Nesterov is asked for
     /// without momentum or with dampening.
+    ///
+    /// ```
+    /// use tape::Array;
+    /// use train::optim::{Optimizer, Sgd, SgdConfig};
+    /// let mut sgd = Sgd::new(SgdConfig { lr: 0.1, momentum: 0.9, ..SgdConfig::default() })?;
+    /// let (mut p, g) = (Array::from_vec(vec![1.0f64], &[1])?, Array::ones(&[1]));
+    /// sgd.update("p", &mut p, &g)?; // buffer 1: p = 1 − 0.1
+    /// sgd.update("p", &mut p, &g)?; // buffer 0.9·1 + 1 = 1.9: p = 0.9 − 0.19
+    /// assert!((p.data()[0] - 0.71).abs() < 1e-12);
+    /// assert!(Sgd::<f64>::new(SgdConfig { nesterov: true, ..SgdConfig::default() }).is_err());
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
     pub fn new(config: SgdConfig) -> Result<Self> {
         const OP: &str = "Sgd::new";
         check_hyper(OP, "lr", config.lr, |v| v >= 0.0, "≥ 0")?;
@@ -101,6 +119,13 @@ impl<T: Element> Sgd<T> {
     }
 
     /// The hyper-parameters.
+    ///
+    /// ```
+    /// use train::optim::{Sgd, SgdConfig};
+    /// let sgd = Sgd::<f32>::new(SgdConfig { lr: 0.05, momentum: 0.9, ..SgdConfig::default() })?;
+    /// assert_eq!((sgd.config().lr, sgd.config().momentum), (0.05, 0.9));
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
     pub fn config(&self) -> &SgdConfig {
         &self.config
     }
