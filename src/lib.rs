@@ -17,12 +17,42 @@ pub use nn;
 pub use tape;
 pub use train;
 
-/// The names most programs need.
+/// The names most programs need: the tape's handles and arrays, the common layers and losses,
+/// data sets, optimisers and the training loop.
+///
+/// ```
+/// use tapegrad::prelude::*;
+///
+/// let (mut train_set, mut test_set) = tapegrad::train::data::digits::<f32>()?.split(0.2, 0)?;
+/// let scaler = Standardizer::fit(train_set.features())?;
+/// scaler.apply(&mut train_set)?;
+/// scaler.apply(&mut test_set)?;
+/// let mut model = Mlp::<f32>::new(&[64, 32, 10], Activation::Relu, 0)?;
+/// let mut adam = Adam::new(AdamConfig { lr: 0.01, ..AdamConfig::default() })?;
+/// let trainer = Trainer::new(TrainConfig { epochs: 3, batch_size: 32, ..TrainConfig::default() })?;
+/// let history = trainer.fit(&mut model, &mut adam, &train_set, Some(&test_set), |_| Control::Continue)?;
+/// assert!(history.epochs[2].test.unwrap().accuracy.unwrap() > 0.9);
+/// # Ok::<(), TrainError>(())
+/// ```
 pub mod prelude {
+    pub use nn::loss::{mse_loss, softmax_cross_entropy};
+    pub use nn::{Activation, BoundModel, Init, Linear, Mlp, Model, NnError};
     pub use tape::{Array, Element, Function, Gradients, Real, Scalar, Tape, TapeError, Tensor};
+    pub use train::TrainError;
+    pub use train::checkpoint::{load_model, save_model};
+    pub use train::data::{Dataset, Standardizer};
+    pub use train::optim::{
+        Adam, AdamConfig, AdamW, CosineAnnealing, LrSchedule, Optimizer, Sgd, SgdConfig, StepDecay,
+    };
+    pub use train::trainer::{Control, Event, History, TrainConfig, Trainer};
 }
 
 /// The examples of `README.md`, compiled and run as doc-tests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeExamples;
+
+/// The examples of `docs/training.md`, compiled and run as doc-tests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/training.md")]
+pub struct TrainingGuide;

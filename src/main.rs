@@ -1,5 +1,5 @@
-//! The `tapegrad` command-line program.
+//! The `tapegrad` command-line program; see `tapegrad --help` and the `train::cli` module.
 
-fn main() {
-    println!("tapegrad {}", env!("CARGO_PKG_VERSION"));
+fn main() -> std::process::ExitCode {
+    train::cli::main()
 }

@@ -14,6 +14,7 @@
 //! - [`trainer`]: the training loop — epochs of shuffled mini-batches, evaluation on a
 //!   held-out split, an event stream that can stop the run, and a safe stop (parameters
 //!   restored) on a non-finite loss.
+//! - [`cli`]: the `tapegrad` command-line program (train, evaluate, predict).
 //!
 //! Bad input is an error, never a panic and never garbage: a corrupt file is a
 //! [`TrainError`] that names the file and what is wrong with it.
@@ -59,6 +60,7 @@
 #![deny(missing_docs)]
 
 pub mod checkpoint;
+pub mod cli;
 pub mod data;
 mod error;
 pub mod metrics;

@@ -70,11 +70,62 @@ pub fn read_regression<T: Element>(
     target_column: &str,
 ) -> Result<Dataset<T>> {
     let path = path.as_ref();
-    let (features, targets) = parse_table(&read_maybe_gzip(path)?, path, target_column, |s| {
+    let (features, targets) = parse_regression(&read_maybe_gzip(path)?, path, target_column)?;
+    Dataset::regression(features, targets)
+}
+
+/// The features and the `[n, 1]` targets of a regression table already in memory; `path`
+/// names the bytes in errors.
+pub(crate) fn parse_regression<T: Element>(
+    bytes: &[u8],
+    path: &Path,
+    target_column: &str,
+) -> Result<(Array<T>, Array<T>)> {
+    let (features, targets) = parse_table(bytes, path, Some(target_column), |s| {
         parse_number(s).map(T::cast_from)
     })?;
     let n = targets.len();
-    Dataset::regression(features, Array::from_vec(targets, &[n, 1])?)
+    Ok((features, Array::from_vec(targets, &[n, 1])?))
+}
+
+/// Reads the features of a CSV file for prediction, and its labels if it has them: every
+/// column but `label_column` is a feature; if the header has no `label_column`, every column
+/// is a feature and the labels are `None`.
+///
+/// ```
+/// let path = std::env::temp_dir().join(format!("tapegrad-doc-feat-{}.csv", std::process::id()));
+/// std::fs::write(&path, "height,weight\n1.5,50\n1.8,80\n")?;
+/// let (x, labels) = train::data::csv::read_features::<f64>(&path, "label")?;
+/// assert_eq!((x.shape(), labels), (&[2, 2][..], None));
+///
+/// std::fs::write(&path, "height,label,weight\n1.5,1,50\n")?;
+/// let (x, labels) = train::data::csv::read_features::<f64>(&path, "label")?;
+/// assert_eq!((x.data(), labels), (&[1.5, 50.0][..], Some(vec![1])));
+/// # std::fs::remove_file(&path)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+/// As [`read_classification`]; a file with only the label column has no features.
+pub fn read_features<T: Element>(
+    path: impl AsRef<Path>,
+    label_column: &str,
+) -> Result<(Array<T>, Option<Vec<usize>>)> {
+    let path = path.as_ref();
+    let bytes = read_maybe_gzip(path)?;
+    let has_labels = std::str::from_utf8(&bytes).is_ok_and(|text| {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let header = text.split('\n').next().unwrap_or("");
+        let header = header.strip_suffix('\r').unwrap_or(header);
+        header.split(',').any(|c| c.trim() == label_column)
+    });
+    if has_labels {
+        let (features, labels) = parse_table(&bytes, path, Some(label_column), parse_label)?;
+        Ok((features, Some(labels)))
+    } else {
+        let (features, _) = parse_table(&bytes, path, None, |_| Ok(()))?;
+        Ok((features, None))
+    }
 }
 
 /// [`read_classification`] on bytes already in memory; `path` names them in errors.
@@ -83,16 +134,17 @@ pub(crate) fn parse_classification<T: Element>(
     path: &Path,
     label_column: &str,
 ) -> Result<Dataset<T>> {
-    let (features, labels) = parse_table(bytes, path, label_column, parse_label)?;
+    let (features, labels) = parse_table(bytes, path, Some(label_column), parse_label)?;
     let n_classes = labels.iter().max().map_or(1, |&m| m + 1);
     Dataset::classification(features, labels, n_classes)
 }
 
-/// Parses the table: features `[n, d]` and one target per row, read by `parse_target`.
+/// Parses the table: features `[n, d]` and one target per row, read by `parse_target` from
+/// `target_column`; with no target column, every column is a feature and no target is read.
 fn parse_table<T: Element, Y>(
     bytes: &[u8],
     path: &Path,
-    target_column: &str,
+    target_column: Option<&str>,
     parse_target: impl Fn(&str) -> std::result::Result<Y, String>,
 ) -> Result<(Array<T>, Vec<Y>)> {
     let bad = |message: String| TrainError::bad_file(path, message);
@@ -114,17 +166,24 @@ fn parse_table<T: Element, Y>(
         .split(',')
         .map(str::trim)
         .collect();
-    let target_idx = find_column(&header, target_column).map_err(bad)?;
+    let target_idx = target_column
+        .map(|name| find_column(&header, name))
+        .transpose()
+        .map_err(bad)?;
     let n_cols = header.len();
-    if n_cols == 1 {
+    let n_features = n_cols - usize::from(target_idx.is_some());
+    if n_features == 0 {
         return Err(bad(format!(
-            "the only column is the target `{target_column}`; there are no features"
+            "the only column is the target `{}`; there are no features",
+            target_column.unwrap_or_default()
         )));
     }
 
     let mut features: Vec<T> = Vec::new();
     let mut targets: Vec<Y> = Vec::new();
+    let mut n_rows = 0;
     for (i, line) in lines.enumerate() {
+        n_rows += 1;
         let line_no = i + 2;
         if line.trim().is_empty() {
             return Err(bad(format!("line {line_no} is empty")));
@@ -146,7 +205,7 @@ fn parse_table<T: Element, Y>(
             if field.is_empty() {
                 return Err(parse_err("the field is empty".into()));
             }
-            if col == target_idx {
+            if Some(col) == target_idx {
                 targets.push(parse_target(field).map_err(parse_err)?);
             } else {
                 features.push(T::cast_from(parse_number(field).map_err(parse_err)?));
@@ -160,11 +219,10 @@ fn parse_table<T: Element, Y>(
             )));
         }
     }
-    if targets.is_empty() {
+    if n_rows == 0 {
         return Err(bad("the file has a header but no data rows".into()));
     }
-    let n = targets.len();
-    Ok((Array::from_vec(features, &[n, n_cols - 1])?, targets))
+    Ok((Array::from_vec(features, &[n_rows, n_features])?, targets))
 }
 
 /// The index of the column called `name`, which must occur exactly once.

@@ -499,3 +499,31 @@ pub fn digits<T: Element>() -> Result<Dataset<T>> {
     let bytes = read::decompress_if_gzip(DIGITS.to_vec(), "<embedded digits.csv.gz>".as_ref())?;
     csv::parse_classification(&bytes, "<embedded digits.csv.gz>".as_ref(), "label")
 }
+
+/// The diabetes data set of Efron, Hastie, Johnstone and Tibshirani ("Least Angle
+/// Regression", 2004), as shipped by scikit-learn, embedded in the binary: 442 patients, 10
+/// features (`age, sex, bmi, bp, s1..s6`), and a real target, a measure of disease progression
+/// one year later (25 to 346).
+///
+/// The features are the raw, unscaled values (scikit-learn's `load_diabetes(scaled=False)`):
+/// `sex` is 1 or 2, `bmi` about 18 to 42, the serum measurements on their own scales. Use a
+/// [`Standardizer`] before gradient descent.
+///
+/// ```
+/// let d = train::data::diabetes::<f64>()?;
+/// assert_eq!((d.len(), d.n_features()), (442, 10));
+/// let y = d.values().unwrap();
+/// let mean = y.data().iter().sum::<f64>() / 442.0;
+/// assert!((mean - 152.133).abs() < 1e-3);
+/// # Ok::<(), train::TrainError>(())
+/// ```
+///
+/// # Errors
+/// None in practice: the embedded file is checked by the tests. The `Result` is the CSV
+/// reader's.
+pub fn diabetes<T: Element>() -> Result<Dataset<T>> {
+    const DIABETES: &[u8] = include_bytes!("../../data/diabetes.csv");
+    let name: &std::path::Path = "<embedded diabetes.csv>".as_ref();
+    let (features, targets) = csv::parse_regression(DIABETES, name, "target")?;
+    Dataset::regression(features, targets)
+}

@@ -102,6 +102,49 @@ impl Standardizer {
         Ok(Standardizer { mean, std })
     }
 
+    /// A standardiser with given statistics, e.g. read back from a checkpoint's metadata.
+    ///
+    /// ```
+    /// use train::data::Standardizer;
+    /// let s = Standardizer::from_parts(vec![2.0, 5.0], vec![1.0, 0.5])?;
+    /// let x = tape::Array::from_vec(vec![4.0f64, 6.0], &[1, 2])?;
+    /// assert_eq!(s.transform(&x)?.data(), &[2.0, 2.0]);
+    /// assert!(Standardizer::from_parts(vec![0.0], vec![0.0]).is_err());
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`TrainError::InvalidArgument`] if the two lengths differ, a mean is not finite, or a
+    /// standard deviation is not finite and positive.
+    pub fn from_parts(mean: Vec<f64>, std: Vec<f64>) -> Result<Self> {
+        const OP: &str = "Standardizer::from_parts";
+        if mean.len() != std.len() {
+            return Err(TrainError::invalid(
+                OP,
+                format!("{} means but {} standard deviations", mean.len(), std.len()),
+            ));
+        }
+        if let Some(i) = mean.iter().position(|m| !m.is_finite()) {
+            return Err(TrainError::invalid(
+                OP,
+                format!(
+                    "the mean of feature {i} is {}, not a finite number",
+                    mean[i]
+                ),
+            ));
+        }
+        if let Some(i) = std.iter().position(|s| !(s.is_finite() && *s > 0.0)) {
+            return Err(TrainError::invalid(
+                OP,
+                format!(
+                    "the standard deviation of feature {i} is {}; it must be finite and positive",
+                    std[i]
+                ),
+            ));
+        }
+        Ok(Standardizer { mean, std })
+    }
+
     /// The fitted mean of each feature.
     ///
     /// ```

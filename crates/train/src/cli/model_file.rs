@@ -1,0 +1,263 @@
+//! The command line's model files: an [`Mlp`]'s parameters in safetensors, and in the
+//! metadata what else it takes to apply it — the activation and the input standardisation.
+//!
+//! The tensors are exactly the model's parameters (`layers.{i}.weight` `[out, in]`,
+//! `layers.{i}.bias` `[out]`), so PyTorch loads them into an `nn.Sequential` of `Linear`
+//! layers with `strict=True`; the architecture is read back from their shapes. The metadata
+//! (strings, as safetensors requires) holds:
+//!
+//! | key | value |
+//! | --- | --- |
+//! | `format` | `tapegrad-mlp` |
+//! | `activation` | `relu`, `tanh`, `sigmoid`, `gelu`, `silu` or `leaky-relu` (slope 0.01) |
+//! | `sizes` | the layer widths, e.g. `64,256,128,10` (informative: the shapes decide) |
+//! | `input_mean`, `input_std` | per feature, comma-separated: inputs are `(x − mean) / std` |
+//! | `test_fraction`, `split_seed` | how the test part was drawn, for data without its own split |
+//! | others | what it was trained on and how (`data`, `epochs`, `optimizer`, `lr`, ...) |
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use nn::{Linear, Mlp, Model};
+use safetensors::{Dtype as StDtype, SafeTensors};
+use tape::Element;
+
+use super::args::ActivationName;
+use crate::checkpoint;
+use crate::data::Standardizer;
+use crate::{Result, TrainError};
+
+/// The value of the `format` metadata key.
+pub(crate) const FORMAT: &str = "tapegrad-mlp";
+
+/// A model read back from a file.
+pub(crate) struct SavedMlp<T: Element> {
+    pub(crate) mlp: Mlp<T>,
+    pub(crate) activation: ActivationName,
+    pub(crate) scaler: Option<Standardizer>,
+    pub(crate) metadata: BTreeMap<String, String>,
+    pub(crate) path: PathBuf,
+}
+
+/// A model in whichever element type it was saved in.
+pub(crate) enum AnySavedMlp {
+    F32(SavedMlp<f32>),
+    F64(SavedMlp<f64>),
+}
+
+/// The metadata describing `activation` and `scaler`, to which a caller adds its own keys.
+pub(crate) fn metadata_for<T: Element>(
+    mlp: &Mlp<T>,
+    activation: ActivationName,
+    scaler: Option<&Standardizer>,
+) -> BTreeMap<String, String> {
+    let mut meta = BTreeMap::new();
+    meta.insert("format".into(), FORMAT.into());
+    meta.insert("activation".into(), activation.name().into());
+    meta.insert("sizes".into(), join(&mlp.sizes()));
+    meta.insert(
+        "tapegrad_version".into(),
+        env!("CARGO_PKG_VERSION").to_string(),
+    );
+    if let Some(s) = scaler {
+        // `{}` prints the shortest decimal that reads back as the same f64.
+        meta.insert("input_mean".into(), join(s.mean()));
+        meta.insert("input_std".into(), join(s.std()));
+    }
+    meta
+}
+
+/// Saves `mlp` with `metadata`, atomically.
+pub(crate) fn save<T: Element>(
+    path: &Path,
+    mlp: &Mlp<T>,
+    metadata: &BTreeMap<String, String>,
+) -> Result<()> {
+    checkpoint::save_model(path, mlp, metadata)
+}
+
+/// Reads a model file in the element type it was saved in.
+pub(crate) fn load(path: &Path) -> Result<AnySavedMlp> {
+    let bytes = std::fs::read(path).map_err(|e| TrainError::io(path, e))?;
+    let st = SafeTensors::deserialize(&bytes).map_err(|e| {
+        TrainError::bad_file(
+            path,
+            format!("not a valid safetensors file (corrupt or truncated): {e}"),
+        )
+    })?;
+    let dtype = st.iter().next().map(|(_, view)| view.dtype());
+    drop(st);
+    match dtype {
+        Some(StDtype::F64) => Ok(AnySavedMlp::F64(load_as(path)?)),
+        Some(StDtype::F32) => Ok(AnySavedMlp::F32(load_as(path)?)),
+        Some(other) => Err(TrainError::bad_file(
+            path,
+            format!("holds {other:?} tensors; only F32 and F64 models can be loaded"),
+        )),
+        None => Err(TrainError::bad_file(path, "holds no tensors")),
+    }
+}
+
+fn load_as<T: Element>(path: &Path) -> Result<SavedMlp<T>> {
+    let mut ck = checkpoint::load::<T>(path)?;
+    let activation = match ck.metadata.get("activation") {
+        Some(name) => ActivationName::from_name(name).ok_or_else(|| {
+            TrainError::bad_file(
+                path,
+                format!(
+                    "metadata `activation` is `{name}`, which is not an activation tapegrad knows"
+                ),
+            )
+        })?,
+        None => {
+            return Err(TrainError::bad_file(
+                path,
+                "has no `activation` in its metadata; it was not saved by `tapegrad train --save`",
+            ));
+        }
+    };
+    let mut layers = Vec::new();
+    for i in 0.. {
+        let Some(weight) = ck.tensors.remove(&format!("layers.{i}.weight")) else {
+            break;
+        };
+        let bias = ck.tensors.remove(&format!("layers.{i}.bias"));
+        let layer = Linear::from_arrays(weight, bias).map_err(|e| {
+            TrainError::bad_file(path, format!("layer {i} is not a linear layer: {e}"))
+        })?;
+        layers.push(layer);
+    }
+    if let Some(extra) = ck.tensors.keys().next() {
+        return Err(TrainError::Checkpoint {
+            path: path.to_path_buf(),
+            tensor: extra.clone(),
+            message: if layers.is_empty() {
+                "there is no `layers.0.weight`: this is not an MLP saved by tapegrad".into()
+            } else {
+                "is not a parameter of an MLP".into()
+            },
+        });
+    }
+    if layers.is_empty() {
+        return Err(TrainError::bad_file(path, "holds no `layers.0.weight`"));
+    }
+    let mlp = Mlp::from_layers(layers, activation.activation())
+        .map_err(|e| TrainError::bad_file(path, format!("the layers do not chain: {e}")))?;
+    let scaler = match (ck.metadata.get("input_mean"), ck.metadata.get("input_std")) {
+        (Some(mean), Some(std)) => {
+            let mean = parse_list(path, "input_mean", mean)?;
+            let std = parse_list(path, "input_std", std)?;
+            let n_in = mlp.sizes()[0];
+            if mean.len() != n_in {
+                return Err(TrainError::bad_file(
+                    path,
+                    format!(
+                        "metadata `input_mean` has {} values but the model takes {n_in} features",
+                        mean.len()
+                    ),
+                ));
+            }
+            Some(
+                Standardizer::from_parts(mean, std)
+                    .map_err(|e| TrainError::bad_file(path, format!("metadata: {e}")))?,
+            )
+        }
+        (None, None) => None,
+        _ => {
+            return Err(TrainError::bad_file(
+                path,
+                "metadata has only one of `input_mean` and `input_std`",
+            ));
+        }
+    };
+    Ok(SavedMlp {
+        mlp,
+        activation,
+        scaler,
+        metadata: ck.metadata,
+        path: path.to_path_buf(),
+    })
+}
+
+impl<T: Element> SavedMlp<T> {
+    /// `64-256-128-10 MLP (relu), f32, 51,082 parameters`.
+    pub(crate) fn describe(&self) -> String {
+        describe(&self.mlp, self.activation)
+    }
+
+    /// A number from the metadata, if present; an error if present but not a number.
+    pub(crate) fn meta_number<N: std::str::FromStr>(&self, key: &str) -> Result<Option<N>> {
+        self.metadata
+            .get(key)
+            .map(|v| {
+                v.parse::<N>().map_err(|_| {
+                    TrainError::bad_file(
+                        &self.path,
+                        format!("metadata `{key}` is `{v}`, not a number"),
+                    )
+                })
+            })
+            .transpose()
+    }
+}
+
+/// `64-256-128-10 MLP (relu), f32, 51,082 parameters`.
+pub(crate) fn describe<T: Element>(mlp: &Mlp<T>, activation: ActivationName) -> String {
+    let sizes: Vec<String> = mlp.sizes().iter().map(usize::to_string).collect();
+    format!(
+        "{} MLP ({}), {}, {} parameters",
+        sizes.join("-"),
+        activation.name(),
+        T::NAME,
+        thousands(mlp.num_params())
+    )
+}
+
+/// `51082` → `51,082`.
+pub(crate) fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn join<V: std::fmt::Display>(values: &[V]) -> String {
+    values
+        .iter()
+        .map(V::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn parse_list(path: &Path, key: &str, text: &str) -> Result<Vec<f64>> {
+    text.split(',')
+        .enumerate()
+        .map(|(i, v)| {
+            v.trim().parse::<f64>().map_err(|_| {
+                TrainError::bad_file(
+                    path,
+                    format!("metadata `{key}`: value {i}, `{v}`, is not a number"),
+                )
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_groups_digits_by_three() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(235_146), "235,146");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+}
