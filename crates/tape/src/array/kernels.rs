@@ -4,7 +4,7 @@
 use smallvec::SmallVec;
 
 use super::{Array, buffers};
-use crate::rules::BinaryOp;
+use crate::rules::{BinaryOp, UnaryOp};
 use crate::shape::{broadcast_strides, contiguous_strides, for_each_broadcast, numel};
 use crate::{Element, Shape};
 
@@ -33,6 +33,42 @@ macro_rules! with_binary_fn {
     };
 }
 
+/// Runs `$body` with `$f` bound to a closure computing `op.f(x)`, the op matched once so that
+/// the cheap ops (ReLU, negation, affine maps, ...) get a loop of their own (and vectorise);
+/// the values are those of `op.f`.
+macro_rules! with_unary_fn {
+    ($op:expr, |$f:ident| $body:block) => {
+        match $op {
+            UnaryOp::Relu => {
+                let $f = |x: T| if x > T::zero() { x } else { T::zero() };
+                $body
+            }
+            UnaryOp::Neg => {
+                let $f = |x: T| -x;
+                $body
+            }
+            UnaryOp::Abs => {
+                let $f = |x: T| x.abs();
+                $body
+            }
+            UnaryOp::AddC(c) => {
+                let c = T::cast_from(c);
+                let $f = |x: T| x + c;
+                $body
+            }
+            UnaryOp::MulC(c) => {
+                let c = T::cast_from(c);
+                let $f = |x: T| x * c;
+                $body
+            }
+            op => {
+                let $f = |x: T| op.f(x);
+                $body
+            }
+        }
+    };
+}
+
 /// If an array of shape `small` broadcast to `full` is a repetition of its own elements along
 /// the leading dimensions of `full` (its shape, without leading 1s, is a suffix of `full`),
 /// the length of that period: `small.len()` elements. Covers equal shapes, a bias row and a
@@ -53,17 +89,25 @@ impl<T: Element> Array<T> {
         op: BinaryOp,
     ) -> Array<T> {
         let n = numel(out_shape);
-        let mut data = buffers::with_capacity(n);
         if self.shape.as_slice() == out_shape && row_period(&other.shape, out_shape).is_some() {
             // `other` repeats along the leading dimensions (a bias row, or a scalar): walk
-            // `self` in rows of `other`'s length, with the op chosen once, not per element.
+            // `self` in rows of `other`'s length, with the op chosen once, not per element,
+            // writing into a buffer of the final length (a loop that vectorises).
             let row = other.data.len();
-            with_binary_fn!(op, |f| {
-                for xs in self.data.chunks_exact(row) {
-                    data.extend(xs.iter().zip(&other.data).map(|(&x, &y)| f(x, y)));
-                }
-            });
-        } else {
+            let mut data = buffers::scratch(n);
+            if row > 0 {
+                with_binary_fn!(op, |f| {
+                    for (outs, xs) in data.chunks_exact_mut(row).zip(self.data.chunks_exact(row)) {
+                        for ((o, &x), &y) in outs.iter_mut().zip(xs).zip(&other.data) {
+                            *o = f(x, y);
+                        }
+                    }
+                });
+            }
+            return Array::from_parts(data, Shape::from_slice(out_shape));
+        }
+        let mut data = buffers::with_capacity(n);
+        {
             let sa = broadcast_strides(&self.shape, out_shape);
             let sb = broadcast_strides(&other.shape, out_shape);
             for_each_broadcast(out_shape, &sa, &sb, |_, ia, ib| {
@@ -71,6 +115,17 @@ impl<T: Element> Array<T> {
             });
         }
         Array::from_parts(data, Shape::from_slice(out_shape))
+    }
+
+    /// `op.f` applied to every element.
+    pub(crate) fn unary(&self, op: UnaryOp) -> Array<T> {
+        let mut data = buffers::scratch(self.data.len());
+        with_unary_fn!(op, |f| {
+            for (o, &x) in data.iter_mut().zip(&self.data) {
+                *o = f(x);
+            }
+        });
+        Array::from_parts(data, self.shape.clone())
     }
 
     /// `op(self) · op(other)` where `op` transposes a 2-D array when its flag is set.

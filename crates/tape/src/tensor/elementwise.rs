@@ -12,7 +12,7 @@ use crate::{Array, Element, TapeError, Tensor};
 impl<'t, T: Element> Tensor<'t, T> {
     #[track_caller]
     pub(crate) fn unary(self, op: UnaryOp) -> Self {
-        let out = self.with_value(|a| a.map(|x| op.f(x)));
+        let out = self.with_value(|a| a.unary(op));
         self.tape.push_tensor(TensorOp::Unary(op), &[self.idx], out)
     }
 
