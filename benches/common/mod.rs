@@ -134,20 +134,24 @@ impl W2 {
         let i = self.pos;
         self.pos = (i + batch) % (samples - batch);
         let width = self.inputs.shape()[1];
-        let xb = Array::from_vec(
-            self.inputs.data()[i * width..(i + batch) * width].to_vec(),
+        let xb = Array::from_slice(
+            &self.inputs.data()[i * width..(i + batch) * width],
             &[batch, width],
         )
         .expect("W2 batch shape");
         let yb = &self.labels[i..i + batch];
 
+        let (loss, grads) = {
+            let tape = &self.tape;
+            let model = self.mlp.bind(tape);
+            let x = tape.tensor_constant(xb);
+            let loss = softmax_cross_entropy(model.forward(x), yb).expect("W2 loss");
+            let mut grads = loss.backward();
+            (loss.value(), model.take_grads(&mut grads))
+        };
+        // Cleared before the update, so the tape holds no reference to the parameters and the
+        // update writes them in place.
         self.tape.clear();
-        let tape = &self.tape;
-        let model = self.mlp.bind(tape);
-        let x = tape.tensor_constant(xb);
-        let loss = softmax_cross_entropy(model.forward(x), yb).expect("W2 loss");
-        let mut grads = loss.backward();
-        let grads = model.take_grads(&mut grads);
         self.mlp
             .update_params(&grads, &mut |_, p, g| {
                 for (p, g) in p.data_mut().iter_mut().zip(g.data()) {
@@ -155,7 +159,7 @@ impl W2 {
                 }
             })
             .expect("W2 update");
-        loss.value()
+        loss
     }
 }
 

@@ -24,6 +24,10 @@ use crate::{BoundModel, Init, Model, NnError};
 #[derive(Clone, Debug, PartialEq)]
 pub struct Linear<T: Element> {
     /// The weight `W`, shape `[out, in]`.
+    ///
+    /// The constructors make both parameters [shared](Array::shared), so that binding the layer
+    /// onto a tape refers to them instead of copying them; an update after the tape is cleared
+    /// then writes in place.
     pub weight: Array<T>,
     /// The bias `b`, shape `[out]`, if the layer has one.
     pub bias: Option<Array<T>>,
@@ -41,8 +45,8 @@ impl<T: Element> Linear<T> {
     /// ```
     pub fn new(n_in: usize, n_out: usize, init: Init, seed: u64) -> Self {
         Linear {
-            weight: init.array(&[n_out, n_in], seed),
-            bias: Some(Array::zeros(&[n_out])),
+            weight: init.array(&[n_out, n_in], seed).shared(),
+            bias: Some(Array::zeros(&[n_out]).shared()),
         }
     }
 
@@ -54,7 +58,7 @@ impl<T: Element> Linear<T> {
     /// ```
     pub fn without_bias(n_in: usize, n_out: usize, init: Init, seed: u64) -> Self {
         Linear {
-            weight: init.array(&[n_out, n_in], seed),
+            weight: init.array(&[n_out, n_in], seed).shared(),
             bias: None,
         }
     }
@@ -75,7 +79,10 @@ impl<T: Element> Linear<T> {
     /// ```
     pub fn from_arrays(weight: Array<T>, bias: Option<Array<T>>) -> Result<Self, NnError> {
         check_shapes(weight.shape(), bias.as_ref().map(Array::shape))?;
-        Ok(Linear { weight, bias })
+        Ok(Linear {
+            weight: weight.shared(),
+            bias: bias.map(Array::shared),
+        })
     }
 
     /// The number of input features.

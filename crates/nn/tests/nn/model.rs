@@ -328,3 +328,54 @@ fn mlp_init_follows_the_activation_and_seeds_layers_apart() {
     assert_eq!(relu, Mlp::new(&[50, 50, 50], Activation::Relu, 4).unwrap());
     assert_ne!(relu, Mlp::new(&[50, 50, 50], Activation::Relu, 5).unwrap());
 }
+
+/// Binding refers to the layer's parameters instead of copying them; an SGD step after the
+/// tape is cleared writes them in place, and the result is the plain-Rust update.
+#[test]
+fn binding_shares_the_parameters_and_a_step_after_clear_updates_in_place() {
+    let mut layer = Linear::<f64>::new(4, 3, Init::XavierUniform, 5);
+    assert!(layer.weight.is_shared() && layer.bias.as_ref().unwrap().is_shared());
+    let before = layer.weight.clone();
+    let x = Array::<f64>::rand_uniform(&[2, 4], -1.0, 1.0, 6);
+    let mut tape = Tape::new();
+    let grads = {
+        let bound = layer.bind(&tape);
+        assert_eq!(
+            bound.weight.with_value(|w| w.data().as_ptr()),
+            layer.weight.data().as_ptr()
+        );
+        let loss = bound.forward(tape.tensor_constant(x.clone())).sum();
+        let mut g = loss.backward();
+        bound.take_grads(&mut g)
+    };
+    tape.clear();
+    let ptr = layer.weight.data().as_ptr();
+    layer
+        .update_params(&grads, &mut |_, p, g| {
+            for (p, g) in p.data_mut().iter_mut().zip(g.data()) {
+                *p -= 0.1 * g;
+            }
+        })
+        .unwrap();
+    // `before` still refers to the old weight, so the update copied once; `before` kept its
+    // values. d(sum(x·Wᵀ + b))/dW[o][i] = Σ_batch x[b][i].
+    assert_ne!(layer.weight.data().as_ptr(), ptr);
+    for o in 0..3 {
+        for i in 0..4 {
+            let g = x.get(&[0, i]) + x.get(&[1, i]);
+            let expected = before.get(&[o, i]) - 0.1 * g;
+            assert!((layer.weight.get(&[o, i]) - expected).abs() < 1e-15);
+        }
+    }
+    drop(before);
+    // Nothing else refers to the weight now: the next update writes in place.
+    let ptr = layer.weight.data().as_ptr();
+    layer
+        .update_params(&grads, &mut |_, p, g| {
+            for (p, g) in p.data_mut().iter_mut().zip(g.data()) {
+                *p -= 0.1 * g;
+            }
+        })
+        .unwrap();
+    assert_eq!(layer.weight.data().as_ptr(), ptr);
+}

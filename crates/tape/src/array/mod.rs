@@ -2,6 +2,7 @@
 
 pub(crate) mod buffers;
 mod kernels;
+mod storage;
 
 pub(crate) use kernels::row_period;
 
@@ -14,6 +15,7 @@ use smallvec::SmallVec;
 
 use crate::shape::numel;
 use crate::{Element, Shape, TapeError};
+use storage::Storage;
 
 /// A plain n-dimensional array: a `Vec<T>` in row-major order plus its shape.
 ///
@@ -27,18 +29,22 @@ use crate::{Element, Shape, TapeError};
 /// assert_eq!(a.get(&[1, 0]), 4.0);
 /// assert!(Array::<f64>::from_vec(vec![1.0; 5], &[2, 3]).is_err());
 /// ```
-#[derive(PartialEq)]
 pub struct Array<T: Element> {
-    data: Vec<T>,
+    data: Storage<T>,
     shape: Shape,
 }
 
+impl<T: Element> PartialEq for Array<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.shape == other.shape && *self.data == *other.data
+    }
+}
+
 impl<T: Element> Clone for Array<T> {
+    /// A copy of the elements, or for a [shared](Array::shared) array a new reference to them.
     fn clone(&self) -> Self {
-        let mut data = buffers::with_capacity(self.data.len());
-        data.extend_from_slice(&self.data);
         Array {
-            data,
+            data: self.data.duplicate(),
             shape: self.shape.clone(),
         }
     }
@@ -48,8 +54,10 @@ impl<T: Element> Drop for Array<T> {
     /// Large buffers go to this thread's buffer cache, for the next array of their size.
     #[inline]
     fn drop(&mut self) {
-        if self.data.capacity() >= buffers::MIN_LEN {
-            buffers::recycle(std::mem::take(&mut self.data));
+        if let Some(buf) = self.data.release() {
+            if buf.capacity() >= buffers::MIN_LEN {
+                buffers::recycle(buf);
+            }
         }
     }
 }
@@ -79,9 +87,38 @@ impl<T: Element> Array<T> {
             ));
         }
         Ok(Array {
-            data,
+            data: data.into(),
             shape: Shape::from_slice(shape),
         })
+    }
+
+    /// Copies `data` (row-major) into an array of `shape`, into a recycled buffer where one
+    /// fits: the way to take a batch out of a larger data set each step without allocating.
+    ///
+    /// # Errors
+    /// [`TapeError::InvalidArgument`] if `data.len()` is not the product of `shape`.
+    ///
+    /// ```
+    /// let rows = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0];
+    /// let batch = tape::Array::from_slice(&rows[2..6], &[2, 2]).unwrap();
+    /// assert_eq!(batch.get(&[1, 0]), 5.0);
+    /// assert!(tape::Array::from_slice(&rows, &[4]).is_err());
+    /// ```
+    pub fn from_slice(data: &[T], shape: &[usize]) -> Result<Self, TapeError> {
+        if data.len() != numel(shape) {
+            return Err(TapeError::invalid(
+                "Array::from_slice",
+                format!(
+                    "data has {} elements but the shape needs {}",
+                    data.len(),
+                    numel(shape)
+                ),
+                shape,
+            ));
+        }
+        let mut buf = buffers::with_capacity(data.len());
+        buf.extend_from_slice(data);
+        Ok(Array::from_parts(buf, Shape::from_slice(shape)))
     }
 
     /// A 0-dimensional array holding one value.
@@ -93,7 +130,7 @@ impl<T: Element> Array<T> {
     /// ```
     pub fn scalar(v: T) -> Self {
         Array {
-            data: vec![v],
+            data: vec![v].into(),
             shape: SmallVec::new(),
         }
     }
@@ -106,7 +143,7 @@ impl<T: Element> Array<T> {
     /// ```
     pub fn full(shape: &[usize], v: T) -> Self {
         Array {
-            data: buffers::filled(numel(shape), v),
+            data: buffers::filled(numel(shape), v).into(),
             shape: Shape::from_slice(shape),
         }
     }
@@ -232,7 +269,7 @@ impl<T: Element> Array<T> {
     /// assert_eq!(a.get(&[1, 1]), 5.0);
     /// ```
     pub fn data_mut(&mut self) -> &mut [T] {
-        &mut self.data
+        self.data.make_mut()
     }
 
     /// The elements, consuming the array.
@@ -242,7 +279,36 @@ impl<T: Element> Array<T> {
     /// assert_eq!(a.into_vec(), vec![1.0, 2.0]);
     /// ```
     pub fn into_vec(mut self) -> Vec<T> {
-        std::mem::take(&mut self.data)
+        self.data.take_vec()
+    }
+
+    /// The array with its elements shared among its clones until one of them is changed: a
+    /// clone is then a new reference, not a copy, and [`Array::data_mut`] copies only while
+    /// another clone is alive. Models keep their parameters shared, so that binding them onto
+    /// a tape each step copies nothing.
+    ///
+    /// ```
+    /// let mut a = tape::Array::from_vec(vec![1.0f32, 2.0], &[2]).unwrap().shared();
+    /// let b = a.clone();
+    /// assert!(a.is_shared() && std::ptr::eq(a.data(), b.data()));
+    /// a.data_mut()[0] = 5.0; // `b` still refers to the elements: `a` gets a copy first
+    /// assert_eq!((a.data(), b.data()), (&[5.0, 2.0][..], &[1.0, 2.0][..]));
+    /// drop(b);
+    /// let before = a.data().as_ptr();
+    /// a.data_mut()[1] = 6.0; // no other reference: changed in place
+    /// assert_eq!((a.data().as_ptr(), a.data()), (before, &[5.0, 6.0][..]));
+    /// ```
+    pub fn shared(mut self) -> Self {
+        let data = std::mem::replace(&mut self.data, Storage::Owned(Vec::new()));
+        Array {
+            data: data.into_shared(),
+            shape: self.shape.clone(),
+        }
+    }
+
+    /// Whether the elements are shared among clones (see [`Array::shared`]).
+    pub fn is_shared(&self) -> bool {
+        self.data.is_shared()
     }
 
     /// The element at a multi-index.
@@ -309,7 +375,7 @@ impl<T: Element> Array<T> {
         let mut data = buffers::with_capacity(self.data.len());
         data.extend(self.data.iter().map(|&v| f(v)));
         Array {
-            data,
+            data: data.into(),
             shape: self.shape.clone(),
         }
     }
@@ -374,14 +440,17 @@ impl<T: Element> Array<T> {
     /// ```
     pub fn cast<U: Element>(&self) -> Array<U> {
         Array {
-            data: self.data.iter().map(|v| U::cast_from(v.as_f64())).collect(),
+            data: Storage::Owned(self.data.iter().map(|v| U::cast_from(v.as_f64())).collect()),
             shape: self.shape.clone(),
         }
     }
 
     pub(crate) fn from_parts(data: Vec<T>, shape: Shape) -> Self {
         debug_assert_eq!(data.len(), numel(&shape));
-        Array { data, shape }
+        Array {
+            data: Storage::Owned(data),
+            shape,
+        }
     }
 }
 

@@ -10,6 +10,7 @@ mod errors;
 mod higher;
 mod higher_props;
 mod scalar_ops;
+mod storage;
 mod tensor_elementwise;
 mod tensor_structural;
 

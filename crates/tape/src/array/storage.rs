@@ -1,0 +1,116 @@
+//! The elements of an [`Array`](super::Array): a vector of its own, or one shared with clones
+//! until one of them is changed (copy on write).
+//!
+//! Intermediate results own their vector: nothing else refers to them, and a shared count would
+//! only cost an allocation per op. A model's parameters are shared ([`Array::shared`]): binding
+//! them onto a tape each step clones them, and a shared clone is a reference count, not a copy
+//! of the elements. An update writes in place when the tape has let go of its clone (after
+//! [`Tape::clear`](crate::Tape::clear)) and copies first otherwise, so values never alias.
+//!
+//! [`Array::shared`]: super::Array::shared
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use super::buffers;
+use crate::Element;
+
+pub(crate) enum Storage<T> {
+    /// Elements no other array refers to.
+    Owned(Vec<T>),
+    /// Elements shared by reference count with clones of the array.
+    Shared(Arc<Vec<T>>),
+}
+
+impl<T> Deref for Storage<T> {
+    type Target = [T];
+
+    #[inline]
+    fn deref(&self) -> &[T] {
+        match self {
+            Storage::Owned(v) => v,
+            Storage::Shared(v) => v,
+        }
+    }
+}
+
+impl<T: Element> Storage<T> {
+    /// A copy of the elements: a reference for shared storage, a copy (into a recycled buffer
+    /// where one fits) otherwise.
+    pub(crate) fn duplicate(&self) -> Self {
+        match self {
+            Storage::Owned(v) => Storage::Owned(copy_of(v)),
+            Storage::Shared(v) => Storage::Shared(Arc::clone(v)),
+        }
+    }
+
+    /// The elements, mutably: copied first if they are shared with another array (which keeps
+    /// its values); shared storage stays shared, so later clones stay cheap.
+    pub(crate) fn make_mut(&mut self) -> &mut [T] {
+        match self {
+            Storage::Owned(v) => v,
+            Storage::Shared(v) => {
+                if Arc::get_mut(v).is_none() {
+                    *v = Arc::new(copy_of(v));
+                }
+                Arc::get_mut(v).expect("a freshly copied vector has one owner")
+            }
+        }
+    }
+
+    /// The vector, taken out (copied if shared with another array); leaves an empty vector.
+    pub(crate) fn take_vec(&mut self) -> Vec<T> {
+        match std::mem::replace(self, Storage::Owned(Vec::new())) {
+            Storage::Owned(v) => v,
+            Storage::Shared(v) => Arc::try_unwrap(v).unwrap_or_else(|v| copy_of(&v)),
+        }
+    }
+
+    /// Converts owned elements to shared ones (a no-op for shared storage).
+    pub(crate) fn into_shared(self) -> Self {
+        match self {
+            Storage::Owned(v) => Storage::Shared(Arc::new(v)),
+            shared => shared,
+        }
+    }
+
+    pub(crate) fn is_shared(&self) -> bool {
+        matches!(self, Storage::Shared(_))
+    }
+
+    /// The vector, for recycling when the array is dropped: only if no other array refers to
+    /// it.
+    pub(crate) fn release(&mut self) -> Option<Vec<T>> {
+        match self {
+            Storage::Owned(v) => Some(std::mem::take(v)),
+            Storage::Shared(v) => Arc::get_mut(v).map(std::mem::take),
+        }
+    }
+}
+
+fn copy_of<T: Element>(v: &[T]) -> Vec<T> {
+    let mut data = buffers::with_capacity(v.len());
+    data.extend_from_slice(v);
+    data
+}
+
+impl<T> From<Vec<T>> for Storage<T> {
+    fn from(v: Vec<T>) -> Self {
+        Storage::Owned(v)
+    }
+}
+
+impl<T> FromIterator<T> for Storage<T> {
+    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
+        Storage::Owned(iter.into_iter().collect())
+    }
+}
+
+impl<'a, T> IntoIterator for &'a Storage<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}

@@ -1,0 +1,102 @@
+//! Shared (copy-on-write) arrays: clones refer to the same elements until one is changed, and
+//! values never alias.
+
+use tape::{Array, Tape};
+
+fn sample() -> Array<f64> {
+    Array::from_vec((0..3000).map(|i| i as f64 * 0.5).collect(), &[30, 100]).unwrap()
+}
+
+#[test]
+fn a_clone_of_a_shared_array_refers_to_the_same_elements() {
+    let a = sample().shared();
+    let b = a.clone();
+    assert!(a.is_shared() && b.is_shared());
+    assert_eq!(a.data().as_ptr(), b.data().as_ptr());
+    assert_eq!(a, b);
+}
+
+#[test]
+fn a_clone_of_an_owned_array_is_a_copy() {
+    let a = sample();
+    let b = a.clone();
+    assert!(!a.is_shared());
+    assert_ne!(a.data().as_ptr(), b.data().as_ptr());
+    assert_eq!(a, b);
+}
+
+#[test]
+fn changing_a_shared_array_leaves_its_clones_unchanged() {
+    let mut a = sample().shared();
+    let b = a.clone();
+    a.data_mut()[7] = -1.0;
+    assert_eq!(a.data()[7], -1.0);
+    assert_eq!(b.data()[7], 3.5);
+    assert_eq!(b, sample());
+    // Still shared: the next clone is again a reference.
+    let c = a.clone();
+    assert_eq!(c.data().as_ptr(), a.data().as_ptr());
+}
+
+#[test]
+fn a_shared_array_without_other_references_changes_in_place() {
+    let mut a = sample().shared();
+    let b = a.clone();
+    drop(b);
+    let before = a.data().as_ptr();
+    a.data_mut()[0] = 9.0;
+    assert_eq!(a.data().as_ptr(), before);
+    assert_eq!(a.data()[0], 9.0);
+}
+
+#[test]
+fn into_vec_of_a_shared_array_copies_only_when_another_refers_to_it() {
+    let a = sample().shared();
+    let b = a.clone();
+    let v = a.into_vec();
+    assert_eq!(v, sample().into_vec());
+    assert_eq!(b, sample());
+    let ptr = b.data().as_ptr();
+    let w = b.into_vec();
+    assert_eq!(w.as_ptr(), ptr);
+}
+
+#[test]
+fn shared_and_owned_arrays_compare_by_value() {
+    assert_eq!(sample().shared(), sample());
+    let mut other = sample();
+    other.data_mut()[1] = 0.0;
+    assert_ne!(sample().shared(), other);
+}
+
+#[test]
+fn a_parameter_bound_onto_a_tape_is_not_copied_and_keeps_its_value_after_an_update() {
+    let mut w = Array::from_vec(vec![1.0, 2.0, 3.0], &[3]).unwrap().shared();
+    let mut tape = Tape::new();
+    let grad = {
+        let x = tape.tensor(w.clone());
+        assert_eq!(x.with_value(|v| v.data().as_ptr()), w.data().as_ptr());
+        let loss = (x * x).sum();
+        let grads = loss.backward();
+        grads.wrt(x).clone()
+    };
+    // Updating while the tape still holds the parameter copies it first: the tape's value
+    // stays what the forward pass used.
+    {
+        let x_on_tape = tape.tensor(w.clone());
+        w.data_mut()[0] -= 0.5 * grad.data()[0];
+        assert_eq!(x_on_tape.to_vec(), vec![1.0, 2.0, 3.0]);
+    }
+    tape.clear();
+    let before = w.data().as_ptr();
+    for (p, g) in w.data_mut().iter_mut().zip(grad.data()) {
+        *p -= 0.5 * g;
+    }
+    assert_eq!(
+        w.data().as_ptr(),
+        before,
+        "updated in place once the tape is cleared"
+    );
+    // The gradient is 2w = [2, 4, 6]; the first element was stepped twice (above and here).
+    assert_eq!(w.data(), &[-1.0, 0.0, 0.0]);
+}
