@@ -121,6 +121,39 @@ impl<T: Element> Array<T> {
         Ok(Array::from_parts(buf, Shape::from_slice(shape)))
     }
 
+    /// The rows (entries along the first axis) at `indices`, in that order, as a new array of
+    /// `indices.len()` rows: how a shuffled mini-batch is gathered from a data set. The result
+    /// is built in a recycled buffer where one fits.
+    ///
+    /// # Errors
+    /// [`TapeError::InvalidArgument`] if the array is 0-dimensional or an index is out of
+    /// range.
+    ///
+    /// ```
+    /// let data = tape::Array::from_vec(vec![0.0f32, 1.0, 10.0, 11.0, 20.0, 21.0], &[3, 2]).unwrap();
+    /// let batch = data.select_rows(&[2, 0]).unwrap();
+    /// assert_eq!((batch.shape(), batch.data()), (&[2, 2][..], &[20.0, 21.0, 0.0, 1.0][..]));
+    /// assert!(data.select_rows(&[3]).is_err());
+    /// ```
+    pub fn select_rows(&self, indices: &[usize]) -> Result<Self, TapeError> {
+        const OP: &str = "Array::select_rows";
+        let Some(&n) = self.shape.first() else {
+            return Err(TapeError::invalid(
+                OP,
+                "a 0-dimensional array has no rows".to_string(),
+                &self.shape,
+            ));
+        };
+        if let Some(&bad) = indices.iter().find(|&&i| i >= n) {
+            return Err(TapeError::invalid(
+                OP,
+                format!("row {bad} is out of range for {n} rows"),
+                &self.shape,
+            ));
+        }
+        Ok(self.index_select(indices))
+    }
+
     /// A 0-dimensional array holding one value.
     ///
     /// ```

@@ -446,13 +446,8 @@ impl<T: Element> Dataset<T> {
 
 /// The rows of a 2-D array at `indices` (all in range) as a new `[indices.len(), d]` array.
 pub(crate) fn gather_rows<T: Element>(a: &Array<T>, indices: &[usize]) -> Array<T> {
-    let d = a.shape()[1];
-    let mut data = Vec::with_capacity(indices.len() * d);
-    for &i in indices {
-        data.extend_from_slice(&a.data()[i * d..(i + 1) * d]);
-    }
-    Array::from_vec(data, &[indices.len(), d])
-        .expect("internal error: gathered rows have the wrong length")
+    a.select_rows(indices)
+        .expect("internal error: gathered row indices out of range")
 }
 
 fn check_features<T: Element>(
