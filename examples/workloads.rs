@@ -20,22 +20,34 @@
 //! (Linux only, run only when named) trains W2 for four epochs and prints the peak resident
 //! memory after each; `scale` (also only when named) runs W1 and W2 at other sizes.
 //!
-//! Run with `cargo run --release --example workloads -- [--threads N] [W1 W2 ...]`; with no
-//! workload named every workload runs. The thread count (for large matrix products) comes from
-//! `--threads`, else from the `TAPEGRAD_THREADS` environment variable, else all cores. Each
-//! figure is the median over repeated runs, after warm-up runs, as in the PyTorch script.
+//! `mnist` (also only when named) trains W2's model on the real MNIST training set and prints
+//! the median time of one epoch — a new shuffled order, 469 batches of 128 gathered by the
+//! `train` crate, forward, backward and update — over 5 epochs after a warm-up epoch, and the
+//! mean training loss of the last epoch (`MNIST_epoch 1.234 s`, `MNIST_loss 0.123 -`), to set
+//! beside `benches/pytorch_mnist_epoch.py`. Reading the files is not timed. The data comes from
+//! `--mnist DIR`, else the `TAPEGRAD_MNIST_DIR` environment variable, else
+//! `../shared/data/mnist`.
+//!
+//! Run with `cargo run --release --example workloads -- [--threads N] [--mnist DIR]
+//! [W1 W2 ...]`; with no workload named every workload except `W2mem`, `scale` and `mnist`
+//! runs. The thread count (for large matrix products) comes from `--threads`, else from the
+//! `TAPEGRAD_THREADS` environment variable, else all cores. Each figure is the median over
+//! repeated runs, after warm-up runs, as in the PyTorch scripts.
 
 #[path = "../benches/common/mod.rs"]
 mod common;
 
 use std::hint::black_box;
+use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use tapegrad::tape::Tape;
 
 use common::{
-    W1_INPUTS, W1_OPS, W2, W2_BATCH, W2_EPOCH_STEPS, W2_FLOPS, W3_SHAPES, W4_ADDS,
-    apply_thread_count, w1_inputs, w1_record, w1_value, w3_operands, w4_adds, w4_inputs,
+    MnistEpoch, W1_INPUTS, W1_OPS, W2, W2_BATCH, W2_EPOCH_STEPS, W2_FLOPS, W3_SHAPES, W4_ADDS,
+    apply_thread_count, mnist_train_set, w1_inputs, w1_record, w1_value, w3_operands, w4_adds,
+    w4_inputs,
 };
 
 /// One printed figure: name, value, unit, and how many decimals to print.
@@ -56,7 +68,30 @@ const WORKLOADS: &[Workload] = &[
     ("W4", w4),
     ("W2mem", w2_memory),
     ("scale", scaling),
+    ("mnist", mnist_epoch),
 ];
+
+/// Workloads run only when named.
+const ON_REQUEST: [&str; 3] = ["W2mem", "scale", "mnist"];
+
+/// The MNIST directory, chosen in `main`.
+static MNIST_DIR: OnceLock<PathBuf> = OnceLock::new();
+
+/// The MNIST directory asked for by `--mnist DIR` (removed from `args`), else the
+/// `TAPEGRAD_MNIST_DIR` environment variable, else `../shared/data/mnist`.
+fn mnist_dir(args: &mut Vec<String>) -> PathBuf {
+    if let Some(i) = args.iter().position(|a| a == "--mnist") {
+        let Some(dir) = args.get(i + 1).cloned() else {
+            eprintln!("--mnist needs a directory");
+            std::process::exit(2);
+        };
+        args.drain(i..i + 2);
+        return PathBuf::from(dir);
+    }
+    std::env::var_os("TAPEGRAD_MNIST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("../shared/data/mnist"))
+}
 
 fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(f64::total_cmp);
@@ -282,6 +317,45 @@ fn w2_memory() -> Vec<Figure> {
         .collect()
 }
 
+/// MNIST: one training epoch on the real data, median of 5 after a warm-up epoch, and the
+/// mean loss of the last epoch. Exits with status 1 if the files cannot be read.
+fn mnist_epoch() -> Vec<Figure> {
+    const WARM_UP: usize = 1;
+    const REPEATS: usize = 5;
+    let dir = MNIST_DIR.get().expect("the MNIST directory is set in main");
+    let data = mnist_train_set(dir).unwrap_or_else(|e| {
+        eprintln!(
+            "mnist: cannot read the MNIST training set: {e}\n\
+             (give the directory of the IDX files with --mnist DIR or TAPEGRAD_MNIST_DIR)"
+        );
+        std::process::exit(1);
+    });
+    let mut run = MnistEpoch::new(data);
+    let mut loss = f32::NAN;
+    let mut times = Vec::new();
+    for epoch in 0..WARM_UP + REPEATS {
+        let t0 = Instant::now();
+        loss = black_box(run.run(usize::MAX));
+        if epoch >= WARM_UP {
+            times.push(t0.elapsed().as_secs_f64());
+        }
+    }
+    vec![
+        Figure {
+            name: "MNIST_epoch",
+            value: median(times),
+            unit: "s",
+            decimals: 3,
+        },
+        Figure {
+            name: "MNIST_loss",
+            value: f64::from(loss),
+            unit: "-",
+            decimals: 3,
+        },
+    ]
+}
+
 /// W3: `f32` GEMM 128×784·784×256 (median of 50) and 1024³ (median of 15).
 fn w3() -> Vec<Figure> {
     W3_SHAPES
@@ -332,6 +406,9 @@ fn w4() -> Vec<Figure> {
 fn main() {
     let mut wanted: Vec<String> = std::env::args().skip(1).collect();
     let threads = apply_thread_count(&mut wanted);
+    MNIST_DIR
+        .set(mnist_dir(&mut wanted))
+        .expect("the MNIST directory is set once");
     for name in &wanted {
         if !WORKLOADS.iter().any(|(w, _)| w.eq_ignore_ascii_case(name)) {
             let known: Vec<&str> = WORKLOADS.iter().map(|(w, _)| *w).collect();
@@ -340,7 +417,7 @@ fn main() {
         }
     }
     for (name, run) in WORKLOADS {
-        let by_default = !matches!(*name, "W2mem" | "scale");
+        let by_default = !ON_REQUEST.contains(name);
         if (wanted.is_empty() && by_default) || wanted.iter().any(|w| w.eq_ignore_ascii_case(name))
         {
             for f in run() {

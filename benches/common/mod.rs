@@ -5,9 +5,12 @@
 // Each bench binary includes this module and uses only its own workload.
 #![allow(dead_code)]
 
+use std::path::Path;
+
 use tapegrad::nn::loss::softmax_cross_entropy;
 use tapegrad::nn::{Activation, BoundModel, Mlp, Model};
 use tapegrad::tape::{Array, Scalar, Tape, Tensor};
+use tapegrad::train::data::{Batch, BatchTargets, Dataset};
 
 /// W1: number of recorded ops (three per loop iteration).
 pub const W1_OPS: usize = 1_000_000;
@@ -140,26 +143,97 @@ impl W2 {
         )
         .expect("W2 batch shape");
         let yb = &self.labels[i..i + batch];
+        sgd_step(&mut self.mlp, &mut self.tape, xb, yb)
+    }
+}
 
-        let (loss, grads) = {
-            let tape = &self.tape;
-            let model = self.mlp.bind(tape);
-            let x = tape.tensor_constant(xb);
-            let loss = softmax_cross_entropy(model.forward(x), yb).expect("W2 loss");
-            let mut grads = loss.backward();
-            (loss.value(), model.take_grads(&mut grads))
-        };
-        // Cleared before the update, so the tape holds no reference to the parameters and the
-        // update writes them in place.
-        self.tape.clear();
-        self.mlp
-            .update_params(&grads, &mut |_, p, g| {
-                for (p, g) in p.data_mut().iter_mut().zip(g.data()) {
-                    *p -= W2_LR * g;
-                }
-            })
-            .expect("W2 update");
-        loss
+/// One SGD step of `mlp` on the batch `xb` with labels `yb`: bind, forward, softmax
+/// cross-entropy (mean), backward, and the update `p -= lr·g` with lr [`W2_LR`]. Returns the
+/// loss. The tape is cleared at the end.
+pub fn sgd_step(mlp: &mut Mlp<f32>, tape: &mut Tape<f32>, xb: Array<f32>, yb: &[usize]) -> f32 {
+    let (loss, grads) = {
+        let tape = &*tape;
+        let model = mlp.bind(tape);
+        let x = tape.tensor_constant(xb);
+        let loss = softmax_cross_entropy(model.forward(x), yb).expect("training loss");
+        let mut grads = loss.backward();
+        (loss.value(), model.take_grads(&mut grads))
+    };
+    // Cleared before the update, so the tape holds no reference to the parameters and the
+    // update writes them in place.
+    tape.clear();
+    mlp.update_params(&grads, &mut |_, p, g| {
+        for (p, g) in p.data_mut().iter_mut().zip(g.data()) {
+            *p -= W2_LR * g;
+        }
+    })
+    .expect("SGD update");
+    loss
+}
+
+/// MNIST epoch: samples per batch.
+pub const MNIST_BATCH: usize = 128;
+
+/// MNIST epoch: the seed of the model and of the batch order.
+pub const MNIST_SEED: u64 = 0;
+
+/// The 60,000 MNIST training images (pixels divided by 255) and their labels, read from the
+/// gzipped IDX files in `dir` by the `train` crate; the error message names the missing or
+/// broken file or directory.
+pub fn mnist_train_set(dir: &Path) -> Result<Dataset<f32>, String> {
+    match tapegrad::train::data::mnist::<f32>(dir) {
+        Ok((train, _test)) => Ok(train),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Real MNIST training as the PyTorch script `benches/pytorch_mnist_epoch.py` runs it: the
+/// W2 model and step (784-256-128-10, ReLU, softmax cross-entropy, SGD at 0.05), over
+/// batches of 128 in a new shuffled order each epoch, gathered from the data set by the
+/// `train` crate's [`Dataset::shuffled_batches`].
+pub struct MnistEpoch {
+    /// The model; its parameters live outside the tape.
+    pub mlp: Mlp<f32>,
+    /// The tape, cleared after every step (its capacity is reused).
+    pub tape: Tape<f32>,
+    /// The training set.
+    pub data: Dataset<f32>,
+    /// The number of epochs run so far; it picks the next batch order.
+    pub epoch: u64,
+}
+
+impl MnistEpoch {
+    /// A fresh model from [`MNIST_SEED`], trained on `data`.
+    pub fn new(data: Dataset<f32>) -> Self {
+        MnistEpoch {
+            mlp: Mlp::new(&W2_SIZES, Activation::Relu, MNIST_SEED).expect("MNIST layer sizes"),
+            tape: Tape::new(),
+            data,
+            epoch: 0,
+        }
+    }
+
+    /// One epoch, or its first `max_batches` batches: a new shuffled order of the samples,
+    /// then a training step per batch. Returns the mean loss over the samples seen.
+    pub fn run(&mut self, max_batches: usize) -> f32 {
+        let batches = self
+            .data
+            .shuffled_batches(MNIST_BATCH, MNIST_SEED, self.epoch)
+            .expect("MNIST batches");
+        self.epoch += 1;
+        let (mut loss_sum, mut seen) = (0.0f64, 0usize);
+        for batch in batches.take(max_batches) {
+            let Batch {
+                features, targets, ..
+            } = batch;
+            let BatchTargets::Classes(labels) = targets else {
+                panic!("MNIST has class labels");
+            };
+            let loss = sgd_step(&mut self.mlp, &mut self.tape, features, &labels);
+            loss_sum += f64::from(loss) * labels.len() as f64;
+            seen += labels.len();
+        }
+        (loss_sum / seen as f64) as f32
     }
 }
 

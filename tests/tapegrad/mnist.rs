@@ -1,10 +1,15 @@
 //! Training on MNIST read from disk, where `TAPEGRAD_MNIST_DIR` points at the four standard
-//! IDX files (CI sets it). Without the variable the test prints a note and passes; a variable
-//! that points nowhere fails it.
+//! IDX files (CI sets it): the `tapegrad` program's recipe, and the loop of the `mnist`
+//! workload. Without the variable each test prints a note and passes; a variable that points
+//! nowhere fails them.
 
 use std::path::PathBuf;
 
 use tapegrad::prelude::*;
+
+/// The epoch loop of the `mnist` workload of `examples/workloads.rs`.
+#[path = "../../benches/common/mod.rs"]
+mod common;
 
 /// The MNIST directory from `TAPEGRAD_MNIST_DIR`; a relative path is tried from the current
 /// directory and then from the workspace root.
@@ -61,4 +66,34 @@ fn an_mlp_trained_on_10k_mnist_images_for_2_epochs_classifies_the_test_images() 
     // with seeds 1 to 3 in the model and the batch order). The bound leaves 2.45 points of
     // margin; a broken gradient or optimiser lands far below it (chance is 10 %).
     assert!(acc > 0.90, "test accuracy {acc}");
+}
+
+#[test]
+fn the_mnist_epoch_workload_loops_over_469_batches_and_its_loss_falls() {
+    let Some(dir) = mnist_dir() else {
+        eprintln!("note: TAPEGRAD_MNIST_DIR is not set; skipping the MNIST epoch workload test.");
+        return;
+    };
+    let data = common::mnist_train_set(&dir)
+        .unwrap_or_else(|e| panic!("TAPEGRAD_MNIST_DIR={}: {e}", dir.display()));
+    assert_eq!((data.len(), data.n_features()), (60_000, 784));
+    // The PyTorch script's loop: ceil(60000 / 128) = 469 batches, the last of 96 samples.
+    let batches = data.shuffled_batches(common::MNIST_BATCH, 0, 0).unwrap();
+    assert_eq!(batches.len(), 469);
+    assert_eq!(batches.last().unwrap().len(), 96);
+    let mut run = common::MnistEpoch::new(data);
+    // A few batches of three epochs (about 0.2 s): the untrained network is near ln 10 ≈ 2.30
+    // on its first batch; measured 2.43, then a mean of 1.71 over the first 30 batches of the
+    // next epoch and 0.91 over 30 batches of the one after.
+    let first = run.run(1);
+    let early = run.run(30);
+    let later = run.run(30);
+    assert!(
+        (2.0..3.0).contains(&first),
+        "loss of the first batch {first}"
+    );
+    assert!(
+        early < first && later < early - 0.3 && later < 1.3,
+        "losses {first}, {early}, {later}"
+    );
 }
