@@ -51,6 +51,7 @@ pub trait Element:
 
     /// `c = alpha * a · b + beta * c` on strided row-major matrices: `a` is `m × k`, `b` is
     /// `k × n`, `c` is `m × n`; strides are in elements, `(row stride, column stride)`.
+    /// `threads` is how many threads the product may use.
     #[doc(hidden)]
     #[allow(clippy::too_many_arguments)]
     fn gemm(
@@ -65,6 +66,7 @@ pub trait Element:
         beta: Self,
         c: &mut [Self],
         c_strides: (isize, isize),
+        threads: usize,
     );
 }
 
@@ -101,6 +103,7 @@ macro_rules! impl_element {
                 beta: Self,
                 c: &mut [Self],
                 c_strides: (isize, isize),
+                threads: usize,
             ) {
                 // Every access `gemm` makes lies inside the three slices: check the
                 // furthest element each stride pattern reaches before handing over raw pointers.
@@ -134,7 +137,7 @@ macro_rules! impl_element {
                 if m == 0 || n == 0 {
                     return;
                 }
-                let parallelism = match crate::parallel::gemm_threads(m, k, n) {
+                let parallelism = match threads {
                     1 => gemm::Parallelism::None,
                     t => gemm::Parallelism::Rayon(t),
                 };

@@ -4,6 +4,7 @@
 use smallvec::SmallVec;
 
 use super::{Array, buffers};
+use crate::parallel::Operand;
 use crate::rules::{BinaryOp, UnaryOp};
 use crate::shape::{broadcast_strides, contiguous_strides, for_each_broadcast, numel};
 use crate::{Element, Shape};
@@ -149,19 +150,12 @@ impl<T: Element> Array<T> {
         } else {
             buffers::filled(m * n, T::zero())
         };
-        T::gemm(
-            m,
-            k,
-            n,
-            T::one(),
-            &self.data,
-            a_strides,
-            &other.data,
-            b_strides,
-            T::zero(),
-            &mut out,
-            (n as isize, 1),
+        let threads = crate::parallel::gemm_threads(m, k, n);
+        let (a, b) = (
+            Operand::new(&self.data, a_strides),
+            Operand::new(&other.data, b_strides),
         );
+        crate::parallel::gemm(m, k, n, a, b, &mut out, threads);
         Array::from_parts(out, SmallVec::from_slice(&[m, n]))
     }
 
@@ -200,7 +194,7 @@ impl<T: Element> Array<T> {
         let strides = contiguous_strides(&self.shape);
         let out_shape: Shape = perm.iter().map(|&p| self.shape[p]).collect();
         let src: Shape = perm.iter().map(|&p| strides[p]).collect();
-        let mut data = Vec::with_capacity(self.data.len());
+        let mut data = buffers::with_capacity(self.data.len());
         for_each_broadcast(&out_shape, &src, &src, |_, i, _| data.push(self.data[i]));
         Array::from_parts(data, out_shape)
     }
@@ -288,7 +282,7 @@ impl<T: Element> Array<T> {
     /// Rows `idx` of the array (along axis 0).
     pub(crate) fn index_select(&self, idx: &[usize]) -> Array<T> {
         let row = numel(&self.shape[1..]);
-        let mut data = Vec::with_capacity(idx.len() * row);
+        let mut data = buffers::with_capacity(idx.len() * row);
         for &r in idx {
             data.extend_from_slice(&self.data[r * row..(r + 1) * row]);
         }
@@ -301,7 +295,7 @@ impl<T: Element> Array<T> {
     /// row `idx[k]`.
     pub(crate) fn index_add(&self, idx: &[usize], n_rows: usize) -> Array<T> {
         let row = numel(&self.shape[1..]);
-        let mut out = vec![T::zero(); n_rows * row];
+        let mut out = buffers::filled(n_rows * row, T::zero());
         for (k, &r) in idx.iter().enumerate() {
             for (o, &v) in out[r * row..(r + 1) * row]
                 .iter_mut()
