@@ -379,8 +379,9 @@ fn scalar_run<T: Element>(
     // gradient are: otherwise a node that does not reach the output but has an infinite
     // partial (`sqrt` or `ln` at 0) would add 0·∞ = NaN to its inputs' gradients.
     if !checking {
-        for (i, node) in nodes.iter().enumerate().rev() {
-            let g = adj[lo + i];
+        let adj = &mut adj[..hi];
+        for (node, i) in nodes.iter().zip(lo..hi).rev() {
+            let g = adj[i];
             if g == T::zero() {
                 continue;
             }

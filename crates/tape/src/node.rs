@@ -1,4 +1,4 @@
-//! The compact scalar node: two partials and a packed word holding two input indices and the
+//! The compact scalar node: two partials and two words holding the two input indices and the
 //! op tag. With `f64` a node is 24 bytes, plus 8 for its value in a parallel vector: 32 bytes
 //! per recorded scalar op.
 
@@ -6,10 +6,10 @@ use crate::Element;
 use crate::rules::{BinaryOp, UnaryOp};
 
 /// Bits per input index: a tape holds at most 2²⁸ − 1 nodes (268 million; 8.6 GB of `f64`
-/// nodes), which leaves 8 bits of the packed word for the op tag.
+/// nodes), which leaves 4 bits of each index word, 8 in all, for the op tag.
 pub(crate) const INDEX_BITS: u32 = 28;
 pub(crate) const MAX_NODES: usize = (1 << INDEX_BITS) - 1;
-const INDEX_MASK: u64 = (1 << INDEX_BITS) - 1;
+const INDEX_MASK: u32 = (1 << INDEX_BITS) - 1;
 
 /// What a node of the list is. The discriminants run 0, 1, 2, … in declaration order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -162,33 +162,59 @@ impl Tag {
 /// with no branch: leaves and unary ops point their unused inputs at the sink (node 0), whose
 /// adjoint is never read. Unary ops with a constant parameter keep it in `partials[1]`, where it
 /// only ever adds to the sink.
+///
+/// The two index words are `u32`s rather than one `u64` so that the node is aligned as `T`:
+/// 24 bytes with `f64`, 16 with `f32`. Each word holds one 28-bit input index in its low bits
+/// and half of the 8-bit tag in its high four, so reading an index is one mask.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct ScalarNode<T> {
     pub(crate) partials: [T; 2],
-    packed: u64,
+    words: [u32; 2],
 }
 
 impl<T: Element> ScalarNode<T> {
     #[inline(always)]
     pub(crate) fn new(tag: Tag, a: u32, b: u32, pa: T, pb: T) -> Self {
+        debug_assert!(a as usize <= MAX_NODES && b as usize <= MAX_NODES);
+        let tag = tag as u32;
         ScalarNode {
             partials: [pa, pb],
-            packed: (a as u64) | ((b as u64) << INDEX_BITS) | ((tag as u64) << (2 * INDEX_BITS)),
+            words: [
+                a | ((tag & 0xf) << INDEX_BITS),
+                b | ((tag >> 4) << INDEX_BITS),
+            ],
+        }
+    }
+
+    /// Both index words as one number, for passing a node by its fields.
+    #[inline(always)]
+    pub(crate) fn words(&self) -> u64 {
+        self.words[0] as u64 | ((self.words[1] as u64) << 32)
+    }
+
+    /// The node with these partials and [`ScalarNode::words`].
+    #[inline(always)]
+    pub(crate) fn from_words(pa: T, pb: T, words: u64) -> Self {
+        ScalarNode {
+            partials: [pa, pb],
+            words: [words as u32, (words >> 32) as u32],
         }
     }
 
     #[inline(always)]
     pub(crate) fn a(&self) -> usize {
-        (self.packed & INDEX_MASK) as usize
+        (self.words[0] & INDEX_MASK) as usize
     }
 
     #[inline(always)]
     pub(crate) fn b(&self) -> usize {
-        ((self.packed >> INDEX_BITS) & INDEX_MASK) as usize
+        (self.words[1] & INDEX_MASK) as usize
     }
 
     pub(crate) fn tag(&self) -> Tag {
-        Tag::from_u8((self.packed >> (2 * INDEX_BITS)) as u8)
+        let lo = self.words[0] >> INDEX_BITS;
+        let hi = self.words[1] >> INDEX_BITS;
+        Tag::from_u8((lo | (hi << 4)) as u8)
     }
 
     /// A node that no backward sweep moves anything through.
@@ -231,6 +257,9 @@ mod tests {
             };
             let n = ScalarNode::<f64>::new(tag, MAX_NODES as u32, 7, 1.0, 2.0);
             assert_eq!((n.a(), n.b(), n.tag()), (MAX_NODES, 7, tag));
+            let n = ScalarNode::<f32>::new(tag, 5, MAX_NODES as u32, 1.0, 2.0);
+            assert_eq!((n.a(), n.b(), n.tag()), (5, MAX_NODES, tag));
+            assert_eq!(n.partials, [1.0, 2.0]);
         }
     }
 }

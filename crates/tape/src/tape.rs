@@ -38,15 +38,22 @@ pub struct Tape<T: Element = f64> {
 }
 
 /// The list itself. Scalar nodes and tensor nodes share one index space: every node has an
-/// entry in `nodes`/`values`; a tensor op's entry is tagged [`Tag::Tensor`] and points at its
-/// slot in `tensors`, which holds the op, its inputs and its value.
+/// entry in `nodes` and in `values`; a tensor op's entry is tagged [`Tag::Tensor`] and points
+/// at its slot in `tensors`, which holds the op, its inputs and its value.
 pub(crate) struct Inner<T: Element> {
     pub(crate) nodes: Vec<ScalarNode<T>>,
+    /// Every node's value, for the nodes `0..nodes.len()`. Kept at least as long as `nodes`'s
+    /// capacity (the entries past `nodes.len()` mean nothing), so that recording a node needs
+    /// one capacity test and writes its value by index; the backward sweep, which needs no
+    /// values, then reads 24 bytes per `f64` node rather than 32.
     pub(crate) values: Vec<T>,
     pub(crate) tensors: Vec<TensorNode<T>>,
     /// Indices of scalar constants, whose gradient is reported as zero.
     pub(crate) constants: Vec<u32>,
     pub(crate) anomaly: Option<Box<Anomaly>>,
+    /// How many nodes the fast recording path may fill: [`MAX_NODES`], or 0 while anomaly
+    /// detection is on, so that one comparison sends both cases to the slow path.
+    fast_limit: usize,
 }
 
 /// A node recorded by a tensor op.
@@ -111,11 +118,13 @@ impl<T: Element> Tape<T> {
     pub fn with_capacity(n: usize) -> Self {
         let mut inner = Inner {
             nodes: Vec::with_capacity(n + 1),
-            values: Vec::with_capacity(n + 1),
+            values: Vec::new(),
             tensors: Vec::new(),
             constants: Vec::new(),
             anomaly: None,
+            fast_limit: MAX_NODES,
         };
+        inner.fit_values();
         inner.push_sink();
         Tape {
             id: NEXT_TAPE_ID.fetch_add(1, Ordering::Relaxed),
@@ -168,7 +177,6 @@ impl<T: Element> Tape<T> {
     pub fn clear(&mut self) {
         let inner = self.inner.get_mut();
         inner.nodes.clear();
-        inner.values.clear();
         inner.tensors.clear();
         inner.constants.clear();
         if let Some(a) = inner.anomaly.as_mut() {
@@ -218,6 +226,7 @@ impl<T: Element> Tape<T> {
         } else {
             inner.anomaly = None;
         }
+        inner.fast_limit = if on { 0 } else { MAX_NODES };
     }
 
     /// Whether anomaly detection is on.
@@ -408,18 +417,32 @@ impl<T: Element> Tape<T> {
     // ---- recording -----------------------------------------------------------------------
 
     /// Appends a scalar node; the one borrow of the list per op.
+    ///
+    /// The common case (room in the list, below the node limit, anomaly detection off) is
+    /// three comparisons and the stores, with no call on its path, so that the node's fields
+    /// stay in registers; everything else goes to the out-of-line [`Inner::push_scalar_slow`].
     #[inline(always)]
     #[track_caller]
     pub(crate) fn push_scalar(&self, node: ScalarNode<T>, value: T) -> u32 {
         let mut inner = self.inner.borrow_mut();
-        let idx = inner.nodes.len();
-        if idx >= MAX_NODES {
-            too_many_nodes();
-        }
-        inner.nodes.push(node);
-        inner.values.push(value);
-        if inner.anomaly.is_some() {
-            inner.note_anomaly(idx, std::slice::from_ref(&value), Location::caller());
+        let Inner {
+            nodes,
+            values,
+            fast_limit,
+            ..
+        } = &mut *inner;
+        let values = values.as_mut_slice();
+        let idx = nodes.len();
+        if idx < nodes.capacity() && idx < *fast_limit && idx < values.len() {
+            // Neither `push` nor the index can fail here: their own tests fold into these.
+            nodes.push(node);
+            values[idx] = value;
+        } else {
+            // The node goes by its fields: passed by reference it would be built in memory
+            // on the fast path too.
+            let [pa, pb] = node.partials;
+            let words = node.words();
+            inner.push_scalar_slow(pa, pb, value, words, Location::caller());
         }
         idx as u32
     }
@@ -457,20 +480,16 @@ impl<T: Element> Tape<T> {
         scalar_out: bool,
     ) -> (u32, u32) {
         let mut inner = self.inner.borrow_mut();
-        let idx = inner.nodes.len();
-        if idx >= MAX_NODES {
-            too_many_nodes();
-        }
         let slot = inner.tensors.len() as u32;
-        inner
-            .nodes
-            .push(ScalarNode::new(Tag::Tensor, slot, 0, T::zero(), T::zero()));
         let v = if scalar_out {
             value.data()[0]
         } else {
             T::zero()
         };
-        inner.values.push(v);
+        let idx = inner.push(
+            ScalarNode::new(Tag::Tensor, slot, 0, T::zero(), T::zero()),
+            v,
+        );
         inner.tensors.push(TensorNode {
             idx: idx as u32,
             op,
@@ -479,14 +498,13 @@ impl<T: Element> Tape<T> {
             scalar_out,
         });
         if inner.anomaly.is_some() {
-            let Inner { tensors, .. } = &*inner;
-            let bad = tensors[slot as usize]
+            let bad = inner.tensors[slot as usize]
                 .value
                 .data()
                 .iter()
                 .find(|v| !v.is_finite())
-                .copied();
-            inner.note_anomaly(idx, bad.as_slice(), Location::caller());
+                .map(|v| v.as_f64());
+            inner.note_anomaly(idx, bad, Location::caller());
         }
         (idx as u32, slot)
     }
@@ -496,9 +514,16 @@ impl<T: Element> Tape<T> {
     #[track_caller]
     pub(crate) fn same(&self, other: &Tape<T>, op: &str) {
         if !std::ptr::eq(self, other) {
-            panic!("{op}: operands belong to different tapes");
+            different_tapes(op);
         }
     }
+}
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn different_tapes(op: &str) -> ! {
+    panic!("{op}: operands belong to different tapes")
 }
 
 #[cold]
@@ -508,9 +533,54 @@ fn too_many_nodes() -> ! {
 }
 
 impl<T: Element> Inner<T> {
+    /// [`Tape::push_scalar`] when the list is full, at the node limit, or anomaly detection is
+    /// on.
+    #[cold]
+    #[inline(never)]
+    fn push_scalar_slow(
+        &mut self,
+        pa: T,
+        pb: T,
+        value: T,
+        words: u64,
+        location: &'static Location<'static>,
+    ) {
+        let idx = self.push(ScalarNode::from_words(pa, pb, words), value);
+        if self.anomaly.is_some() {
+            let bad = (!value.is_finite()).then(|| value.as_f64());
+            self.note_anomaly(idx, bad, location);
+        }
+    }
+
+    /// Appends a node and its value, growing the list if it is full.
+    fn push(&mut self, node: ScalarNode<T>, value: T) -> usize {
+        let idx = self.nodes.len();
+        if idx >= MAX_NODES {
+            too_many_nodes();
+        }
+        if idx == self.nodes.capacity() {
+            self.nodes.reserve(1);
+            self.fit_values();
+        }
+        self.nodes.push(node);
+        self.values[idx] = value;
+        idx
+    }
+
+    /// Lengthens `values` to `nodes`'s capacity. The new buffer is zeroed by the allocator
+    /// (`vec![0.0; n]` asks for zeroed pages), so slots are only paid for once written.
+    fn fit_values(&mut self) {
+        let cap = self.nodes.capacity();
+        if self.values.len() < cap {
+            let mut values = vec![T::zero(); cap];
+            let len = self.nodes.len();
+            values[..len].copy_from_slice(&self.values[..len]);
+            self.values = values;
+        }
+    }
+
     fn push_sink(&mut self) {
-        self.nodes.push(ScalarNode::inert(Tag::Sink));
-        self.values.push(T::zero());
+        self.push(ScalarNode::inert(Tag::Sink), T::zero());
     }
 
     /// The name of node `idx`'s op.
@@ -535,9 +605,10 @@ impl<T: Element> Inner<T> {
         }
     }
 
+    /// Remembers where node `idx` was recorded and, if `bad` (its first non-finite value) is
+    /// the first anomaly, the error to report.
     #[cold]
-    fn note_anomaly(&mut self, idx: usize, values: &[T], location: &'static Location<'static>) {
-        let bad = values.iter().find(|v| !v.is_finite()).map(|v| v.as_f64());
+    fn note_anomaly(&mut self, idx: usize, bad: Option<f64>, location: &'static Location<'static>) {
         let first_missing = self.anomaly.as_ref().is_some_and(|a| a.first.is_none());
         let err = match (bad, first_missing) {
             (Some(value), true) => Some(TapeError::NonFinite {

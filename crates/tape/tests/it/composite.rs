@@ -282,6 +282,48 @@ fn clear_keeps_capacity_and_later_results_are_right() {
 }
 
 #[test]
+fn a_tape_grown_from_empty_with_detection_switched_midway_keeps_every_value() {
+    // y₀ = 0, yₖ₊₁ = 0.999·yₖ + x², so y = x²·S with S = Σ_{k<n} 0.999ᵏ, and z = e^y:
+    // dz/dx = e^y·2xS and d²z/dx² = e^y·((2xS)² + 2S). The tape starts empty and reallocates
+    // many times; anomaly detection is on for a stretch in the middle, so nodes are recorded
+    // both through the fast path and the slow one. The second derivative reads recorded values
+    // back from the tape (e^y's derivative is its own value), so it checks they survived.
+    let tape = Tape::<f64>::new();
+    let n = 5000;
+    let x = tape.var(0.03);
+    let mut y = tape.constant(0.0);
+    for k in 0..n {
+        if k == 1000 {
+            tape.set_anomaly_detection(true);
+        }
+        if k == 3000 {
+            tape.set_anomaly_detection(false);
+        }
+        y = y * 0.999 + x * x;
+    }
+    let z = y.exp();
+    assert_eq!(tape.len(), 2 + 3 * n + 1);
+    assert!(tape.capacity() >= tape.len());
+    assert_eq!(tape.anomaly(), None);
+    // Rounding over 5,000 steps: relative errors of about 1e-13.
+    let close = |what, actual: f64, expected: f64| {
+        assert_close(what, actual, expected, 1e-10 * expected.abs());
+    };
+    let s = (1.0 - 0.999f64.powi(n as i32)) / (1.0 - 0.999);
+    let (xv, yv) = (0.03, 0.0009 * s);
+    close("y", y.value(), yv);
+    let dz = z.backward_graph().unwrap().wrt(x);
+    close("dz/dx", dz.value(), yv.exp() * 2.0 * xv * s);
+    close("dz/dx, first order", z.backward().wrt(x), dz.value());
+    let d2z = dz.backward().wrt(x);
+    close(
+        "d²z/dx²",
+        d2z,
+        yv.exp() * ((2.0 * xv * s).powi(2) + 2.0 * s),
+    );
+}
+
+#[test]
 fn gradients_refuse_handles_they_cannot_answer_for() {
     let mut tape = Tape::<f64>::new();
     let other = Tape::<f64>::new();
