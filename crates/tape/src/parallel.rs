@@ -71,6 +71,14 @@ impl<'a, T> Operand<'a, T> {
         Operand { data, strides }
     }
 
+    /// The operand from row `r` on (`r` rows skipped).
+    fn skip_rows(self, r: usize) -> Self {
+        Operand {
+            data: &self.data[r * self.strides.0 as usize..],
+            ..self
+        }
+    }
+
     /// The operand from column `c` on (`c` columns skipped).
     fn skip_cols(self, c: usize) -> Self {
         Operand {
@@ -86,14 +94,20 @@ const BLOCK_ALIGN: usize = 16;
 /// `c = a · b` for an `m × k` operand `a`, a `k × n` operand `b` and a row-major `m × n`
 /// output `c`, on up to `threads` threads.
 ///
+/// The output is split into blocks, which the calling thread and the pool's threads take in
+/// turn, so the calling thread always works and a pool thread slow to start (its core busy)
+/// delays the product by at most one block. The matrix-multiply library's own split instead
+/// blocks the caller until the pool is done: within a training step, where the pool's threads
+/// have gone to sleep between products, that made two threads barely faster than one (W2 at
+/// 1.4–2.0 ms, median 1.74, against 1.1–1.6 ms, median 1.45, with the split here).
+///
 /// When `b` is stored transposed (its columns contiguous: the `x·Wᵀ` of a linear layer), the
-/// output is split into blocks of columns, which the calling thread and the pool's threads take
-/// in turn; each block is multiplied into a buffer of its own and copied into `c`. Packing `b`
-/// in that layout is a strided gather, and the matrix-multiply library's own split has every
-/// thread pack all of `b`, so its second thread saved little (W3's 128×784·784×256 with `b`
-/// transposed: 510–540 µs on two threads against 650 µs on one); split by columns, each thread
-/// packs only its own columns of `b` (330 µs). Every other layout goes to the library's own
-/// split, which measured as fast as any split of ours there.
+/// split is by blocks of columns, each multiplied into a buffer of its own and copied into
+/// `c`: packing `b` in that layout is a strided gather, and split any other way every thread
+/// would pack all of `b` (W3's 128×784·784×256 with `b` transposed took 510–540 µs on two
+/// threads with the library's split, 650 µs on one, 330 µs split by columns). Otherwise the
+/// split is by blocks of rows, written in place. Products too narrow to split go to the
+/// library's own split.
 pub(crate) fn gemm<T: Element>(
     m: usize,
     k: usize,
@@ -103,45 +117,67 @@ pub(crate) fn gemm<T: Element>(
     c: &mut [T],
     threads: usize,
 ) {
-    let product = |n: usize, b: Operand<'_, T>, c: &mut [T], threads: usize| {
-        T::gemm(
-            m,
-            k,
-            n,
-            T::one(),
-            a.data,
-            a.strides,
-            b.data,
-            b.strides,
-            T::zero(),
-            c,
-            (n as isize, 1),
-            threads,
-        )
+    let product =
+        |m: usize, n: usize, a: Operand<'_, T>, b: Operand<'_, T>, c: &mut [T], threads| {
+            T::gemm(
+                m,
+                k,
+                n,
+                T::one(),
+                a.data,
+                a.strides,
+                b.data,
+                b.strides,
+                T::zero(),
+                c,
+                (n as isize, 1),
+                threads,
+            )
+        };
+    // About two blocks per thread, each a multiple of the kernel's tile.
+    let block = |len: usize| {
+        len.div_ceil(2 * threads)
+            .next_multiple_of(BLOCK_ALIGN)
+            .min(len)
     };
     let b_transposed = b.strides.0 == 1 && b.strides.1 != 1;
-    if threads <= 1 || !b_transposed || n < 2 * BLOCK_ALIGN {
-        return product(n, b, c, threads);
-    }
-    // About two blocks per thread.
-    let width = n.div_ceil(2 * threads).next_multiple_of(BLOCK_ALIGN).min(n);
-    let blocks = n.div_ceil(width);
-    let parts: Vec<Mutex<Vec<T>>> = (0..blocks).map(|_| Mutex::new(Vec::new())).collect();
-    run_blocks(blocks, threads, |i| {
-        let n0 = i * width;
-        let w = width.min(n - n0);
-        let mut part = vec![T::zero(); m * w];
-        product(w, b.skip_cols(n0), &mut part, 1);
-        *parts[i].lock().unwrap_or_else(|e| e.into_inner()) = part;
-    });
-    for (i, part) in parts.into_iter().enumerate() {
-        let part = part.into_inner().unwrap_or_else(|e| e.into_inner());
-        let n0 = i * width;
-        let w = width.min(n - n0);
-        for (row, src) in c.chunks_exact_mut(n).zip(part.chunks_exact(w)) {
-            row[n0..n0 + w].copy_from_slice(src);
+    if threads > 1 && b_transposed && n >= 2 * BLOCK_ALIGN {
+        let width = block(n);
+        let blocks = n.div_ceil(width);
+        let parts: Vec<Mutex<Vec<T>>> = (0..blocks).map(|_| Mutex::new(Vec::new())).collect();
+        run_blocks(blocks, threads, |i| {
+            let n0 = i * width;
+            let w = width.min(n - n0);
+            let mut part = vec![T::zero(); m * w];
+            product(m, w, a, b.skip_cols(n0), &mut part, 1);
+            *lock(&parts[i]) = part;
+        });
+        for (i, part) in parts.into_iter().enumerate() {
+            let part = part.into_inner().unwrap_or_else(|e| e.into_inner());
+            let n0 = i * width;
+            let w = width.min(n - n0);
+            for (row, src) in c.chunks_exact_mut(n).zip(part.chunks_exact(w)) {
+                row[n0..n0 + w].copy_from_slice(src);
+            }
         }
+    } else if threads > 1 && !b_transposed && m >= 4 * BLOCK_ALIGN {
+        let height = block(m);
+        let rows: Vec<Mutex<Option<&mut [T]>>> = c
+            .chunks_mut(height * n)
+            .map(|rows| Mutex::new(Some(rows)))
+            .collect();
+        run_blocks(rows.len(), threads, |i| {
+            if let Some(out) = lock(&rows[i]).take() {
+                product(out.len() / n, n, a.skip_rows(i * height), b, out, 1);
+            }
+        });
+    } else {
+        product(m, n, a, b, c, threads);
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Runs `block(i)` for every `i < blocks`, each once, on the calling thread and up to
@@ -211,6 +247,56 @@ mod tests {
                         (x - y).abs() < 1e-12,
                         "{m}×{k}·{k}×{n} on {threads} threads"
                     );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_product_split_by_rows_equals_the_textbook_product() {
+        // `b` stored as it is used (`[k, n]`), `a` stored as is or transposed (`[k, m]`).
+        for &(m, k, n) in &[(64, 5, 9), (100, 33, 40), (257, 3, 17)] {
+            let a = Array::<f64>::rand_uniform(&[m, k], -1.0, 1.0, 3);
+            let a_t = Array::<f64>::rand_uniform(&[k, m], -1.0, 1.0, 4);
+            let b = Array::<f64>::rand_uniform(&[k, n], -1.0, 1.0, 5);
+            let b_rows: Vec<f64> = (0..n)
+                .flat_map(|j| (0..k).map(move |p| (p, j)))
+                .map(|(p, j)| b.data()[p * n + j])
+                .collect();
+            let a_t_rows: Vec<f64> = (0..m)
+                .flat_map(|i| (0..k).map(move |p| (p, i)))
+                .map(|(p, i)| a_t.data()[p * m + i])
+                .collect();
+            let cases = [
+                (
+                    a.data(),
+                    (k as isize, 1),
+                    reference(a.data(), &b_rows, m, k, n),
+                ),
+                (
+                    a_t.data(),
+                    (1, m as isize),
+                    reference(&a_t_rows, &b_rows, m, k, n),
+                ),
+            ];
+            for (a_data, a_strides, expected) in cases {
+                for threads in [1, 2, 3] {
+                    let mut c = vec![f64::NAN; m * n];
+                    gemm(
+                        m,
+                        k,
+                        n,
+                        Operand::new(a_data, a_strides),
+                        Operand::new(b.data(), (n as isize, 1)),
+                        &mut c,
+                        threads,
+                    );
+                    for (x, y) in c.iter().zip(&expected) {
+                        assert!(
+                            (x - y).abs() < 1e-12,
+                            "{m}×{k}·{k}×{n} on {threads} threads"
+                        );
+                    }
                 }
             }
         }
