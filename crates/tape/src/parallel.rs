@@ -95,8 +95,8 @@ const BLOCK_ALIGN: usize = 16;
 /// output `c`, on up to `threads` threads.
 ///
 /// The output is split into blocks, which the calling thread and the pool's threads take in
-/// turn, so the calling thread always works and a pool thread slow to start (its core busy)
-/// delays the product by at most one block. The matrix-multiply library's own split instead
+/// turn, so the calling thread always works, and a block no pool thread has started yet is
+/// taken by the caller. The matrix-multiply library's own split instead
 /// blocks the caller until the pool is done: within a training step, where the pool's threads
 /// have gone to sleep between products, that made two threads barely faster than one (W2 at
 /// 1.4–2.0 ms, median 1.74, against 1.1–1.6 ms, median 1.45, with the split here).
@@ -134,15 +134,10 @@ pub(crate) fn gemm<T: Element>(
                 threads,
             )
         };
-    // About two blocks per thread, each a multiple of the kernel's tile.
-    let block = |len: usize| {
-        len.div_ceil(2 * threads)
-            .next_multiple_of(BLOCK_ALIGN)
-            .min(len)
-    };
     let b_transposed = b.strides.0 == 1 && b.strides.1 != 1;
     if threads > 1 && b_transposed && n >= 2 * BLOCK_ALIGN {
-        let width = block(n);
+        // About two blocks per thread, each a multiple of the kernel's tile.
+        let width = n.div_ceil(2 * threads).next_multiple_of(BLOCK_ALIGN).min(n);
         let blocks = n.div_ceil(width);
         let parts: Vec<Mutex<Vec<T>>> = (0..blocks).map(|_| Mutex::new(Vec::new())).collect();
         run_blocks(blocks, threads, |i| {
@@ -161,7 +156,10 @@ pub(crate) fn gemm<T: Element>(
             }
         }
     } else if threads > 1 && !b_transposed && m >= 4 * BLOCK_ALIGN {
-        let height = block(m);
+        // One block per thread: every block packs all of `b`, so more blocks cost more packing
+        // (W3's 128×784·784×256 on two threads: 157–164 GFLOP/s in two blocks, 120–138 in
+        // four). A thread slow to start still costs nothing: the caller then takes its block.
+        let height = m.div_ceil(threads).next_multiple_of(BLOCK_ALIGN).min(m);
         let rows: Vec<Mutex<Option<&mut [T]>>> = c
             .chunks_mut(height * n)
             .map(|rows| Mutex::new(Some(rows)))
