@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::Element;
+use crate::array::buffers;
 
 /// 0 until first read or set.
 static THREADS: AtomicUsize = AtomicUsize::new(0);
@@ -139,13 +140,16 @@ pub(crate) fn gemm<T: Element>(
         // About two blocks per thread, each a multiple of the kernel's tile.
         let width = n.div_ceil(2 * threads).next_multiple_of(BLOCK_ALIGN).min(n);
         let blocks = n.div_ceil(width);
-        let parts: Vec<Mutex<Vec<T>>> = (0..blocks).map(|_| Mutex::new(Vec::new())).collect();
+        // The blocks' buffers come from (and go back to) the calling thread's buffer cache, so
+        // a step that repeats the product allocates nothing (a block of 128 × 256 `f32` is at
+        // the allocator's threshold for mapping fresh pages on every call).
+        let parts: Vec<Mutex<Vec<T>>> = (0..blocks)
+            .map(|i| Mutex::new(buffers::scratch(m * width.min(n - i * width))))
+            .collect();
         run_blocks(blocks, threads, |i| {
             let n0 = i * width;
             let w = width.min(n - n0);
-            let mut part = vec![T::zero(); m * w];
-            product(m, w, a, b.skip_cols(n0), &mut part, 1);
-            *lock(&parts[i]) = part;
+            product(m, w, a, b.skip_cols(n0), &mut lock(&parts[i]), 1);
         });
         for (i, part) in parts.into_iter().enumerate() {
             let part = part.into_inner().unwrap_or_else(|e| e.into_inner());
@@ -154,6 +158,7 @@ pub(crate) fn gemm<T: Element>(
             for (row, src) in c.chunks_exact_mut(n).zip(part.chunks_exact(w)) {
                 row[n0..n0 + w].copy_from_slice(src);
             }
+            buffers::recycle(part);
         }
     } else if threads > 1 && !b_transposed && m >= 4 * BLOCK_ALIGN {
         // One block per thread: every block packs all of `b`, so more blocks cost more packing
