@@ -1,7 +1,7 @@
 //! [`Model`]: parameters that live outside the tape, bound onto a tape for each step.
 //!
 //! A model owns its parameters as plain [`Array`]s. Each training step binds them onto a tape
-//! ([`Model::bind`]), which copies every parameter in as a tensor input and returns the
+//! ([`Model::bind`]), which puts every parameter in as a tensor input and returns the
 //! [`BoundModel`]: the handles of those inputs, with the forward pass. After backward, the
 //! bound model reads each parameter's gradient by name ([`BoundModel::take_grads`]), and
 //! [`Model::update_params`] hands every parameter, mutably, to an update rule together with its
@@ -43,8 +43,10 @@ pub trait Model<T: Element> {
     /// The model with its parameters on a tape: the handles, and the forward pass.
     type Bound<'t>: BoundModel<'t, T>;
 
-    /// Copies every parameter onto `tape` as a tensor input (so gradients flow to it) and
-    /// returns the handles.
+    /// Puts every parameter onto `tape` as a tensor input (so gradients flow to it) and
+    /// returns the handles. For [shared](Array::shared) parameters, as the layers of this
+    /// crate keep them, that is a new reference rather than a copy; clear the tape before
+    /// updating them and the update writes them in place.
     fn bind<'t>(&self, tape: &'t Tape<T>) -> Self::Bound<'t>;
 
     /// Calls `f(name, parameter)` for every parameter, in a fixed order.
