@@ -41,6 +41,9 @@ pub fn contiguous_strides(shape: &[usize]) -> Shape {
 /// assert!(broadcast_shapes("add", &[3], &[4]).is_err());
 /// ```
 pub fn broadcast_shapes(op: &'static str, a: &[usize], b: &[usize]) -> Result<Shape, TapeError> {
+    if a == b {
+        return Ok(Shape::from_slice(a));
+    }
     let n = a.len().max(b.len());
     let mut out: Shape = SmallVec::from_elem(0, n);
     for i in 0..n {

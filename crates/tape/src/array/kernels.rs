@@ -90,6 +90,34 @@ impl<T: Element> Array<T> {
         op: BinaryOp,
     ) -> Array<T> {
         let n = numel(out_shape);
+        if self.shape == other.shape {
+            // Equal shapes (the output's): one zipped pass. Small arrays (scalar-like code,
+            // W4) are pushed into a fresh vector, the cheapest to set up; large ones written
+            // into a recycled buffer of the final length.
+            let data = if n < buffers::MIN_LEN {
+                let mut data = Vec::with_capacity(n);
+                with_binary_fn!(op, |f| {
+                    data.extend(
+                        self.data
+                            .iter()
+                            .zip(other.data.iter())
+                            .map(|(&x, &y)| f(x, y)),
+                    );
+                });
+                data
+            } else {
+                let mut data = buffers::scratch(n);
+                with_binary_fn!(op, |f| {
+                    for ((o, &x), &y) in
+                        data.iter_mut().zip(self.data.iter()).zip(other.data.iter())
+                    {
+                        *o = f(x, y);
+                    }
+                });
+                data
+            };
+            return Array::from_parts(data, self.shape.clone());
+        }
         if self.shape.as_slice() == out_shape && row_period(&other.shape, out_shape).is_some() {
             // `other` repeats along the leading dimensions (a bias row, or a scalar): walk
             // `self` in rows of `other`'s length, with the op chosen once, not per element,

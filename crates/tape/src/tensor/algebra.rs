@@ -377,7 +377,9 @@ mod tests {
 
     /// Shape pairs `(x, y)` where `y` repeats along the leading dimensions of `x`, plus a few
     /// that take the generic path.
-    const SHAPES: [(&[usize], &[usize]); 8] = [
+    const SHAPES: [(&[usize], &[usize]); 10] = [
+        (&[40, 30], &[40, 30]),
+        (&[40, 30], &[30]),
         (&[5, 4], &[4]),
         (&[5, 4], &[1, 4]),
         (&[2, 3, 4], &[3, 4]),
