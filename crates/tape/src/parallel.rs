@@ -221,6 +221,28 @@ mod tests {
         c
     }
 
+    /// `gemm` on 1 to 4 threads equals `expected`, whatever `c` held before.
+    fn assert_product_on_threads(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: Operand<'_, f64>,
+        b: Operand<'_, f64>,
+        expected: &[f64],
+    ) {
+        for threads in 1..=4 {
+            // Recycled garbage in `c` must not leak into the result.
+            let mut c = vec![f64::NAN; m * n];
+            gemm(m, k, n, a, b, &mut c, threads);
+            for (x, y) in c.iter().zip(expected) {
+                assert!(
+                    (x - y).abs() < 1e-12,
+                    "{m}×{k}·{k}×{n} on {threads} threads"
+                );
+            }
+        }
+    }
+
     #[test]
     fn a_product_split_by_columns_equals_the_textbook_product() {
         for &(m, k, n) in &[
@@ -233,25 +255,11 @@ mod tests {
             let a = Array::<f64>::rand_uniform(&[m, k], -1.0, 1.0, 1);
             let b = Array::<f64>::rand_uniform(&[n, k], -1.0, 1.0, 2);
             let expected = reference(a.data(), b.data(), m, k, n);
-            for threads in [1, 2, 3, 4] {
-                // Recycled garbage in `c` must not leak into the result.
-                let mut c = vec![f64::NAN; m * n];
-                gemm(
-                    m,
-                    k,
-                    n,
-                    Operand::new(a.data(), (k as isize, 1)),
-                    Operand::new(b.data(), (1, k as isize)),
-                    &mut c,
-                    threads,
-                );
-                for (x, y) in c.iter().zip(&expected) {
-                    assert!(
-                        (x - y).abs() < 1e-12,
-                        "{m}×{k}·{k}×{n} on {threads} threads"
-                    );
-                }
-            }
+            let (a, b) = (
+                Operand::new(a.data(), (k as isize, 1)),
+                Operand::new(b.data(), (1, k as isize)),
+            );
+            assert_product_on_threads(m, k, n, a, b, &expected);
         }
     }
 
@@ -283,24 +291,11 @@ mod tests {
                 ),
             ];
             for (a_data, a_strides, expected) in cases {
-                for threads in [1, 2, 3] {
-                    let mut c = vec![f64::NAN; m * n];
-                    gemm(
-                        m,
-                        k,
-                        n,
-                        Operand::new(a_data, a_strides),
-                        Operand::new(b.data(), (n as isize, 1)),
-                        &mut c,
-                        threads,
-                    );
-                    for (x, y) in c.iter().zip(&expected) {
-                        assert!(
-                            (x - y).abs() < 1e-12,
-                            "{m}×{k}·{k}×{n} on {threads} threads"
-                        );
-                    }
-                }
+                let (a, b) = (
+                    Operand::new(a_data, a_strides),
+                    Operand::new(b.data(), (n as isize, 1)),
+                );
+                assert_product_on_threads(m, k, n, a, b, &expected);
             }
         }
     }
