@@ -9,6 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::Element;
 use crate::array::buffers;
 
+mod pool;
+
 /// 0 until first read or set.
 static THREADS: AtomicUsize = AtomicUsize::new(0);
 
@@ -197,12 +199,7 @@ fn run_blocks(blocks: usize, threads: usize, block: impl Fn(usize) + Sync) {
             block(i);
         }
     };
-    rayon::in_place_scope(|s| {
-        for _ in 1..threads.min(blocks) {
-            s.spawn(|_| work());
-        }
-        work();
-    });
+    pool::run(threads.min(blocks).saturating_sub(1), &work);
 }
 
 #[cfg(test)]
