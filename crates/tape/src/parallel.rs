@@ -15,8 +15,10 @@ mod pool;
 static THREADS: AtomicUsize = AtomicUsize::new(0);
 
 /// Matrix products with fewer multiply-adds (`m·k·n`) than this run on one thread: below it,
-/// handing work to a second thread costs more than it saves.
-pub(crate) const PARALLEL_GEMM_MIN: usize = 1 << 22;
+/// handing work to a second thread costs more than it saves. (On two threads, 128×128·128×32
+/// took 15 µs either way; 128×128·128×64, 32 against 18–22 µs; 128×128·128×128, 62 against
+/// 34 µs.)
+pub(crate) const PARALLEL_GEMM_MIN: usize = 1 << 19;
 
 /// Sets how many threads large matrix products may use (at least 1).
 ///

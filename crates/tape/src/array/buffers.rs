@@ -199,7 +199,7 @@ mod tests {
     #[test]
     fn a_threaded_product_into_a_recycled_buffer_ignores_its_old_contents() {
         use crate::Array;
-        // Large enough (2²² multiply-adds) to be split between threads.
+        // Large enough (at least 2¹⁹ multiply-adds) to be split between threads.
         let (m, k, n) = (128, 256, 128);
         assert!(m * k * n >= crate::parallel::PARALLEL_GEMM_MIN);
         crate::set_num_threads(2);

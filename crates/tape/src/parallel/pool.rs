@@ -127,9 +127,14 @@ impl Drop for Close<'_> {
         let pool = self.0;
         let entered = pool.state.fetch_or(CLOSED, Ordering::AcqRel) & ENTERED;
         let start = Instant::now();
+        let mut spins = 0u32;
+        let mut patient = true;
         while pool.finished.load(Ordering::Acquire) < entered {
-            if start.elapsed() < SPIN {
+            if patient {
                 std::hint::spin_loop();
+                spins = spins.wrapping_add(1);
+                // Reading the clock costs more than a check of `finished`: only now and then.
+                patient = spins % 64 != 0 || start.elapsed() < SPIN;
             } else {
                 // A worker was descheduled inside its block: let it have the core.
                 std::thread::yield_now();
