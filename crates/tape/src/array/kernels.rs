@@ -4,7 +4,7 @@
 use smallvec::SmallVec;
 
 use super::{Array, buffers};
-use crate::parallel::Operand;
+use crate::parallel::{Operand, for_chunks};
 use crate::rules::{BinaryOp, UnaryOp};
 use crate::shape::{broadcast_strides, contiguous_strides, for_each_broadcast, numel};
 use crate::{Element, Shape};
@@ -108,11 +108,16 @@ impl<T: Element> Array<T> {
             } else {
                 let mut data = buffers::scratch(n);
                 with_binary_fn!(op, |f| {
-                    for ((o, &x), &y) in
-                        data.iter_mut().zip(self.data.iter()).zip(other.data.iter())
-                    {
-                        *o = f(x, y);
-                    }
+                    for_chunks(&mut data, 1, |start, out| {
+                        let end = start + out.len();
+                        for ((o, &x), &y) in out
+                            .iter_mut()
+                            .zip(&self.data[start..end])
+                            .zip(&other.data[start..end])
+                        {
+                            *o = f(x, y);
+                        }
+                    });
                 });
                 data
             };
@@ -126,11 +131,14 @@ impl<T: Element> Array<T> {
             let mut data = buffers::scratch(n);
             if row > 0 {
                 with_binary_fn!(op, |f| {
-                    for (outs, xs) in data.chunks_exact_mut(row).zip(self.data.chunks_exact(row)) {
-                        for ((o, &x), &y) in outs.iter_mut().zip(xs).zip(&other.data) {
-                            *o = f(x, y);
+                    for_chunks(&mut data, row, |start, out| {
+                        let xs = &self.data[start..start + out.len()];
+                        for (outs, xs) in out.chunks_exact_mut(row).zip(xs.chunks_exact(row)) {
+                            for ((o, &x), &y) in outs.iter_mut().zip(xs).zip(&other.data) {
+                                *o = f(x, y);
+                            }
                         }
-                    }
+                    });
                 });
             }
             return Array::from_parts(data, Shape::from_slice(out_shape));
@@ -150,9 +158,12 @@ impl<T: Element> Array<T> {
     pub(crate) fn unary(&self, op: UnaryOp) -> Array<T> {
         let mut data = buffers::scratch(self.data.len());
         with_unary_fn!(op, |f| {
-            for (o, &x) in data.iter_mut().zip(&self.data) {
-                *o = f(x);
-            }
+            for_chunks(&mut data, 1, |start, out| {
+                let xs = &self.data[start..start + out.len()];
+                for (o, &x) in out.iter_mut().zip(xs) {
+                    *o = f(x);
+                }
+            });
         });
         Array::from_parts(data, self.shape.clone())
     }

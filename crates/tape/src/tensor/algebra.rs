@@ -2,6 +2,7 @@
 //! (first order) and by tensor handles (the backward recorded on the tape).
 
 use crate::array::{buffers, row_period};
+use crate::parallel::for_chunks;
 use crate::rules::{BinaryOp, UnaryOp};
 use crate::shape::{broadcast_shapes, broadcast_strides, for_each_broadcast};
 use crate::{Array, Element, Real, Shape, Tensor};
@@ -69,9 +70,16 @@ impl<T: Element> TensorAlgebra<T> for Array<T> {
         match op {
             UnaryOp::Relu => {
                 let mut data = buffers::scratch(x.len());
-                for ((d, &x), &g) in data.iter_mut().zip(x.data()).zip(g.data()) {
-                    *d = g * Real::step(x);
-                }
+                for_chunks(&mut data, 1, |start, out| {
+                    let end = start + out.len();
+                    for ((d, &x), &g) in out
+                        .iter_mut()
+                        .zip(&x.data()[start..end])
+                        .zip(&g.data()[start..end])
+                    {
+                        *d = g * Real::step(x);
+                    }
+                });
                 Array::from_parts(data, Shape::from_slice(x.shape()))
             }
             _ => unary_vjp_generic(op, x, out, g),
@@ -495,6 +503,44 @@ mod tests {
             let bits = |a: &Array<f64>| a.data().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&fast), bits(&reference), "{op:?}");
             assert_eq!(fast.shape(), x.shape());
+        }
+    }
+
+    #[test]
+    fn kernels_split_across_threads_equal_the_rule_element_by_element() {
+        // Long enough to be split into chunks, with lengths and rows that do not divide the
+        // chunk sizes evenly, and NaN garbage left in the recycled buffers.
+        let bits = |a: &Array<f64>| a.data().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        for &(rows, row) in &[(1, 100_003), (3001, 30), (131, 257), (6554, 10)] {
+            let n = rows * row;
+            assert!(n >= crate::parallel::PARALLEL_ELEMENTS_MIN);
+            let shape = [rows, row];
+            let x = Array::<f64>::rand_uniform(&shape, -2.0, 2.0, 11);
+            let y = Array::<f64>::rand_uniform(&shape, -2.0, 2.0, 12);
+            let bias = Array::<f64>::rand_uniform(&[row], -2.0, 2.0, 13);
+            let g = Array::<f64>::rand_normal(&shape, 0.0, 1.0, 14);
+            let relu = x.map(|v| UnaryOp::Relu.f(v));
+            for threads in 1..=3 {
+                crate::parallel::set_num_threads(threads);
+                crate::array::buffers::recycle(vec![f64::NAN; n]);
+                for op in [UnaryOp::Relu, UnaryOp::Exp, UnaryOp::MulC(-1.5)] {
+                    let reference = x.map(|v| op.f(v));
+                    assert_eq!(bits(&x.unary(op)), bits(&reference), "{op:?} {shape:?}");
+                }
+                for op in [BinaryOp::Add, BinaryOp::Mul, BinaryOp::Div] {
+                    let equal = x.zip_broadcast(&y, &shape, op);
+                    assert_eq!(bits(&equal), bits(&zip_reference(op, &x, &y, &shape)));
+                    let rows = x.zip_broadcast(&bias, &shape, op);
+                    assert_eq!(bits(&rows), bits(&zip_reference(op, &x, &bias, &shape)));
+                }
+                let fast =
+                    <Array<f64> as TensorAlgebra<f64>>::unary_vjp(UnaryOp::Relu, &x, &relu, &g);
+                let generic = unary_vjp_generic(UnaryOp::Relu, &x, &relu, &g);
+                assert!(
+                    same_values(&fast, &generic),
+                    "{shape:?} on {threads} threads"
+                );
+            }
         }
     }
 
