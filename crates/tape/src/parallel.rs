@@ -1,7 +1,9 @@
 //! How many threads kernels may use: [`set_num_threads`] and [`num_threads`].
 //!
-//! Only large matrix products run on more than one thread; everything else runs on the
-//! calling thread. The count is process-wide, like PyTorch's `torch.set_num_threads`.
+//! Only large matrix products (from 2¹⁹ multiply-adds) and elementwise kernels on large
+//! arrays (from 2¹⁵ elements) run on more than one thread; everything else, the scalar tape
+//! included, runs on the calling thread. The count is process-wide, like PyTorch's
+//! `torch.set_num_threads`.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -20,7 +22,7 @@ static THREADS: AtomicUsize = AtomicUsize::new(0);
 /// 34 µs.)
 pub(crate) const PARALLEL_GEMM_MIN: usize = 1 << 19;
 
-/// Sets how many threads large matrix products may use (at least 1).
+/// Sets how many threads large matrix products and elementwise kernels may use (at least 1).
 ///
 /// ```
 /// tape::set_num_threads(1);
@@ -30,7 +32,7 @@ pub fn set_num_threads(n: usize) {
     THREADS.store(n.max(1), Ordering::Relaxed);
 }
 
-/// How many threads large matrix products may use: the last [`set_num_threads`], or else the
+/// How many threads large matrix products and elementwise kernels may use: the last [`set_num_threads`], or else the
 /// `TAPEGRAD_THREADS` environment variable, or else the number of available cores.
 ///
 /// ```
