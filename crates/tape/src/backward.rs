@@ -12,6 +12,7 @@ use smallvec::SmallVec;
 
 use crate::array::buffers;
 use crate::node::{ScalarNode, Tag};
+use crate::rules::BinaryOp;
 use crate::tape::{Inner, TensorNode};
 use crate::tensor::op::{TensorOp, vjp};
 use crate::{Array, Element, Scalar, Shape, Tape, TapeError, Tensor};
@@ -328,7 +329,13 @@ fn sweep<T: Element>(
         } else {
             tgrads[slot].take()
         };
-        if let Some(g) = grad_out {
+        if let Some(mut g) = grad_out {
+            if matches!(tn.op, TensorOp::Binary(BinaryOp::Add)) && g.len() >= buffers::MIN_LEN {
+                // An add passes its gradient on unchanged to an input of its own shape: shared,
+                // that input's gradient is a second reference, not a copy (copied only if
+                // another contribution is later added to it).
+                g = g.shared();
+            }
             if !tn.op.is_source() {
                 tensor_node_backward(inner, tn, &g, &mut adj, &mut tgrads, checking)?;
             }

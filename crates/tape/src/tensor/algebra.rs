@@ -100,9 +100,12 @@ impl<T: Element> TensorAlgebra<T> for Array<T> {
                         *a += v;
                     }
                 }
-                let mut gx = buffers::scratch(g.len());
-                gx.copy_from_slice(g.data());
-                gx
+                // The gradient passes through unchanged: a clone, which for a gradient the
+                // sweep has made shared is a second reference rather than a copy.
+                return (
+                    g.clone(),
+                    Array::from_parts(gy, Shape::from_slice(y.shape())),
+                );
             } else {
                 let (xd, yd, od, gd) = (x.data(), y.data(), out.data(), g.data());
                 let mut gx = buffers::filled(x.len(), T::zero());

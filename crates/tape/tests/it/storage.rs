@@ -100,3 +100,62 @@ fn a_parameter_bound_onto_a_tape_is_not_copied_and_keeps_its_value_after_an_upda
     // The gradient is 2w = [2, 4, 6]; the first element was stepped twice (above and here).
     assert_eq!(w.data(), &[-1.0, 0.0, 0.0]);
 }
+
+#[test]
+fn an_add_passes_its_gradient_on_without_mixing_it_with_other_contributions() {
+    // h = x + b (a bias row) is large enough for its gradient to be shared with x's; x also
+    // feeds a second term, whose contribution is added to x's gradient afterwards. That
+    // addition must copy, not change h's gradient. Closed forms: ∂/∂h = c, ∂/∂x = c + d,
+    // ∂/∂b = column sums of c.
+    let (rows, cols) = (40, 50);
+    let x0 = Array::<f64>::rand_uniform(&[rows, cols], -1.0, 1.0, 1);
+    let b0 = Array::<f64>::rand_uniform(&[cols], -1.0, 1.0, 2);
+    let c0 = Array::<f64>::rand_uniform(&[rows, cols], -1.0, 1.0, 3);
+    let d0 = Array::<f64>::rand_uniform(&[rows, cols], -1.0, 1.0, 4);
+    for order in 0..2 {
+        let tape = Tape::new();
+        let (x, b) = (tape.tensor(x0.clone()), tape.tensor(b0.clone()));
+        let (c, d) = (
+            tape.tensor_constant(c0.clone()),
+            tape.tensor_constant(d0.clone()),
+        );
+        let h = x + b;
+        // Both orders of recording, so the shared gradient is reached first or second.
+        let loss = if order == 0 {
+            (h * c).sum() + (x * d).sum()
+        } else {
+            (x * d).sum() + (h * c).sum()
+        };
+        let grads = loss.backward();
+        assert_eq!(grads.wrt(h).data(), c0.data(), "∂/∂h, order {order}");
+        let expected_x: Vec<f64> = c0
+            .data()
+            .iter()
+            .zip(d0.data())
+            .map(|(c, d)| c + d)
+            .collect();
+        assert_eq!(
+            grads.wrt(x).data(),
+            expected_x.as_slice(),
+            "∂/∂x, order {order}"
+        );
+        let expected_b: Vec<f64> = (0..cols)
+            .map(|j| (0..rows).map(|i| c0.data()[i * cols + j]).sum())
+            .collect();
+        let got_b = grads.wrt(b).data().to_vec();
+        for (g, e) in got_b.iter().zip(&expected_b) {
+            assert!((g - e).abs() < 1e-12, "∂/∂b, order {order}");
+        }
+    }
+}
+
+#[test]
+fn an_add_hands_its_gradient_to_an_input_of_its_shape_without_copying() {
+    let tape = Tape::new();
+    let x = tape.tensor(Array::<f64>::rand_uniform(&[40, 50], -1.0, 1.0, 1));
+    let b = tape.tensor(Array::<f64>::rand_uniform(&[50], -1.0, 1.0, 2));
+    let h = x + b;
+    let grads = (h * h).sum().backward();
+    assert_eq!(grads.wrt(x).data().as_ptr(), grads.wrt(h).data().as_ptr());
+    assert_eq!(grads.wrt(x).data(), grads.wrt(h).data());
+}
