@@ -163,9 +163,8 @@ pub fn sgd_step(mlp: &mut Mlp<f32>, tape: &mut Tape<f32>, xb: Array<f32>, yb: &[
     // update writes them in place.
     tape.clear();
     mlp.update_params(&grads, &mut |_, p, g| {
-        for (p, g) in p.data_mut().iter_mut().zip(g.data()) {
-            *p -= W2_LR * g;
-        }
+        p.zip_mut_with(g, |p, g| *p -= W2_LR * g)
+            .expect("a gradient has its parameter's shape");
     })
     .expect("SGD update");
     loss

@@ -413,6 +413,48 @@ impl<T: Element> Array<T> {
         }
     }
 
+    /// Calls `f(a, b)` for every element `a` of `self` and the element `b` at the same place
+    /// in `other`, changing `self` in place: an optimiser's update, say. Arrays of 2¹⁵
+    /// elements or more are split across [`num_threads`](crate::num_threads) threads, so `f`
+    /// must not depend on the order in which elements are visited. Like the other ways of
+    /// changing an array, a [shared](Array::shared) array still referred to elsewhere is
+    /// copied first.
+    ///
+    /// # Errors
+    /// [`TapeError::ShapeMismatch`] if the shapes differ; `self` is then left unchanged.
+    ///
+    /// ```
+    /// use tape::Array;
+    /// let mut w = Array::from_vec(vec![1.0f32, 2.0, 3.0], &[3]).unwrap();
+    /// let g = Array::from_vec(vec![10.0, 20.0, 30.0], &[3]).unwrap();
+    /// w.zip_mut_with(&g, |w, g| *w -= 0.1 * g).unwrap(); // a step of SGD
+    /// assert_eq!(w.data(), &[0.0, 0.0, 0.0]);
+    /// let err = w.zip_mut_with(&Array::zeros(&[2]), |_, _| {}).unwrap_err();
+    /// assert_eq!(err.to_string(), "zip_mut_with: shapes differ: lhs [3], rhs [2]");
+    /// ```
+    pub fn zip_mut_with(
+        &mut self,
+        other: &Array<T>,
+        f: impl Fn(&mut T, T) + Sync,
+    ) -> Result<(), TapeError> {
+        if self.shape != other.shape {
+            return Err(TapeError::shape(
+                "zip_mut_with",
+                "shapes differ",
+                &self.shape,
+                &other.shape,
+            ));
+        }
+        let others = other.data();
+        crate::parallel::for_chunks(self.data.make_mut(), 1, |start, chunk| {
+            let bs = &others[start..start + chunk.len()];
+            for (a, &b) in chunk.iter_mut().zip(bs) {
+                f(a, b);
+            }
+        });
+        Ok(())
+    }
+
     /// Matrix product of two 2-D arrays, `[m, k]·[k, n] → [m, n]`: the kernel behind
     /// [`Tensor::matmul`](crate::Tensor::matmul), without a tape.
     ///

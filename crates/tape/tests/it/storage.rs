@@ -159,3 +159,42 @@ fn an_add_hands_its_gradient_to_an_input_of_its_shape_without_copying() {
     assert_eq!(grads.wrt(x).data().as_ptr(), grads.wrt(h).data().as_ptr());
     assert_eq!(grads.wrt(x).data(), grads.wrt(h).data());
 }
+
+#[test]
+fn zip_mut_with_updates_every_element_once_on_any_thread_count() {
+    // Long enough to be split across threads, and not a multiple of the chunk size.
+    let n = 100_003;
+    let g = Array::<f64>::rand_uniform(&[n], -1.0, 1.0, 5);
+    let start = Array::<f64>::rand_uniform(&[n], -1.0, 1.0, 6);
+    let expected: Vec<f64> = start
+        .data()
+        .iter()
+        .zip(g.data())
+        .map(|(w, g)| w - 0.1 * g)
+        .collect();
+    for threads in 1..=3 {
+        tape::set_num_threads(threads);
+        let mut w = start.clone();
+        w.zip_mut_with(&g, |w, g| *w -= 0.1 * g).unwrap();
+        assert_eq!(w.data(), expected.as_slice(), "{threads} threads");
+    }
+}
+
+#[test]
+fn zip_mut_with_copies_a_shared_array_before_changing_it_and_checks_shapes() {
+    let mut w = sample().shared();
+    let other_ref = w.clone();
+    let g = Array::full(&[30, 100], 1.0);
+    w.zip_mut_with(&g, |w, g| *w += g).unwrap();
+    assert_eq!(other_ref, sample(), "the other reference keeps its values");
+    assert_eq!(w.data()[7], sample().data()[7] + 1.0);
+    let before = w.clone();
+    let err = w
+        .zip_mut_with(&Array::zeros(&[100, 30]), |w, _| *w = 0.0)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "zip_mut_with: shapes differ: lhs [30, 100], rhs [100, 30]"
+    );
+    assert_eq!(w, before, "unchanged after the error");
+}

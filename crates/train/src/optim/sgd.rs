@@ -140,15 +140,18 @@ impl<T: Element> Optimizer<T> for Sgd<T> {
         let wd = T::cast_from(c.weight_decay);
         let mu = T::cast_from(c.momentum);
         let keep = T::one() - T::cast_from(c.dampening);
-        let params = param.data_mut();
-        let grads = grad.data();
         if c.momentum == 0.0 {
-            for (p, &g) in params.iter_mut().zip(grads) {
-                let g = g + wd * *p;
-                *p -= lr * g;
-            }
+            // Shapes were checked above. One pass, split across threads for large parameters.
+            param
+                .zip_mut_with(grad, |p, g| {
+                    let g = g + wd * *p;
+                    *p -= lr * g;
+                })
+                .expect("shapes checked above");
             return Ok(());
         }
+        let params = param.data_mut();
+        let grads = grad.data();
         let first = !self.buffers.contains_key(name);
         let buf = self
             .buffers
