@@ -96,7 +96,7 @@ pub struct W2 {
     pub mlp: Mlp<f32>,
     /// The tape, cleared at the start of every step (its capacity is reused).
     pub tape: Tape<f32>,
-    /// The inputs, `[60000, 784]`.
+    /// The inputs, `[60000, 784]`, shared so that a batch is a view of its rows.
     pub inputs: Array<f32>,
     /// The labels, one per sample.
     pub labels: Vec<usize>,
@@ -113,7 +113,7 @@ impl W2 {
     /// Like [`W2::new`] with other layer widths and number of samples (for scaling runs).
     pub fn with_shape(sizes: &[usize], samples: usize, seed: u64) -> Self {
         let mlp = Mlp::new(sizes, Activation::Relu, seed).expect("W2 layer sizes");
-        let inputs = Array::rand_uniform(&[samples, sizes[0]], 0.0, 1.0, seed + 1);
+        let inputs = Array::rand_uniform(&[samples, sizes[0]], 0.0, 1.0, seed + 1).shared();
         let labels = Array::<f64>::rand_uniform(&[samples], 0.0, 1.0, seed + 2)
             .data()
             .iter()
@@ -136,12 +136,8 @@ impl W2 {
         let samples = self.labels.len();
         let i = self.pos;
         self.pos = (i + batch) % (samples - batch);
-        let width = self.inputs.shape()[1];
-        let xb = Array::from_slice(
-            &self.inputs.data()[i * width..(i + batch) * width],
-            &[batch, width],
-        )
-        .expect("W2 batch shape");
+        // A view of the rows, as PyTorch's `X[i:i + 128]`: `inputs` is shared.
+        let xb = self.inputs.rows(i..i + batch).expect("W2 batch rows");
         let yb = &self.labels[i..i + batch];
         sgd_step(&mut self.mlp, &mut self.tape, xb, yb)
     }

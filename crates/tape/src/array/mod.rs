@@ -154,6 +154,49 @@ impl<T: Element> Array<T> {
         Ok(self.index_select(indices))
     }
 
+    /// The rows (entries along the first axis) `range.start..range.end`, as a new array: how
+    /// a mini-batch is taken from a data set held in order. For a [shared](Array::shared)
+    /// array the result refers to the same elements (a view, like PyTorch's `x[i:j]`; it is
+    /// copied only if changed); otherwise the rows are copied.
+    ///
+    /// # Errors
+    /// [`TapeError::InvalidArgument`] if the array is 0-dimensional or the range is reversed
+    /// or runs past the last row.
+    ///
+    /// ```
+    /// let data = tape::Array::from_vec(vec![0.0f32, 1.0, 10.0, 11.0, 20.0, 21.0], &[3, 2])
+    ///     .unwrap()
+    ///     .shared();
+    /// let batch = data.rows(1..3).unwrap();
+    /// assert_eq!((batch.shape(), batch.data()), (&[2, 2][..], &[10.0, 11.0, 20.0, 21.0][..]));
+    /// assert!(std::ptr::eq(batch.data().as_ptr(), &data.data()[2])); // not copied
+    /// assert!(data.rows(2..4).is_err());
+    /// ```
+    pub fn rows(&self, range: std::ops::Range<usize>) -> Result<Self, TapeError> {
+        const OP: &str = "Array::rows";
+        let Some(&n) = self.shape.first() else {
+            return Err(TapeError::invalid(
+                OP,
+                "a 0-dimensional array has no rows".to_string(),
+                &self.shape,
+            ));
+        };
+        if range.start > range.end || range.end > n {
+            return Err(TapeError::invalid(
+                OP,
+                format!("rows {range:?} are out of range for {n} rows"),
+                &self.shape,
+            ));
+        }
+        let row = self.shape[1..].iter().product::<usize>();
+        let mut shape = self.shape.clone();
+        shape[0] = range.len();
+        Ok(Array {
+            data: self.data.range(range.start * row, range.len() * row),
+            shape,
+        })
+    }
+
     /// A 0-dimensional array holding one value.
     ///
     /// ```

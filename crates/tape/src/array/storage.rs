@@ -20,6 +20,13 @@ pub(crate) enum Storage<T> {
     Owned(Vec<T>),
     /// Elements shared by reference count with clones of the array.
     Shared(Arc<Vec<T>>),
+    /// `len` elements from `start` of a vector shared with other arrays: a range of rows of a
+    /// shared array ([`Array::rows`](super::Array::rows)), made without copying.
+    View {
+        all: Arc<Vec<T>>,
+        start: usize,
+        len: usize,
+    },
 }
 
 impl<T> Deref for Storage<T> {
@@ -30,6 +37,7 @@ impl<T> Deref for Storage<T> {
         match self {
             Storage::Owned(v) => v,
             Storage::Shared(v) => v,
+            Storage::View { all, start, len } => &all[*start..*start + *len],
         }
     }
 }
@@ -41,12 +49,21 @@ impl<T: Element> Storage<T> {
         match self {
             Storage::Owned(v) => Storage::Owned(copy_of(v)),
             Storage::Shared(v) => Storage::Shared(Arc::clone(v)),
+            Storage::View { all, start, len } => Storage::View {
+                all: Arc::clone(all),
+                start: *start,
+                len: *len,
+            },
         }
     }
 
     /// The elements, mutably: copied first if they are shared with another array (which keeps
     /// its values); shared storage stays shared, so later clones stay cheap.
     pub(crate) fn make_mut(&mut self) -> &mut [T] {
+        if let Storage::View { .. } = self {
+            // A view's elements are part of another array's: the changed copy is its own.
+            *self = Storage::Owned(copy_of(self));
+        }
         match self {
             Storage::Owned(v) => v,
             Storage::Shared(v) => {
@@ -55,6 +72,7 @@ impl<T: Element> Storage<T> {
                 }
                 Arc::get_mut(v).expect("a freshly copied vector has one owner")
             }
+            Storage::View { .. } => unreachable!("a view was made owned above"),
         }
     }
 
@@ -63,6 +81,7 @@ impl<T: Element> Storage<T> {
         match std::mem::replace(self, Storage::Owned(Vec::new())) {
             Storage::Owned(v) => v,
             Storage::Shared(v) => Arc::try_unwrap(v).unwrap_or_else(|v| copy_of(&v)),
+            Storage::View { all, start, len } => copy_of(&all[start..start + len]),
         }
     }
 
@@ -75,7 +94,25 @@ impl<T: Element> Storage<T> {
     }
 
     pub(crate) fn is_shared(&self) -> bool {
-        matches!(self, Storage::Shared(_))
+        matches!(self, Storage::Shared(_) | Storage::View { .. })
+    }
+
+    /// `len` elements from `start`, without copying when they are shared (the result then
+    /// refers to the same vector); copied otherwise. The range must lie inside.
+    pub(crate) fn range(&self, start: usize, len: usize) -> Self {
+        match self {
+            Storage::Owned(v) => Storage::Owned(copy_of(&v[start..start + len])),
+            Storage::Shared(all) => Storage::View {
+                all: Arc::clone(all),
+                start,
+                len,
+            },
+            Storage::View { all, start: s, .. } => Storage::View {
+                all: Arc::clone(all),
+                start: s + start,
+                len,
+            },
+        }
     }
 
     /// The vector, for recycling when the array is dropped: only if no other array refers to
@@ -84,6 +121,7 @@ impl<T: Element> Storage<T> {
         match self {
             Storage::Owned(v) => Some(std::mem::take(v)),
             Storage::Shared(v) => Arc::get_mut(v).map(std::mem::take),
+            Storage::View { .. } => None,
         }
     }
 }

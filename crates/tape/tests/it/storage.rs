@@ -198,3 +198,55 @@ fn zip_mut_with_copies_a_shared_array_before_changing_it_and_checks_shapes() {
     );
     assert_eq!(w, before, "unchanged after the error");
 }
+
+#[test]
+fn rows_of_a_shared_array_refer_to_its_elements_and_never_alias_a_change() {
+    let mut data = sample().shared(); // [30, 100], element i = i/2
+    let view = data.rows(10..13).unwrap();
+    assert_eq!(view.shape(), &[3, 100]);
+    assert!(view.is_shared());
+    assert_eq!(view.data().as_ptr(), data.data()[1000..].as_ptr());
+    assert_eq!(view.data(), &sample().data()[1000..1300]);
+    // Rows of a view count from the view's first row.
+    let inner = view.rows(1..3).unwrap();
+    assert_eq!(inner.data(), &sample().data()[1100..1300]);
+    assert_eq!(inner.data().as_ptr(), data.data()[1100..].as_ptr());
+    // Changing the view copies it; changing the array copies the array: neither sees the other.
+    let mut changed = view.clone();
+    changed.data_mut()[0] = -1.0;
+    assert_eq!(changed.data()[0], -1.0);
+    assert_eq!(data.data()[1000], 500.0);
+    data.data_mut()[1000] = -2.0;
+    assert_eq!(view.data()[0], 500.0);
+    assert_eq!(inner.into_vec(), sample().data()[1100..1300].to_vec());
+    // An owned array's rows are a copy.
+    let owned = sample();
+    let copy = owned.rows(0..2).unwrap();
+    assert!(!copy.is_shared());
+    assert_eq!(copy.data(), &owned.data()[..200]);
+    // Empty and full ranges; errors name the rows.
+    assert_eq!(owned.rows(5..5).unwrap().shape(), &[0, 100]);
+    assert_eq!(owned.rows(0..30).unwrap(), owned);
+    let err = owned.rows(29..31).unwrap_err().to_string();
+    assert!(err.contains("Array::rows") && err.contains("29..31") && err.contains("30 rows"));
+    assert!(Array::scalar(1.0f64).rows(0..1).is_err());
+}
+
+#[test]
+fn a_batch_viewed_from_a_shared_data_set_trains_like_a_copied_one() {
+    let inputs = Array::<f64>::rand_uniform(&[64, 5], -1.0, 1.0, 7).shared();
+    let w0 = Array::<f64>::rand_uniform(&[3, 5], -1.0, 1.0, 8);
+    let grad = |x: Array<f64>| {
+        let tape = Tape::new();
+        let w = tape.tensor(w0.clone());
+        let loss = tape
+            .tensor_constant(x)
+            .matmul_t(false, w, true)
+            .relu()
+            .sum();
+        loss.backward().wrt(w).clone()
+    };
+    let viewed = grad(inputs.rows(16..48).unwrap());
+    let copied = grad(Array::from_slice(&inputs.data()[80..240], &[32, 5]).unwrap());
+    assert_eq!(viewed, copied);
+}
