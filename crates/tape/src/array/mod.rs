@@ -137,13 +137,7 @@ impl<T: Element> Array<T> {
     /// ```
     pub fn select_rows(&self, indices: &[usize]) -> Result<Self, TapeError> {
         const OP: &str = "Array::select_rows";
-        let Some(&n) = self.shape.first() else {
-            return Err(TapeError::invalid(
-                OP,
-                "a 0-dimensional array has no rows".to_string(),
-                &self.shape,
-            ));
-        };
+        let n = self.row_count(OP)?;
         if let Some(&bad) = indices.iter().find(|&&i| i >= n) {
             return Err(TapeError::invalid(
                 OP,
@@ -174,13 +168,7 @@ impl<T: Element> Array<T> {
     /// ```
     pub fn rows(&self, range: std::ops::Range<usize>) -> Result<Self, TapeError> {
         const OP: &str = "Array::rows";
-        let Some(&n) = self.shape.first() else {
-            return Err(TapeError::invalid(
-                OP,
-                "a 0-dimensional array has no rows".to_string(),
-                &self.shape,
-            ));
-        };
+        let n = self.row_count(OP)?;
         if range.start > range.end || range.end > n {
             return Err(TapeError::invalid(
                 OP,
@@ -195,6 +183,14 @@ impl<T: Element> Array<T> {
             data: self.data.range(range.start * row, range.len() * row),
             shape,
         })
+    }
+
+    /// The length of the first axis, or an error naming `op` for a 0-dimensional array.
+    fn row_count(&self, op: &'static str) -> Result<usize, TapeError> {
+        self.shape
+            .first()
+            .copied()
+            .ok_or_else(|| TapeError::invalid(op, "a 0-dimensional array has no rows", &self.shape))
     }
 
     /// A 0-dimensional array holding one value.
