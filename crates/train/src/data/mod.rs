@@ -122,7 +122,8 @@ impl<T: Element> Dataset<T> {
             ));
         }
         Ok(Dataset {
-            features,
+            // Shared, so that batches taken in order are views of it.
+            features: features.shared(),
             targets: Targets::Classes { labels, n_classes },
         })
     }
@@ -159,8 +160,8 @@ impl<T: Element> Dataset<T> {
         };
         check_features(OP, &features, targets.shape()[0])?;
         Ok(Dataset {
-            features,
-            targets: Targets::Values(targets),
+            features: features.shared(),
+            targets: Targets::Values(targets.shared()),
         })
     }
 
@@ -432,22 +433,27 @@ impl<T: Element> Dataset<T> {
 
     /// The rows at `indices` (all in range).
     fn gather(&self, indices: &[usize]) -> Self {
-        let features = gather_rows(&self.features, indices);
+        let features = gather_rows(&self.features, indices).shared();
         let targets = match &self.targets {
             Targets::Classes { labels, n_classes } => Targets::Classes {
                 labels: indices.iter().map(|&i| labels[i]).collect(),
                 n_classes: *n_classes,
             },
-            Targets::Values(v) => Targets::Values(gather_rows(v, indices)),
+            Targets::Values(v) => Targets::Values(gather_rows(v, indices).shared()),
         };
         Dataset { features, targets }
     }
 }
 
-/// The rows of a 2-D array at `indices` (all in range) as a new `[indices.len(), d]` array.
+/// The rows of a 2-D array at `indices` (all in range) as a new `[indices.len(), d]` array:
+/// a view when the indices are consecutive and the array is shared, a copy otherwise.
 pub(crate) fn gather_rows<T: Element>(a: &Array<T>, indices: &[usize]) -> Array<T> {
-    a.select_rows(indices)
-        .expect("internal error: gathered row indices out of range")
+    let consecutive = indices.windows(2).all(|w| w[1] == w[0] + 1);
+    match (consecutive, indices.first()) {
+        (true, Some(&first)) => a.rows(first..first + indices.len()),
+        _ => a.select_rows(indices),
+    }
+    .expect("internal error: gathered row indices out of range")
 }
 
 fn check_features<T: Element>(

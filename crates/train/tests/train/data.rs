@@ -123,6 +123,35 @@ fn batches_keep_the_last_partial_batch() {
 }
 
 #[test]
+fn batches_in_order_are_views_of_the_data_set_and_do_not_change_it() {
+    let ds = indexed(10);
+    let base = ds.features().data().as_ptr();
+    for (k, batch) in ds.batches(4).unwrap().enumerate() {
+        assert!(batch.features.is_shared());
+        assert_eq!(
+            batch.features.data().as_ptr(),
+            ds.features().data()[4 * k..].as_ptr()
+        );
+        let mut changed = batch.features.clone();
+        changed.data_mut()[0] = -1.0;
+        assert_eq!(ds.features().data()[4 * k], (4 * k) as f64);
+    }
+    assert_eq!(ds.features().data().as_ptr(), base);
+    // Regression targets too.
+    let y = Array::from_vec((0..10).map(|i| 10.0 * i as f64).collect(), &[10]).unwrap();
+    let reg = Dataset::regression(ds.features().clone(), y).unwrap();
+    let batch = reg.batches(3).unwrap().nth(1).unwrap();
+    let BatchTargets::Values(v) = &batch.targets else {
+        panic!("regression batch without values");
+    };
+    assert_eq!(v.data(), &[30.0, 40.0, 50.0]);
+    assert_eq!(
+        v.data().as_ptr(),
+        reg.values().unwrap().data()[3..].as_ptr()
+    );
+}
+
+#[test]
 fn shuffled_batches_visit_every_sample_once_per_epoch() {
     let ds = indexed(23);
     let mut orders = Vec::new();
