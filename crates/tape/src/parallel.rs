@@ -32,8 +32,9 @@ pub fn set_num_threads(n: usize) {
     THREADS.store(n.max(1), Ordering::Relaxed);
 }
 
-/// How many threads large matrix products and elementwise kernels may use: the last [`set_num_threads`], or else the
-/// `TAPEGRAD_THREADS` environment variable, or else the number of available cores.
+/// How many threads large matrix products and elementwise kernels may use: the last
+/// [`set_num_threads`], or else the `TAPEGRAD_THREADS` environment variable, or else the
+/// number of available cores.
 ///
 /// ```
 /// assert!(tape::num_threads() >= 1);
