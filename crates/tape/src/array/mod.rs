@@ -40,6 +40,21 @@ impl<T: Element> PartialEq for Array<T> {
     }
 }
 
+/// An error naming `op` unless `len` elements fill `shape` exactly.
+fn check_len(op: &'static str, len: usize, shape: &[usize]) -> Result<(), TapeError> {
+    if len == numel(shape) {
+        return Ok(());
+    }
+    Err(TapeError::invalid(
+        op,
+        format!(
+            "data has {len} elements but the shape needs {}",
+            numel(shape)
+        ),
+        shape,
+    ))
+}
+
 impl<T: Element> Clone for Array<T> {
     /// A copy of the elements, or for a [shared](Array::shared) array a new reference to them.
     fn clone(&self) -> Self {
@@ -75,17 +90,7 @@ impl<T: Element> Array<T> {
     /// assert!(Array::from_vec(vec![1.0f64; 5], &[2, 3]).is_err());
     /// ```
     pub fn from_vec(data: Vec<T>, shape: &[usize]) -> Result<Self, TapeError> {
-        if data.len() != numel(shape) {
-            return Err(TapeError::invalid(
-                "Array::from_vec",
-                format!(
-                    "data has {} elements but the shape needs {}",
-                    data.len(),
-                    numel(shape)
-                ),
-                shape,
-            ));
-        }
+        check_len("Array::from_vec", data.len(), shape)?;
         Ok(Array {
             data: data.into(),
             shape: Shape::from_slice(shape),
@@ -105,17 +110,7 @@ impl<T: Element> Array<T> {
     /// assert!(tape::Array::from_slice(&rows, &[4]).is_err());
     /// ```
     pub fn from_slice(data: &[T], shape: &[usize]) -> Result<Self, TapeError> {
-        if data.len() != numel(shape) {
-            return Err(TapeError::invalid(
-                "Array::from_slice",
-                format!(
-                    "data has {} elements but the shape needs {}",
-                    data.len(),
-                    numel(shape)
-                ),
-                shape,
-            ));
-        }
+        check_len("Array::from_slice", data.len(), shape)?;
         let mut buf = buffers::with_capacity(data.len());
         buf.extend_from_slice(data);
         Ok(Array::from_parts(buf, Shape::from_slice(shape)))
