@@ -503,9 +503,9 @@ fn tensor_node_backward<T: Element>(
         let Some(gj) = gj else { continue };
         let j = j as usize;
         if checking && !is_constant(inner, j) {
-            if let Some(bad) = gj.data().iter().find(|v| !v.is_finite()) {
-                if g.data().iter().all(|v| v.is_finite()) {
-                    return Err(gradient_anomaly(inner, tn.idx as usize, *bad));
+            if let Some((_, bad)) = gj.first_non_finite() {
+                if g.first_non_finite().is_none() {
+                    return Err(gradient_anomaly(inner, tn.idx as usize, bad));
                 }
             }
         }

@@ -77,26 +77,48 @@ pub(crate) const PARALLEL_ELEMENTS_MIN: usize = 1 << 15;
 /// or one thread is set; otherwise about two chunks per thread, each (but the last) a
 /// multiple of `align` elements long, shared out among the threads.
 pub(crate) fn for_chunks<T: Send>(out: &mut [T], align: usize, f: impl Fn(usize, &mut [T]) + Sync) {
+    for_chunks_with(out, [], align, |start, chunk, []| f(start, chunk));
+}
+
+/// [`for_chunks`] over `out` and, in step with it, over each of `with` (as long as `out`):
+/// `f(start, chunk, with_chunks)` gets the chunks at the same place of all of them.
+pub(crate) fn for_chunks_with<T: Send, const S: usize>(
+    out: &mut [T],
+    with: [&mut [T]; S],
+    align: usize,
+    f: impl Fn(usize, &mut [T], [&mut [T]; S]) + Sync,
+) {
     let n = out.len();
+    assert!(
+        with.iter().all(|w| w.len() == n),
+        "internal error: for_chunks_with: slices of different lengths"
+    );
     let threads = if n < PARALLEL_ELEMENTS_MIN {
         1
     } else {
         num_threads()
     };
     if threads == 1 {
-        return f(0, out);
+        return f(0, out, with);
     }
     // Multiples of 16 as well, so that threads seldom write the same cache line.
     let align = align.max(1);
     let align = align / gcd(align, 16) * 16;
     let len = n.div_ceil(2 * threads).next_multiple_of(align).min(n);
-    let chunks: Vec<Mutex<Option<&mut [T]>>> = out
-        .chunks_mut(len)
-        .map(|chunk| Mutex::new(Some(chunk)))
-        .collect();
+    let mut chunks = Vec::with_capacity(n.div_ceil(len));
+    let (mut out, mut with) = (out, with);
+    while !out.is_empty() {
+        let take = len.min(out.len());
+        let (head, tail) = out.split_at_mut(take);
+        let mut split = with.map(|w| w.split_at_mut(take));
+        let heads = split.each_mut().map(|(h, _)| std::mem::take(h));
+        chunks.push(Mutex::new(Some((head, heads))));
+        out = tail;
+        with = split.map(|(_, t)| t);
+    }
     run_blocks(chunks.len(), threads, |i| {
-        if let Some(chunk) = lock(&chunks[i]).take() {
-            f(i * len, chunk);
+        if let Some((chunk, with)) = lock(&chunks[i]).take() {
+            f(i * len, chunk, with);
         }
     });
 }

@@ -500,10 +500,8 @@ impl<T: Element> Tape<T> {
         if inner.anomaly.is_some() {
             let bad = inner.tensors[slot as usize]
                 .value
-                .data()
-                .iter()
-                .find(|v| !v.is_finite())
-                .map(|v| v.as_f64());
+                .first_non_finite()
+                .map(|(_, v)| v.as_f64());
             inner.note_anomaly(idx, bad, Location::caller());
         }
         (idx as u32, slot)

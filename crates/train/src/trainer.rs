@@ -538,16 +538,16 @@ fn forward_loss<'t, T: Element, B: BoundModel<'t, T>>(
 
 /// The first NaN or infinity among the gradients, with its parameter's name.
 fn first_non_finite<T: Element>(grads: &ParamGrads<T>) -> Option<(&str, f64)> {
-    grads.iter().find_map(|(name, g)| {
-        g.data()
-            .iter()
-            .find(|v| !v.is_finite())
-            .map(|v| (name, v.as_f64()))
-    })
+    grads
+        .iter()
+        .find_map(|(name, g)| g.first_non_finite().map(|(_, v)| (name, v.as_f64())))
 }
 
-/// A copy of a model's parameters, refreshed in place before every update so that a step
-/// that goes wrong can be undone.
+/// The model's parameters before the last update, so that a step that goes wrong can be
+/// undone. A shared parameter (as [`nn`]'s layers keep theirs) is saved as a second reference:
+/// the update then writes its new values to a buffer of their own while reading the old ones
+/// (see [`Array::zip_mut_with`]), so saving costs no copy. Any other is copied, into the
+/// previous step's buffer.
 struct Snapshot<T: Element> {
     params: Vec<Array<T>>,
 }
@@ -564,8 +564,9 @@ impl<T: Element> Snapshot<T> {
         let params = &mut self.params;
         model.visit_params(&mut |_, p| {
             match params.get_mut(i) {
+                Some(saved) if p.is_shared() => *saved = p.clone(),
                 // Same shape as last time: copy without allocating.
-                Some(saved) if saved.shape() == p.shape() => {
+                Some(saved) if saved.shape() == p.shape() && !saved.is_shared() => {
                     saved.data_mut().copy_from_slice(p.data())
                 }
                 Some(saved) => *saved = p.clone(),

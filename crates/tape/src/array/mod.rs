@@ -450,9 +450,9 @@ impl<T: Element> Array<T> {
     /// Calls `f(a, b)` for every element `a` of `self` and the element `b` at the same place
     /// in `other`, changing `self` in place: an optimiser's update, say. Arrays of 2¹⁵
     /// elements or more are split across [`num_threads`](crate::num_threads) threads, so `f`
-    /// must not depend on the order in which elements are visited. Like the other ways of
-    /// changing an array, a [shared](Array::shared) array still referred to elsewhere is
-    /// copied first.
+    /// must not depend on the order in which elements are visited. A [shared](Array::shared)
+    /// array still referred to elsewhere gets new elements (the other references keep the
+    /// old ones), written in the same pass that reads the old: no separate copy.
     ///
     /// # Errors
     /// [`TapeError::ShapeMismatch`] if the shapes differ; `self` is then left unchanged.
@@ -471,24 +471,120 @@ impl<T: Element> Array<T> {
         other: &Array<T>,
         f: impl Fn(&mut T, T) + Sync,
     ) -> Result<(), TapeError> {
+        self.update("zip_mut_with", other, [], |a, b, []| f(a, b))
+    }
+
+    /// The first element that is NaN or infinite, with its index, or `None` when all are
+    /// finite. Checked in blocks whose test vectorises, so a finite array costs one quick
+    /// pass (a training loop can afford it every step).
+    ///
+    /// ```
+    /// use tape::Array;
+    /// let a = Array::from_vec(vec![1.0f32, f32::INFINITY, f32::NAN], &[3]).unwrap();
+    /// assert_eq!(a.first_non_finite(), Some((1, f32::INFINITY)));
+    /// assert_eq!(Array::<f64>::zeros(&[4]).first_non_finite(), None);
+    /// ```
+    pub fn first_non_finite(&self) -> Option<(usize, T)> {
+        const BLOCK: usize = 256;
+        self.data
+            .chunks(BLOCK)
+            .enumerate()
+            // `&`, not `&&`: no early exit inside a block, so the test runs on whole vectors.
+            .find(|(_, block)| !block.iter().fold(true, |ok, v| ok & v.is_finite()))
+            .and_then(|(b, block)| {
+                let i = block.iter().position(|v| !v.is_finite())?;
+                Some((b * BLOCK + i, block[i]))
+            })
+    }
+
+    /// [`zip_mut_with`](Array::zip_mut_with) with state: `f(a, b, [s₀, …])` also gets, and
+    /// may change, the element at the same place of each slice of `state` — an optimiser's
+    /// running averages (momentum, Adam's moments), kept beside the parameter. Split across
+    /// threads and written without a separate copy of a shared `self` in the same way.
+    ///
+    /// # Errors
+    /// [`TapeError::ShapeMismatch`] if the shapes differ or a slice of `state` does not have
+    /// one element per element of `self`; nothing is changed then.
+    ///
+    /// ```
+    /// use tape::Array;
+    /// // SGD with momentum 0.9: the velocity v lives beside w.
+    /// let mut w = Array::from_vec(vec![1.0f64, 2.0], &[2]).unwrap();
+    /// let mut v = vec![0.5, 0.0];
+    /// let g = Array::from_vec(vec![1.0, 1.0], &[2]).unwrap();
+    /// w.zip_mut_with_state(&g, [&mut v], |w, g, [v]| {
+    ///     *v = 0.9 * *v + g;
+    ///     *w -= 0.1 * *v;
+    /// })
+    /// .unwrap();
+    /// assert_eq!(v, [1.45, 1.0]);
+    /// assert_eq!(w.data(), &[1.0 - 0.145, 2.0 - 0.1]);
+    /// let err = w.zip_mut_with_state(&g, [&mut vec![0.0; 3]], |_, _, _| {}).unwrap_err();
+    /// assert_eq!(err.to_string(), "zip_mut_with_state: state 0 does not fit: lhs [2], rhs [3]");
+    /// ```
+    pub fn zip_mut_with_state<const S: usize>(
+        &mut self,
+        other: &Array<T>,
+        state: [&mut [T]; S],
+        f: impl Fn(&mut T, T, [&mut T; S]) + Sync,
+    ) -> Result<(), TapeError> {
+        self.update("zip_mut_with_state", other, state, f)
+    }
+
+    fn update<const S: usize>(
+        &mut self,
+        op: &'static str,
+        other: &Array<T>,
+        state: [&mut [T]; S],
+        f: impl Fn(&mut T, T, [&mut T; S]) + Sync,
+    ) -> Result<(), TapeError> {
         if self.shape != other.shape {
             return Err(TapeError::shape(
-                "zip_mut_with",
+                op,
                 "shapes differ",
                 &self.shape,
                 &other.shape,
             ));
         }
+        let n = self.len();
+        if let Some(i) = state.iter().position(|s| s.len() != n) {
+            const WHAT: [&str; 4] = [
+                "state 0 does not fit",
+                "state 1 does not fit",
+                "state 2 does not fit",
+                "state 3 does not fit",
+            ];
+            let what = WHAT.get(i).copied().unwrap_or("a state slice does not fit");
+            return Err(TapeError::shape(op, what, &[n], &[state[i].len()]));
+        }
+        // Elements another array still refers to are read from where they are and the
+        // results written to a buffer of this array's own (shared again afterwards if they
+        // were shared, so that binding it to a tape stays a reference count).
+        let old = if self.data.is_unique() {
+            None
+        } else {
+            let was_shared = self.data.is_shared();
+            let fresh = Storage::Owned(buffers::scratch(n));
+            Some((std::mem::replace(&mut self.data, fresh), was_shared))
+        };
+        let src = old.as_ref().map(|(s, _)| &**s);
         let others = other.data();
-        crate::parallel::for_chunks(self.data.make_mut(), 1, |start, chunk| {
-            let bs = &others[start..start + chunk.len()];
-            for (a, &b) in chunk.iter_mut().zip(bs) {
-                f(a, b);
-            }
+        crate::parallel::for_chunks_with(self.data.make_mut(), state, 1, |start, out, st| {
+            let end = start + out.len();
+            update_block(
+                out,
+                src.map(|s| &s[start..end]),
+                &others[start..end],
+                st,
+                &f,
+            );
         });
+        if let Some((_, true)) = old {
+            let data = std::mem::replace(&mut self.data, Storage::Owned(Vec::new()));
+            self.data = data.into_shared();
+        }
         Ok(())
     }
-
     /// Matrix product of two 2-D arrays, `[m, k]·[k, n] → [m, n]`: the kernel behind
     /// [`Tensor::matmul`](crate::Tensor::matmul), without a tape.
     ///
@@ -559,6 +655,35 @@ impl<T: Element> Array<T> {
         Array {
             data: Storage::Owned(data),
             shape,
+        }
+    }
+}
+
+/// `f(out[i], others[i], [state[0][i], …])` for every `i` of equally long slices, `out[i]`
+/// starting from `src[i]` when there is a `src` (and from its own value otherwise).
+#[inline(always)]
+fn update_block<T: Element, const S: usize>(
+    out: &mut [T],
+    src: Option<&[T]>,
+    others: &[T],
+    mut state: [&mut [T]; S],
+    f: &impl Fn(&mut T, T, [&mut T; S]),
+) {
+    let n = out.len();
+    assert!(others.len() == n && state.iter().all(|s| s.len() == n));
+    match src {
+        None => {
+            for (i, (a, &b)) in out.iter_mut().zip(others).enumerate() {
+                f(a, b, state.each_mut().map(|s| &mut s[i]));
+            }
+        }
+        Some(src) => {
+            assert!(src.len() == n);
+            for (i, ((o, &a), &b)) in out.iter_mut().zip(src).zip(others).enumerate() {
+                let mut a = a;
+                f(&mut a, b, state.each_mut().map(|s| &mut s[i]));
+                *o = a;
+            }
         }
     }
 }

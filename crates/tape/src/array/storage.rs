@@ -93,6 +93,15 @@ impl<T: Element> Storage<T> {
         }
     }
 
+    /// Whether no other array refers to the elements (changing them in place is then safe).
+    pub(crate) fn is_unique(&mut self) -> bool {
+        match self {
+            Storage::Owned(_) => true,
+            Storage::Shared(v) => Arc::get_mut(v).is_some(),
+            Storage::View { .. } => false,
+        }
+    }
+
     pub(crate) fn is_shared(&self) -> bool {
         matches!(self, Storage::Shared(_) | Storage::View { .. })
     }

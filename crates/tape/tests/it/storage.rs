@@ -250,3 +250,129 @@ fn a_batch_viewed_from_a_shared_data_set_trains_like_a_copied_one() {
     let copied = grad(Array::from_slice(&inputs.data()[80..240], &[32, 5]).unwrap());
     assert_eq!(viewed, copied);
 }
+
+/// Adam's update of one element, written out: the rule `zip_mut_with_state` is checked
+/// against.
+fn adam_rule(p: &mut f32, g: f32, m: &mut f32, v: &mut f32) {
+    *m = 0.9 * *m + 0.1 * g;
+    *v = 0.999 * *v + 0.001 * g * g;
+    *p -= 0.01 * *m / (v.sqrt() + 1e-8);
+}
+
+#[test]
+fn zip_mut_with_state_updates_the_array_and_its_state_element_by_element() {
+    // Long enough to be split across threads, and not a multiple of any chunk size.
+    let n = 70_001;
+    let g = Array::<f32>::rand_uniform(&[n], -1.0, 1.0, 7);
+    let start = Array::<f32>::rand_uniform(&[n], -1.0, 1.0, 8);
+    let m0: Vec<f32> = Array::<f32>::rand_uniform(&[n], -0.1, 0.1, 9)
+        .data()
+        .to_vec();
+    let v0: Vec<f32> = Array::<f32>::rand_uniform(&[n], 0.0, 0.1, 10)
+        .data()
+        .to_vec();
+    let (mut p_ref, mut m_ref, mut v_ref) = (start.data().to_vec(), m0.clone(), v0.clone());
+    for i in 0..n {
+        adam_rule(&mut p_ref[i], g.data()[i], &mut m_ref[i], &mut v_ref[i]);
+    }
+    for threads in 1..=3 {
+        tape::set_num_threads(threads);
+        for shared in [false, true] {
+            let mut p = if shared {
+                start.clone().shared()
+            } else {
+                start.clone()
+            };
+            let other = p.clone();
+            let (mut m, mut v) = (m0.clone(), v0.clone());
+            p.zip_mut_with_state(&g, [&mut m, &mut v], |p, g, [m, v]| adam_rule(p, g, m, v))
+                .unwrap();
+            let case = format!("{threads} threads, shared {shared}");
+            assert_eq!(p.data(), p_ref.as_slice(), "{case}");
+            assert_eq!((&m, &v), (&m_ref, &v_ref), "{case}");
+            assert_eq!(other, start, "{case}: the other reference keeps its values");
+            assert_eq!(p.is_shared(), shared, "{case}");
+        }
+    }
+}
+
+#[test]
+fn an_update_of_a_shared_array_writes_new_elements_in_one_pass_and_stays_shared() {
+    let mut w = sample().shared();
+    let saved = w.clone();
+    let old = w.data().as_ptr();
+    let g = Array::full(&[30, 100], 2.0);
+    w.zip_mut_with(&g, |w, g| *w -= g).unwrap();
+    assert_ne!(w.data().as_ptr(), old, "new elements");
+    assert_eq!(
+        saved.data().as_ptr(),
+        old,
+        "the saved reference keeps the old ones"
+    );
+    assert_eq!(saved, sample());
+    assert!(
+        w.is_shared(),
+        "still shared, so binding it stays a reference count"
+    );
+    let expected: Vec<f64> = sample().data().iter().map(|v| v - 2.0).collect();
+    assert_eq!(w.data(), expected.as_slice());
+    // Once nothing else refers to them, the elements are changed where they are.
+    drop(saved);
+    let now = w.data().as_ptr();
+    w.zip_mut_with(&g, |w, g| *w += g).unwrap();
+    assert_eq!((w.data().as_ptr(), w), (now, sample()));
+}
+
+#[test]
+fn zip_mut_with_state_checks_every_length_and_changes_nothing_on_error() {
+    let mut w = sample();
+    let g = Array::full(&[30, 100], 1.0);
+    let mut good = vec![1.0; 3000];
+    let mut short = vec![1.0; 2999];
+    let err = w
+        .zip_mut_with_state(&g, [&mut good, &mut short], |w, _, [a, b]| {
+            *w = 0.0;
+            *a = 0.0;
+            *b = 0.0;
+        })
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "zip_mut_with_state: state 1 does not fit: lhs [3000], rhs [2999]"
+    );
+    let err = w
+        .zip_mut_with_state(&Array::zeros(&[3000]), [&mut good], |w, _, _| *w = 0.0)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "zip_mut_with_state: shapes differ: lhs [30, 100], rhs [3000]"
+    );
+    assert_eq!(w, sample());
+    assert!(good.iter().chain(&short).all(|&x| x == 1.0));
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+    #[test]
+    fn first_non_finite_finds_the_first_nan_or_infinity(
+        len in 0usize..2000,
+        bad in proptest::collection::vec((0usize..2000, 0usize..3), 0..4),
+    ) {
+        let mut data: Vec<f32> = (0..len).map(|i| (i as f32 * 0.37).sin() * 1e30).collect();
+        for &(at, kind) in &bad {
+            if at < len {
+                data[at] = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY][kind];
+            }
+        }
+        let expected = data.iter().position(|v| !v.is_finite());
+        let a = Array::from_vec(data.clone(), &[len]).unwrap();
+        let found = a.first_non_finite();
+        proptest::prop_assert_eq!(found.map(|(i, _)| i), expected);
+        if let (Some((i, v)), Some(_)) = (found, expected) {
+            proptest::prop_assert_eq!(v.to_bits(), data[i].to_bits());
+        }
+        // The same in f64.
+        let wide = a.cast::<f64>();
+        proptest::prop_assert_eq!(wide.first_non_finite().map(|(i, _)| i), expected);
+    }
+}

@@ -60,7 +60,7 @@ impl Standardizer {
             ));
         }
         let (n, d) = (features.shape()[0], features.shape()[1]);
-        if let Some(i) = features.data().iter().position(|v| !v.is_finite()) {
+        if let Some((i, _)) = features.first_non_finite() {
             return Err(TrainError::invalid(
                 OP,
                 format!(

@@ -267,18 +267,20 @@ impl<T: Element> Core<T> {
         } else {
             (T::cast_from(c.weight_decay), T::one())
         };
-        let elems = param
-            .data_mut()
-            .iter_mut()
-            .zip(grad.data())
-            .zip(s.m.iter_mut().zip(s.v.iter_mut()));
-        for ((p, &g), (m, v)) in elems {
-            let g = g + l2 * *p;
-            *m = b1 * *m + one_b1 * g;
-            *v = b2 * *v + one_b2 * g * g;
-            let denom = Float::sqrt(*v) / bias2_sqrt + eps;
-            *p = shrink * *p - step_size * *m / denom;
-        }
+        // Shapes were checked above. One pass, split across threads for large parameters.
+        param
+            .zip_mut_with_state(
+                grad,
+                [s.m.as_mut_slice(), s.v.as_mut_slice()],
+                |p, g, [m, v]| {
+                    let g = g + l2 * *p;
+                    *m = b1 * *m + one_b1 * g;
+                    *v = b2 * *v + one_b2 * g * g;
+                    let denom = Float::sqrt(*v) / bias2_sqrt + eps;
+                    *p = shrink * *p - step_size * *m / denom;
+                },
+            )
+            .expect("shapes checked above");
         Ok(())
     }
 }

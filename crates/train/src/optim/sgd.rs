@@ -140,8 +140,8 @@ impl<T: Element> Optimizer<T> for Sgd<T> {
         let wd = T::cast_from(c.weight_decay);
         let mu = T::cast_from(c.momentum);
         let keep = T::one() - T::cast_from(c.dampening);
+        // Shapes were checked above. One pass, split across threads for large parameters.
         if c.momentum == 0.0 {
-            // Shapes were checked above. One pass, split across threads for large parameters.
             param
                 .zip_mut_with(grad, |p, g| {
                     let g = g + wd * *p;
@@ -150,19 +150,20 @@ impl<T: Element> Optimizer<T> for Sgd<T> {
                 .expect("shapes checked above");
             return Ok(());
         }
-        let params = param.data_mut();
-        let grads = grad.data();
         let first = !self.buffers.contains_key(name);
         let buf = self
             .buffers
             .entry(name.to_string())
-            .or_insert_with(|| vec![T::zero(); params.len()]);
-        for ((p, &g), b) in params.iter_mut().zip(grads).zip(buf.iter_mut()) {
-            let g = g + wd * *p;
-            *b = if first { g } else { mu * *b + keep * g };
-            let d = if c.nesterov { g + mu * *b } else { *b };
-            *p -= lr * d;
-        }
+            .or_insert_with(|| vec![T::zero(); param.len()]);
+        let nesterov = c.nesterov;
+        param
+            .zip_mut_with_state(grad, [buf.as_mut_slice()], |p, g, [b]| {
+                let g = g + wd * *p;
+                *b = if first { g } else { mu * *b + keep * g };
+                let d = if nesterov { g + mu * *b } else { *b };
+                *p -= lr * d;
+            })
+            .expect("shapes checked above");
         Ok(())
     }
 

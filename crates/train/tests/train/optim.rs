@@ -16,7 +16,7 @@ fn arr(v: &[f64]) -> Array<f64> {
 /// Runs `opt` from `p0`, the gradient at each step given by `grad(step, p)`, and returns the
 /// parameter after each step.
 fn run(
-    opt: &mut impl Optimizer<f64>,
+    opt: &mut (impl Optimizer<f64> + ?Sized),
     p0: &[f64],
     steps: usize,
     grad: impl Fn(usize, &[f64]) -> Vec<f64>,
@@ -380,4 +380,68 @@ fn cosine_annealing_follows_the_formula() {
     );
     assert!(CosineAnnealing::new(0.1, 1.0, 4).is_err());
     assert!(CosineAnnealing::new(1.0, 0.1, 0).is_err());
+}
+
+/// Makes a fresh optimiser.
+type MakeOptimizer = Box<dyn Fn() -> Box<dyn Optimizer<f64>>>;
+
+#[test]
+fn large_parameters_split_across_threads_update_element_by_element() {
+    // Long enough for the update to be split across threads; each element must follow the
+    // same rule as a parameter of its own (whose updates the tests above check by hand).
+    let n = 50_001;
+    let p0: Vec<f64> = (0..n).map(|i| ((i as f64) * 0.001).sin()).collect();
+    let grad = |t: usize, p: &[f64]| -> Vec<f64> {
+        p.iter()
+            .enumerate()
+            .map(|(i, v)| v + 0.1 * ((i + t) % 7) as f64)
+            .collect()
+    };
+    let optimisers: Vec<(&str, MakeOptimizer)> = vec![
+        (
+            "sgd",
+            Box::new(|| {
+                let c = SgdConfig {
+                    lr: 0.1,
+                    momentum: 0.9,
+                    nesterov: true,
+                    weight_decay: 0.01,
+                    ..SgdConfig::default()
+                };
+                Box::new(Sgd::new(c).unwrap())
+            }),
+        ),
+        (
+            "adam",
+            Box::new(|| Box::new(Adam::new(adam_config(0.01)).unwrap())),
+        ),
+        (
+            "adamw",
+            Box::new(|| Box::new(AdamW::new(adam_config(0.01)).unwrap())),
+        ),
+    ];
+    for (name, make) in &optimisers {
+        let mut results = Vec::new();
+        for threads in 1..=3 {
+            tape::set_num_threads(threads);
+            let mut opt = make();
+            results.push(run(&mut *opt, &p0, 3, grad));
+        }
+        assert!(
+            results.iter().all(|r| *r == results[0]),
+            "{name}: thread counts differ"
+        );
+        for i in (0..n).step_by(997) {
+            let mut single = make();
+            let alone = run(&mut *single, &p0[i..=i], 3, |t, p| {
+                vec![p[0] + 0.1 * ((i + t) % 7) as f64]
+            });
+            for step in 0..3 {
+                assert_eq!(
+                    results[0][step][i], alone[step][0],
+                    "{name}: element {i}, step {step}"
+                );
+            }
+        }
+    }
 }

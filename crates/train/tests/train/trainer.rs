@@ -306,6 +306,47 @@ fn a_diverging_run_stops_with_the_last_finite_parameters() {
 }
 
 #[test]
+fn a_diverging_run_restores_a_wide_layer_updated_on_two_threads() {
+    // The run above with the weight spread over 40,000 inputs, all 1: y = Σwᵢ, so with
+    // lr = 1000/40,000 the sum s follows s − 1 ← −1999(s − 1), every wᵢ = s/40,000. The
+    // weight is large enough for its updates to be split across threads, and it is shared
+    // with the trainer's record of the last good step, so each update writes new elements
+    // while that record keeps the old: those must be what comes back.
+    let n = 40_000;
+    tape::set_num_threads(2);
+    let ds = Dataset::regression(
+        Array::from_vec(vec![1.0f64; n], &[1, n]).unwrap(),
+        Array::from_vec(vec![1.0f64], &[1]).unwrap(),
+    )
+    .unwrap();
+    let mut model = Linear::<f64>::without_bias(n, 1, Init::Zeros, 0);
+    let mut sgd = Sgd::new(SgdConfig {
+        lr: 1000.0 / n as f64,
+        ..SgdConfig::default()
+    })
+    .unwrap();
+    let err = Trainer::new(config(100, 1, 0))
+        .unwrap()
+        .fit(&mut model, &mut sgd, &ds, None, |_| Control::Continue)
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("epoch 47, batch 0: the loss is inf"),
+        "{err}"
+    );
+    let mut w = Vec::new();
+    model.visit_params(&mut |_, p| w = p.data().to_vec());
+    let expected = (1.0 - 1999f64.powi(46)) / n as f64;
+    assert_eq!(w.len(), n);
+    for (i, wi) in w.iter().enumerate() {
+        assert!(
+            ((wi - expected) / expected).abs() < 1e-9,
+            "w[{i}] = {wi}, expected {expected}"
+        );
+    }
+}
+
+#[test]
 fn a_nan_feature_stops_before_any_update() {
     let x = Array::from_vec(vec![1.0f32, f32::NAN], &[2, 1]).unwrap();
     let ds = Dataset::classification(x, vec![0, 1], 2).unwrap();
