@@ -571,7 +571,7 @@ impl<T: Element> Array<T> {
         let others = other.data();
         crate::parallel::for_chunks_with(self.data.make_mut(), state, 1, |start, out, st| {
             let end = start + out.len();
-            update_block(
+            update_chunk(
                 out,
                 src.map(|s| &s[start..end]),
                 &others[start..end],
@@ -659,6 +659,38 @@ impl<T: Element> Array<T> {
     }
 }
 
+/// [`update_block`], compiled for AVX where the processor has it: an optimiser's update is
+/// often bound by its square roots and divisions (Adam's), which AVX does eight at a time
+/// instead of four. The results are the same bit for bit: each lane does the same IEEE
+/// operations, and nothing is fused.
+fn update_chunk<T: Element, const S: usize>(
+    out: &mut [T],
+    src: Option<&[T]>,
+    others: &[T],
+    state: [&mut [T]; S],
+    f: &impl Fn(&mut T, T, [&mut T; S]),
+) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx") {
+        // SAFETY: `update_block_avx` is safe code compiled with AVX enabled; calling it is
+        // sound on a processor that has AVX, which was checked just above.
+        return unsafe { update_block_avx(out, src, others, state, f) };
+    }
+    update_block(out, src, others, state, f)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+fn update_block_avx<T: Element, const S: usize>(
+    out: &mut [T],
+    src: Option<&[T]>,
+    others: &[T],
+    state: [&mut [T]; S],
+    f: &impl Fn(&mut T, T, [&mut T; S]),
+) {
+    update_block(out, src, others, state, f)
+}
+
 /// `f(out[i], others[i], [state[0][i], …])` for every `i` of equally long slices, `out[i]`
 /// starting from `src[i]` when there is a `src` (and from its own value otherwise).
 #[inline(always)]
@@ -735,5 +767,58 @@ pub(crate) fn fmt_num(v: f64) -> String {
         format!("{v:.3e}")
     } else {
         format!("{v}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Adam's rule with PyTorch's arrangement (two divisions and a square root per element).
+    fn adam<T: Element>(p: &mut T, g: T, [m, v]: [&mut T; 2]) {
+        let c = |x: f64| T::cast_from(x);
+        *m = c(0.9) * *m + c(0.1) * g;
+        *v = c(0.999) * *v + c(0.001) * g * g;
+        let denom = num_traits::Float::sqrt(*v) / c(0.3) + c(1e-8);
+        *p -= c(0.01) * *m / denom;
+    }
+
+    fn check_avx_equals_plain<T: Element>() {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx") {
+            // Lengths that leave every kind of tail after the vector loop.
+            for n in [0, 1, 7, 8, 9, 31, 1000, 1027] {
+                let rand = |seed| {
+                    Array::<T>::rand_uniform(&[n], -T::one(), T::one(), seed)
+                        .data()
+                        .to_vec()
+                };
+                let (p0, g, m0) = (rand(1), rand(2), rand(3));
+                let v0: Vec<T> = rand(4).iter().map(|x| *x * *x).collect();
+                for with_src in [false, true] {
+                    let run = |avx: bool| {
+                        let (mut p, mut m, mut v) = (p0.clone(), m0.clone(), v0.clone());
+                        let src = with_src.then(|| p0.iter().map(|&x| x + x).collect::<Vec<T>>());
+                        let src = src.as_deref();
+                        if avx {
+                            // SAFETY: the processor has AVX (checked above).
+                            unsafe { update_block_avx(&mut p, src, &g, [&mut m, &mut v], &adam) }
+                        } else {
+                            update_block(&mut p, src, &g, [&mut m, &mut v], &adam)
+                        }
+                        let bits =
+                            |xs: &[T]| xs.iter().map(|x| x.as_f64().to_bits()).collect::<Vec<_>>();
+                        (bits(&p), bits(&m), bits(&v))
+                    };
+                    assert_eq!(run(true), run(false), "{} n = {n}, src {with_src}", T::NAME);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_avx_update_equals_the_plain_one_bit_for_bit() {
+        check_avx_equals_plain::<f32>();
+        check_avx_equals_plain::<f64>();
     }
 }
