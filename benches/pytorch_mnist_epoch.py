@@ -1,11 +1,15 @@
 """One real MNIST training epoch in PyTorch on the CPU, the loop of the `mnist` workload of
 examples/workloads.rs, to compare tapegrad against in one run on one machine.
-Usage: python3 pytorch_mnist_epoch.py THREADS [MNIST_DIR]   (default ../shared/data/mnist;
-needs torch and numpy: python3 -m venv v; v/bin/pip install torch numpy)
+Usage: python3 pytorch_mnist_epoch.py THREADS [MNIST_DIR] [sgd128|adam32]
+(default ../shared/data/mnist and sgd128; needs torch and numpy: python3 -m venv v;
+v/bin/pip install torch numpy)
 MLP 784-256-128-10, ReLU, softmax cross-entropy (mean), f32, SGD lr 0.05, batches of 128 in a
 new random order each epoch, gathered by index from the 60,000 training images (bytes / 255).
 Prints the median epoch time over 5 epochs after 1 warm-up epoch (reading the files is not
-timed) and the mean training loss of the last epoch: name value unit."""
+timed) and the mean training loss of the last epoch: name value unit.
+With adam32, the loop of the `mnist-adam` workload (tapegrad's command-line default):
+Adam at lr 0.001 on batches of 32, the median of 3 epochs after 1 warm-up epoch
+(MNIST_adam32_epoch)."""
 import gzip, os, sys, time, statistics
 import numpy as np
 import torch
@@ -13,6 +17,9 @@ import torch.nn.functional as F
 
 threads = int(sys.argv[1]) if len(sys.argv) > 1 else 1
 data_dir = sys.argv[2] if len(sys.argv) > 2 else "../shared/data/mnist"
+mode = sys.argv[3] if len(sys.argv) > 3 else "sgd128"
+if mode not in ("sgd128", "adam32"):
+    sys.exit(f"mnist: unknown mode {mode!r} (sgd128 or adam32)")
 torch.set_num_threads(threads)
 torch.manual_seed(0)
 
@@ -37,8 +44,12 @@ Y = torch.from_numpy(labels.astype(np.int64))
 sizes = [784, 256, 128, 10]
 layers = [torch.nn.Linear(sizes[i], sizes[i + 1]) for i in range(3)]
 params = [p for l in layers for p in l.parameters()]
-opt = torch.optim.SGD(params, lr=0.05)
-batch = 128
+if mode == "adam32":
+    opt = torch.optim.Adam(params, lr=0.001)
+    batch = 32
+else:
+    opt = torch.optim.SGD(params, lr=0.05)
+    batch = 128
 
 def epoch():
     """One epoch; returns the mean loss over its samples."""
@@ -55,8 +66,11 @@ def epoch():
 
 epoch()
 ts = []
-for _ in range(5):
+for _ in range(3 if mode == "adam32" else 5):
     t0 = time.perf_counter(); loss = epoch(); ts.append(time.perf_counter() - t0)
-print(f"MNIST_epoch {statistics.median(ts):.3f} s")
-print(f"MNIST_loss {loss:.3f} -")
+if mode == "adam32":
+    print(f"MNIST_adam32_epoch {statistics.median(ts):.3f} s")
+else:
+    print(f"MNIST_epoch {statistics.median(ts):.3f} s")
+    print(f"MNIST_loss {loss:.3f} -")
 print("torch", torch.__version__, "threads", threads)

@@ -26,7 +26,11 @@
 //! mean training loss of the last epoch (`MNIST_epoch 1.234 s`, `MNIST_loss 0.123 -`), to set
 //! beside `benches/pytorch_mnist_epoch.py`. Reading the files is not timed. The data comes from
 //! `--mnist DIR`, else the `TAPEGRAD_MNIST_DIR` environment variable, else
-//! `../shared/data/mnist`.
+//! `../shared/data/mnist`. `mnist-adam` (only when named) is the command-line program's
+//! default run instead: the same model trained by `train`'s `Trainer` (with its checks and
+//! its record of the last good parameters) with Adam at lr 0.001 on batches of 32; it prints
+//! the median of 3 epochs after a warm-up epoch (`MNIST_adam32_epoch 1.234 s`), to set beside
+//! `benches/pytorch_mnist_epoch.py THREADS DIR adam32`.
 //!
 //! Run with `cargo run --release --example workloads -- [--threads N] [--mnist DIR]
 //! [W1 W2 ...]`; with no workload named every workload except `W2mem`, `scale` and `mnist`
@@ -69,10 +73,11 @@ const WORKLOADS: &[Workload] = &[
     ("W2mem", w2_memory),
     ("scale", scaling),
     ("mnist", mnist_epoch),
+    ("mnist-adam", mnist_adam_epoch),
 ];
 
 /// Workloads run only when named.
-const ON_REQUEST: [&str; 3] = ["W2mem", "scale", "mnist"];
+const ON_REQUEST: [&str; 4] = ["W2mem", "scale", "mnist", "mnist-adam"];
 
 /// The MNIST directory, chosen in `main`.
 static MNIST_DIR: OnceLock<PathBuf> = OnceLock::new();
@@ -354,6 +359,48 @@ fn mnist_epoch() -> Vec<Figure> {
             decimals: 3,
         },
     ]
+}
+
+/// MNIST as the command-line program trains by default: `Trainer::fit` with Adam (lr 0.001)
+/// on batches of 32, one epoch at a time; the median of 3 epochs after a warm-up epoch.
+fn mnist_adam_epoch() -> Vec<Figure> {
+    use tapegrad::nn::{Activation, Mlp};
+    use tapegrad::train::optim::{Adam, AdamConfig};
+    use tapegrad::train::trainer::{Control, TrainConfig, Trainer};
+    const WARM_UP: usize = 1;
+    const REPEATS: usize = 3;
+    let dir = MNIST_DIR.get().expect("the MNIST directory is set in main");
+    let data = mnist_train_set(dir).unwrap_or_else(|e| {
+        eprintln!("mnist-adam: cannot read the MNIST training set: {e}");
+        std::process::exit(1);
+    });
+    let mut mlp = Mlp::<f32>::new(&common::W2_SIZES, Activation::Relu, common::MNIST_SEED)
+        .expect("MNIST layer sizes");
+    let mut adam = Adam::new(AdamConfig::default()).expect("Adam's defaults");
+    let trainer = Trainer::new(TrainConfig {
+        epochs: 1,
+        batch_size: 32,
+        seed: common::MNIST_SEED,
+        ..TrainConfig::default()
+    })
+    .expect("a valid configuration");
+    let mut times = Vec::new();
+    for epoch in 0..WARM_UP + REPEATS {
+        let t0 = Instant::now();
+        let history = trainer
+            .fit(&mut mlp, &mut adam, &data, None, |_| Control::Continue)
+            .expect("MNIST training");
+        black_box(history);
+        if epoch >= WARM_UP {
+            times.push(t0.elapsed().as_secs_f64());
+        }
+    }
+    vec![Figure {
+        name: "MNIST_adam32_epoch",
+        value: median(times),
+        unit: "s",
+        decimals: 3,
+    }]
 }
 
 /// W3: `f32` GEMM 128×784·784×256 (median of 50) and 1024³ (median of 15).
