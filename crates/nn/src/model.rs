@@ -89,7 +89,8 @@ pub trait Model<T: Element> {
     /// hook for an optimiser's update. Gradients are matched to parameters by visit order.
     ///
     /// Everything is checked before anything is changed, so on an error no parameter has been
-    /// touched.
+    /// touched. A parameter that `f` replaces by an array of its own (`*p = new`) is made
+    /// [shared](Array::shared) afterwards, like the layers' own, so binding it stays free.
     ///
     /// # Errors
     /// [`NnError::InvalidArgument`] if `grads` does not have one entry per parameter with the
@@ -152,6 +153,12 @@ pub trait Model<T: Element> {
                 .next()
                 .expect("internal error: parameters changed between the check and the update");
             f(name, p, g);
+            if !p.is_shared() {
+                // An update that replaced the parameter by an array of its own: share it, as
+                // the layers keep theirs, so that the next `bind` does not copy it.
+                let owned = std::mem::replace(p, Array::scalar(T::zero()));
+                *p = owned.shared();
+            }
         });
         Ok(())
     }

@@ -181,10 +181,13 @@ pub fn load_model<T: Element, M: Model<T>>(
     model.visit_params(&mut |name, p| expected.push((name.to_string(), p.shape().to_vec())));
     checkpoint.check_params(expected.iter().map(|(n, s)| (n.as_str(), s.as_slice())))?;
     model.visit_params_mut(&mut |name, p| {
+        // Shared, as a layer's own parameters are, so that binding them to a tape each step
+        // is a reference count rather than a copy.
         *p = checkpoint
             .tensors
             .remove(name)
-            .expect("internal error: a checked tensor is missing");
+            .expect("internal error: a checked tensor is missing")
+            .shared();
     });
     Ok(checkpoint.metadata)
 }

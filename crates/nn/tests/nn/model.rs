@@ -231,6 +231,34 @@ fn update_params_applies_f_to_every_parameter_with_its_gradient() {
 }
 
 #[test]
+fn a_parameter_replaced_by_an_update_is_shared_again_so_binding_does_not_copy_it() {
+    let mut layer = Linear::<f64>::new(3, 2, Init::XavierUniform, 4);
+    let grads = ParamGrads::from_vec(vec![
+        ("weight".to_string(), Array::ones(&[2, 3])),
+        ("bias".to_string(), Array::ones(&[2])),
+    ]);
+    // An update that builds a new array instead of changing the old one.
+    layer
+        .update_params(&grads, &mut |_, p, g| {
+            let new: Vec<f64> = p.data().iter().zip(g.data()).map(|(p, g)| p - g).collect();
+            *p = Array::from_vec(new, p.shape()).unwrap();
+        })
+        .unwrap();
+    let tape = Tape::new();
+    let bound = layer.bind(&tape);
+    layer.visit_params(&mut |name, p| {
+        assert!(p.is_shared(), "{name}");
+        let on_tape = bound
+            .params()
+            .into_iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, t)| t.with_value(|v| v.data().as_ptr()))
+            .unwrap();
+        assert_eq!(on_tape, p.data().as_ptr(), "{name}: bound without a copy");
+    });
+}
+
+#[test]
 fn update_params_rejects_mismatched_gradients_without_touching_anything() {
     let mut mlp = Mlp::<f64>::new(&[2, 3, 1], Activation::Tanh, 1).unwrap();
     let before = mlp.clone();

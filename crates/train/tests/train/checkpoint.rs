@@ -297,6 +297,8 @@ fn a_model_round_trips_and_a_different_architecture_is_refused() {
     assert_ne!(params(&fresh), params(&trained));
     assert_eq!(checkpoint::load_model(&path, &mut fresh).unwrap(), meta());
     assert_eq!(params(&fresh), params(&trained));
+    // Loaded parameters are shared like a layer's own, so binding them does not copy them.
+    fresh.visit_params(&mut |name, p| assert!(p.is_shared(), "{name}"));
 
     let mut wider = Mlp::<f64>::new(&[3, 5, 2], Activation::Tanh, 2).unwrap();
     let before = params(&wider);
