@@ -106,6 +106,20 @@ fn training_on_the_digits_reaches_the_bound_and_evaluate_reads_back_the_same_res
     let eval = stdout(&out);
     assert!(eval.contains("64-64-10 MLP (relu), f32"), "{eval}");
     assert_eq!(result_line(&eval, "accuracy: "), (correct, total, loss));
+    // The digits have no columns: naming a label column is a mistake, not ignored.
+    let out = tapegrad(&[
+        "evaluate",
+        "--weights",
+        path(&weights),
+        "--label-column",
+        "digit",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("error: --label-column: the built-in digits has no columns"),
+        "{}",
+        stderr(&out)
+    );
 
     // The file holds exactly the parameters, under PyTorch's names and in its [out, in]
     // layout.
@@ -316,6 +330,14 @@ fn bad_arguments_exit_non_zero_and_say_what_is_wrong() {
             &["--optimizer", "adam", "--momentum", "0.5"],
             1,
             &["--momentum", "sgd only"],
+        ),
+        (
+            &["--label-column", "digit"],
+            1,
+            &[
+                "error: --label-column: the built-in digits has no columns to take `digit` from",
+                "applies to CSV files",
+            ],
         ),
         (
             &["evaluate", "--weights", weights_arg],

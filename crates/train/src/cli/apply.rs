@@ -26,7 +26,7 @@ pub(super) fn evaluate<T: Element>(
             "--data",
             format!(
                 "{what} has no `{}` column, and evaluation needs the labels (`tapegrad predict` does not); name the column with --label-column",
-                args.label_column
+                args.label_column()
             ),
         ));
     };
@@ -122,9 +122,13 @@ pub(super) fn predict<T: Element>(
 /// description of them.
 fn select<T: Element>(saved: &SavedMlp<T>, args: &EvaluateArgs) -> Result<(Samples<T>, String)> {
     let source = Source::from_arg(args.data.as_deref())?;
+    source.check_label_column(args.label_column.as_deref())?;
     let n_in = saved.mlp.sizes()[0];
     let (mut samples, what) = match (&source, args.split) {
-        (_, Some(Split::All)) => (source.load_all::<T>(&args.label_column)?, source.describe()),
+        (_, Some(Split::All)) => (
+            source.load_all::<T>(args.label_column())?,
+            source.describe(),
+        ),
         (Source::Idx(dir), split) => {
             let (train, test) = crate::data::mnist::<T>(dir)?;
             if split == Some(Split::Train) {
@@ -140,7 +144,7 @@ fn select<T: Element>(saved: &SavedMlp<T>, args: &EvaluateArgs) -> Result<(Sampl
             }
         }
         (_, split) => {
-            let all = source.load_all::<T>(&args.label_column)?;
+            let all = source.load_all::<T>(args.label_column())?;
             match (all.labels, split) {
                 // Unlabelled rows are data to predict, all of them.
                 (None, None) => (
@@ -156,7 +160,7 @@ fn select<T: Element>(saved: &SavedMlp<T>, args: &EvaluateArgs) -> Result<(Sampl
                         format!(
                             "{} has no `{}` column, so it was not split for training; use --split all (the default for unlabelled data)",
                             source.describe(),
-                            args.label_column
+                            args.label_column()
                         ),
                     ));
                 }

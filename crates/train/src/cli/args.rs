@@ -94,9 +94,9 @@ pub struct TrainArgs {
     #[arg(long, value_name = "PATH")]
     pub data: Option<PathBuf>,
 
-    /// The CSV column holding the class labels (0, 1, 2, ...).
-    #[arg(long, value_name = "NAME", default_value = "label")]
-    pub label_column: String,
+    /// The CSV column holding the class labels (0, 1, 2, ...) [default: label].
+    #[arg(long, value_name = "NAME")]
+    pub label_column: Option<String>,
 
     /// Fraction of the samples held out for testing, for data without a test split of its own
     /// (the digits, a CSV file) [default: 0.2].
@@ -175,7 +175,7 @@ impl Default for TrainArgs {
     fn default() -> Self {
         TrainArgs {
             data: None,
-            label_column: "label".into(),
+            label_column: None,
             test_fraction: None,
             hidden: vec![256, 128],
             scale: Scale::Auto,
@@ -218,9 +218,9 @@ pub struct EvaluateArgs {
     #[arg(long, value_name = "PATH")]
     pub data: Option<PathBuf>,
 
-    /// The CSV column holding the class labels.
-    #[arg(long, value_name = "NAME", default_value = "label")]
-    pub label_column: String,
+    /// The CSV column holding the class labels [default: label].
+    #[arg(long, value_name = "NAME")]
+    pub label_column: Option<String>,
 
     /// Which samples: the test part (the IDX test files, or the part of a CSV file or of the
     /// digits that training held out, with the fraction and seed saved with the weights),
@@ -452,6 +452,23 @@ fn parse_momentum(s: &str) -> Result<f64, String> {
         Ok(v)
     } else {
         Err(format!("{v} is not in [0, 1)"))
+    }
+}
+
+/// The label column of a CSV file when `--label-column` is not given.
+pub const DEFAULT_LABEL_COLUMN: &str = "label";
+
+impl TrainArgs {
+    /// `--label-column`, or [`DEFAULT_LABEL_COLUMN`].
+    pub fn label_column(&self) -> &str {
+        self.label_column.as_deref().unwrap_or(DEFAULT_LABEL_COLUMN)
+    }
+}
+
+impl EvaluateArgs {
+    /// `--label-column`, or [`DEFAULT_LABEL_COLUMN`].
+    pub fn label_column(&self) -> &str {
+        self.label_column.as_deref().unwrap_or(DEFAULT_LABEL_COLUMN)
     }
 }
 

@@ -25,6 +25,7 @@ pub(super) fn train<T: Element>(
 ) -> Result<()> {
     let started = Instant::now();
     let source = Source::from_arg(args.data.as_deref())?;
+    source.check_label_column(args.label_column.as_deref())?;
     if source.has_own_split() && args.test_fraction.is_some() {
         return Err(TrainError::invalid(
             "--test-fraction",
@@ -45,7 +46,7 @@ pub(super) fn train<T: Element>(
     check_output_dir("--plot", args.plot.as_deref())?;
     let test_fraction = args.test_fraction.unwrap_or(DEFAULT_TEST_FRACTION);
     let (mut train_set, mut test_set) =
-        source.load_split::<T>(&args.label_column, test_fraction, args.seed)?;
+        source.load_split::<T>(args.label_column(), test_fraction, args.seed)?;
     let scale = match args.scale {
         Scale::Auto if source.has_own_split() => Scale::Global,
         Scale::Auto => Scale::Standard,
@@ -171,7 +172,9 @@ pub(super) fn train<T: Element>(
             meta.insert("test_fraction".into(), test_fraction.to_string());
             meta.insert("split_seed".into(), args.seed.to_string());
         }
-        meta.insert("label_column".into(), args.label_column.clone());
+        if matches!(source, Source::Csv(_)) {
+            meta.insert("label_column".into(), args.label_column().to_string());
+        }
         meta.insert("epochs".into(), args.epochs.to_string());
         meta.insert("batch_size".into(), args.batch_size.to_string());
         meta.insert(

@@ -50,6 +50,21 @@ impl Source {
         matches!(self, Source::Idx(_))
     }
 
+    /// An error unless the data is a CSV file, when `--label-column` was given: the other
+    /// sources have no columns to choose from.
+    pub(crate) fn check_label_column(&self, given: Option<&str>) -> Result<()> {
+        match (self, given) {
+            (Source::Csv(_), _) | (_, None) => Ok(()),
+            (_, Some(name)) => Err(TrainError::invalid(
+                "--label-column",
+                format!(
+                    "{} has no columns to take `{name}` from; the option applies to CSV files",
+                    self.describe()
+                ),
+            )),
+        }
+    }
+
     /// A description for the program's output.
     pub(crate) fn describe(&self) -> String {
         match self {
