@@ -27,12 +27,14 @@ pub(crate) enum TensorOp<T: Element> {
     SumTo,
     BroadcastTo,
     Reshape,
-    Permute(Shape),
+    /// The permutation (behind a reference count, like the other variants' index lists, so
+    /// that the op stays small: every tensor node holds one).
+    Permute(Rc<[usize]>),
     MaxAll {
         arg: usize,
     },
     MaxAxis {
-        keep_shape: Shape,
+        axis: usize,
         arg: Rc<[usize]>,
     },
     GatherElems(Rc<[usize]>),
@@ -75,7 +77,7 @@ impl<T: Element> TensorOp<T> {
             TensorOp::SumTo => "sum_to".into(),
             TensorOp::BroadcastTo => "broadcast_to".into(),
             TensorOp::Reshape => "reshape".into(),
-            TensorOp::Permute(p) => format!("permute{:?}", p.as_slice()),
+            TensorOp::Permute(p) => format!("permute{:?}", &p[..]),
             TensorOp::MaxAll { .. } => "max".into(),
             TensorOp::MaxAxis { .. } => "max_axis".into(),
             TensorOp::GatherElems(_) => "gather".into(),
@@ -160,10 +162,12 @@ pub(crate) fn vjp<T: Element, V: TensorAlgebra<T>>(
             let mask = g.constant(Array::mask_at(&x[0].shape(), &[arg]));
             smallvec![Some(mask.mul(g))]
         }
-        TensorOp::MaxAxis { keep_shape, arg } => {
+        TensorOp::MaxAxis { axis, arg } => {
             let shape = x[0].shape();
+            let mut keep_shape = shape.clone();
+            keep_shape[*axis] = 1;
             let mask = g.constant(Array::mask_at(&shape, arg));
-            smallvec![Some(mask.mul(&g.reshape(keep_shape).broadcast_to(&shape)))]
+            smallvec![Some(mask.mul(&g.reshape(&keep_shape).broadcast_to(&shape)))]
         }
         TensorOp::GatherElems(idx) => smallvec![Some(g.scatter_elems(idx, x[0].shape()[1]))],
         TensorOp::ScatterElems(idx) => smallvec![Some(g.gather_elems(idx))],

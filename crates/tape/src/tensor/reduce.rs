@@ -246,7 +246,7 @@ impl<'t, T: Element> Tensor<'t, T> {
                 .expect("internal error: keepdim reshape");
         }
         let op = TensorOp::MaxAxis {
-            keep_shape,
+            axis,
             arg: Rc::from(arg),
         };
         Ok(self.tape.push_tensor(op, &[self.idx], out))

@@ -3,7 +3,9 @@
 
 use super::op::TensorOp;
 use crate::shape::{broadcast_shapes, numel};
-use crate::{Array, Element, Shape, TapeError, Tensor};
+use std::rc::Rc;
+
+use crate::{Array, Element, TapeError, Tensor};
 
 impl<'t, T: Element> Tensor<'t, T> {
     /// The same elements under another shape with the same number of elements.
@@ -82,7 +84,7 @@ impl<'t, T: Element> Tensor<'t, T> {
         let out = self.with_value(|a| a.permute(perm));
         Ok(self
             .tape
-            .push_tensor(TensorOp::Permute(Shape::from_slice(perm)), &[self.idx], out))
+            .push_tensor(TensorOp::Permute(Rc::from(perm)), &[self.idx], out))
     }
 
     /// [`Tensor::try_permute`], panicking on a bad permutation.
