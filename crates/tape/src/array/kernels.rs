@@ -82,6 +82,42 @@ pub(crate) fn row_period(small: &[usize], full: &[usize]) -> Option<usize> {
 }
 
 impl<T: Element> Array<T> {
+    /// `op` element by element on two arrays of the same shape (the output's): one zipped
+    /// pass. Small arrays (scalar-like code, W4) are pushed into a fresh vector, the cheapest
+    /// to set up; large ones written into a recycled buffer of the final length.
+    pub(crate) fn zip_same(&self, other: &Array<T>, op: BinaryOp) -> Array<T> {
+        debug_assert_eq!(self.shape, other.shape);
+        let n = self.data.len();
+        let data = if n < buffers::MIN_LEN {
+            let mut data = Vec::with_capacity(n);
+            with_binary_fn!(op, |f| {
+                data.extend(
+                    self.data
+                        .iter()
+                        .zip(other.data.iter())
+                        .map(|(&x, &y)| f(x, y)),
+                );
+            });
+            data
+        } else {
+            let mut data = buffers::scratch(n);
+            with_binary_fn!(op, |f| {
+                for_chunks(&mut data, 1, |start, out| {
+                    let end = start + out.len();
+                    for ((o, &x), &y) in out
+                        .iter_mut()
+                        .zip(&self.data[start..end])
+                        .zip(&other.data[start..end])
+                    {
+                        *o = f(x, y);
+                    }
+                });
+            });
+            data
+        };
+        Array::from_parts(data, self.shape.clone())
+    }
+
     /// Elementwise binary op with broadcasting; `out_shape` is the broadcast shape.
     pub(crate) fn zip_broadcast(
         &self,
@@ -91,37 +127,7 @@ impl<T: Element> Array<T> {
     ) -> Array<T> {
         let n = numel(out_shape);
         if self.shape == other.shape {
-            // Equal shapes (the output's): one zipped pass. Small arrays (scalar-like code,
-            // W4) are pushed into a fresh vector, the cheapest to set up; large ones written
-            // into a recycled buffer of the final length.
-            let data = if n < buffers::MIN_LEN {
-                let mut data = Vec::with_capacity(n);
-                with_binary_fn!(op, |f| {
-                    data.extend(
-                        self.data
-                            .iter()
-                            .zip(other.data.iter())
-                            .map(|(&x, &y)| f(x, y)),
-                    );
-                });
-                data
-            } else {
-                let mut data = buffers::scratch(n);
-                with_binary_fn!(op, |f| {
-                    for_chunks(&mut data, 1, |start, out| {
-                        let end = start + out.len();
-                        for ((o, &x), &y) in out
-                            .iter_mut()
-                            .zip(&self.data[start..end])
-                            .zip(&other.data[start..end])
-                        {
-                            *o = f(x, y);
-                        }
-                    });
-                });
-                data
-            };
-            return Array::from_parts(data, self.shape.clone());
+            return self.zip_same(other, op);
         }
         if self.shape.as_slice() == out_shape && row_period(&other.shape, out_shape).is_some() {
             // `other` repeats along the leading dimensions (a bias row, or a scalar): walk

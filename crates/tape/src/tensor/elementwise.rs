@@ -24,8 +24,12 @@ impl<'t, T: Element> Tensor<'t, T> {
             let inner = self.tape.inner.borrow();
             let a = &inner.tensors[self.slot as usize].value;
             let b = &inner.tensors[other.slot as usize].value;
-            let shape = broadcast_shapes(op.name(), a.shape(), b.shape())?;
-            a.zip_broadcast(b, &shape, op)
+            if a.shape() == b.shape() {
+                a.zip_same(b, op)
+            } else {
+                let shape = broadcast_shapes(op.name(), a.shape(), b.shape())?;
+                a.zip_broadcast(b, &shape, op)
+            }
         };
         Ok(self
             .tape
