@@ -493,7 +493,12 @@ impl<T: Element> Tape<T> {
         inner.tensors.push(TensorNode {
             idx: idx as u32,
             op,
-            inputs: SmallVec::from_slice(inputs),
+            inputs: match *inputs {
+                // Built in place: `from_slice` copies even two indices with a `memcpy` call.
+                [a] => SmallVec::from_buf_and_len([a, 0], 1),
+                [a, b] => SmallVec::from_buf([a, b]),
+                _ => SmallVec::from_slice(inputs),
+            },
             value,
             scalar_out,
         });
