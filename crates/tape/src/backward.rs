@@ -441,15 +441,14 @@ fn tensor_node_backward<T: Element>(
     checking: bool,
 ) -> Result<(), TapeError> {
     // Scalar inputs (of `from_scalars`) are read as 0-d arrays.
-    let scalar_inputs: SmallVec<[Array<T>; 2]> = tn
-        .inputs
+    let inputs = inner.inputs_of(tn);
+    let scalar_inputs: SmallVec<[Array<T>; 2]> = inputs
         .iter()
         .filter(|&&j| !is_tensor_valued(inner, j as usize))
         .map(|&j| Array::scalar(inner.values[j as usize]))
         .collect();
     let mut k = 0;
-    let xs: SmallVec<[&Array<T>; 2]> = tn
-        .inputs
+    let xs: SmallVec<[&Array<T>; 2]> = inputs
         .iter()
         .map(|&j| {
             let j = j as usize;
@@ -491,15 +490,14 @@ fn tensor_node_backward<T: Element>(
         op => {
             // A constant input takes no gradient: skip computing it where that saves
             // work (the input-side product of `x·W` for a constant batch `x`).
-            let need: SmallVec<[bool; 2]> = tn
-                .inputs
+            let need: SmallVec<[bool; 2]> = inputs
                 .iter()
                 .map(|&j| !is_constant(inner, j as usize))
                 .collect();
             vjp(op, &xs, &tn.value, g, &need)
         }
     };
-    for (&j, gj) in tn.inputs.iter().zip(grads) {
+    for (&j, gj) in inputs.iter().zip(grads) {
         let Some(gj) = gj else { continue };
         let j = j as usize;
         if checking && !is_constant(inner, j) {

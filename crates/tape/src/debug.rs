@@ -62,7 +62,11 @@ impl<T: Element> Inner<T> {
                     grad = GradSlot::Tensor(slot);
                 }
                 let constant = matches!(tn.op, TensorOp::Constant);
-                (tn.inputs.clone(), tn.op.is_source(), constant)
+                (
+                    SmallVec::from_slice(self.inputs_of(tn)),
+                    tn.op.is_source(),
+                    constant,
+                )
             }
             tag => {
                 let param = node.partials[1].as_f64();

@@ -206,7 +206,7 @@ fn read_step<T: Element>(tape: &Tape<T>, i: usize) -> Step<T> {
             Step::Tensor {
                 slot: node.a() as u32,
                 op: tn.op.clone(),
-                inputs: tn.inputs.clone(),
+                inputs: SmallVec::from_slice(inner.inputs_of(tn)),
                 scalar_out: tn.scalar_out,
             }
         }

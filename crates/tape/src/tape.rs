@@ -4,8 +4,6 @@ use std::cell::RefCell;
 use std::panic::Location;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use smallvec::SmallVec;
-
 use crate::node::{MAX_NODES, ScalarNode, Tag};
 use crate::tensor::op::TensorOp;
 use crate::{Array, Element, Scalar, TapeError, Tensor};
@@ -48,6 +46,9 @@ pub(crate) struct Inner<T: Element> {
     /// values, then reads 24 bytes per `f64` node rather than 32.
     pub(crate) values: Vec<T>,
     pub(crate) tensors: Vec<TensorNode<T>>,
+    /// The input indices of every tensor node, one after another ([`TensorNode::inputs`] says
+    /// where a node's are): kept out of the node so that it stays small to move.
+    pub(crate) tensor_inputs: Vec<u32>,
     /// Indices of scalar constants, whose gradient is reported as zero.
     pub(crate) constants: Vec<u32>,
     pub(crate) anomaly: Option<Box<Anomaly>>,
@@ -61,8 +62,9 @@ pub(crate) struct TensorNode<T: Element> {
     /// Its index in the list.
     pub(crate) idx: u32,
     pub(crate) op: TensorOp<T>,
-    /// Indices in the list of the inputs.
-    pub(crate) inputs: SmallVec<[u32; 2]>,
+    /// Where the indices in the list of its inputs are in [`Inner::tensor_inputs`]: start
+    /// and count (see [`Inner::inputs_of`]).
+    pub(crate) inputs: (u32, u32),
     /// The value; 0-dimensional when the output is a scalar.
     pub(crate) value: Array<T>,
     /// Whether the output is a [`Scalar`] (its adjoint then lives with the scalar adjoints).
@@ -120,6 +122,7 @@ impl<T: Element> Tape<T> {
             nodes: Vec::with_capacity(n + 1),
             values: Vec::new(),
             tensors: Vec::new(),
+            tensor_inputs: Vec::new(),
             constants: Vec::new(),
             anomaly: None,
             fast_limit: MAX_NODES,
@@ -178,6 +181,7 @@ impl<T: Element> Tape<T> {
         let inner = self.inner.get_mut();
         inner.nodes.clear();
         inner.tensors.clear();
+        inner.tensor_inputs.clear();
         inner.constants.clear();
         if let Some(a) = inner.anomaly.as_mut() {
             a.locations.clear();
@@ -490,15 +494,12 @@ impl<T: Element> Tape<T> {
             ScalarNode::new(Tag::Tensor, slot, 0, T::zero(), T::zero()),
             v,
         );
+        let start = inner.tensor_inputs.len() as u32;
+        inner.tensor_inputs.extend_from_slice(inputs);
         inner.tensors.push(TensorNode {
             idx: idx as u32,
             op,
-            inputs: match *inputs {
-                // Built in place: `from_slice` copies even two indices with a `memcpy` call.
-                [a] => SmallVec::from_buf_and_len([a, 0], 1),
-                [a, b] => SmallVec::from_buf([a, b]),
-                _ => SmallVec::from_slice(inputs),
-            },
+            inputs: (start, inputs.len() as u32),
             value,
             scalar_out,
         });
@@ -536,6 +537,13 @@ fn too_many_nodes() -> ! {
 }
 
 impl<T: Element> Inner<T> {
+    /// The input indices of tensor node `tn`.
+    #[inline]
+    pub(crate) fn inputs_of(&self, tn: &TensorNode<T>) -> &[u32] {
+        let (start, len) = (tn.inputs.0 as usize, tn.inputs.1 as usize);
+        &self.tensor_inputs[start..start + len]
+    }
+
     /// [`Tape::push_scalar`] when the list is full, at the node limit, or anomaly detection is
     /// on.
     #[cold]
