@@ -641,3 +641,14 @@ impl<T: Element> Inner<T> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// A tensor node is moved into the list on every op: kept at 120 bytes, it is moved
+    /// without a call to `memcpy` (136 or more were, and cost W4 about 2 ns an op).
+    #[test]
+    fn a_tensor_node_stays_small() {
+        assert_eq!(std::mem::size_of::<super::TensorNode<f32>>(), 120);
+        assert_eq!(std::mem::size_of::<super::TensorNode<f64>>(), 120);
+    }
+}
