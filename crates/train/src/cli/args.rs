@@ -459,14 +459,14 @@ fn parse_momentum(s: &str) -> Result<f64, String> {
 pub const DEFAULT_LABEL_COLUMN: &str = "label";
 
 impl TrainArgs {
-    /// `--label-column`, or [`DEFAULT_LABEL_COLUMN`].
+    /// `--label-column`, or `label` when it is not given.
     pub fn label_column(&self) -> &str {
         self.label_column.as_deref().unwrap_or(DEFAULT_LABEL_COLUMN)
     }
 }
 
 impl EvaluateArgs {
-    /// `--label-column`, or [`DEFAULT_LABEL_COLUMN`].
+    /// `--label-column`, or `label` when it is not given.
     pub fn label_column(&self) -> &str {
         self.label_column.as_deref().unwrap_or(DEFAULT_LABEL_COLUMN)
     }
