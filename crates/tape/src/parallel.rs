@@ -83,8 +83,8 @@ pub(crate) fn for_chunks<T: Send>(out: &mut [T], align: usize, f: impl Fn(usize,
 /// [`for_chunks`] over `out` and, in step with it, over each of `with` (as long as `out`):
 /// `f(start, chunk, with_chunks)` gets the chunks at the same place of all of them.
 pub(crate) fn for_chunks_with<T: Send, const S: usize>(
-    out: &mut [T],
-    with: [&mut [T]; S],
+    mut out: &mut [T],
+    mut with: [&mut [T]; S],
     align: usize,
     f: impl Fn(usize, &mut [T], [&mut [T]; S]) + Sync,
 ) {
@@ -106,7 +106,6 @@ pub(crate) fn for_chunks_with<T: Send, const S: usize>(
     let align = align / gcd(align, 16) * 16;
     let len = n.div_ceil(2 * threads).next_multiple_of(align).min(n);
     let mut chunks = Vec::with_capacity(n.div_ceil(len));
-    let (mut out, mut with) = (out, with);
     while !out.is_empty() {
         let take = len.min(out.len());
         let (head, tail) = out.split_at_mut(take);
