@@ -4,7 +4,7 @@ figure compares with the performance targets in docs/PERFORMANCE.md.
 Usage (from the repository root, after `cargo build --release --example workloads`):
 
     python3 benches/compare.py [--rounds R] [--threads 1,2] [--python PY]
-                               [--pytorch-script PATH] [--mnist DIR]
+                               [--pytorch-script PATH] [--mnist DIR] [--json FILE]
 
 Each round runs, for every thread count, `target/release/examples/workloads --threads T W1 W2
 W3 W4` and `PY PYTORCH_SCRIPT T` (by default `python3 ../shared/bench/pytorch_workloads.py`),
@@ -15,10 +15,13 @@ epoch on both sides (`workloads --mnist DIR mnist` and `benches/pytorch_mnist_ep
 Both programs print `name value unit` lines. A ratio is tapegrad / PyTorch for one figure in
 one round (for GFLOP/s too, so there a ratio above 1 means tapegrad is faster). The table gives
 each side's median, the median and range of the per-round ratios, the target, and in how many
-rounds the target was met. Only the standard library is needed here; PY must have torch (and
-numpy for --mnist)."""
+rounds the target was met. "best / best" sets each side's best round against the other's
+(lowest time, highest GFLOP/s): on a shared host whose speed changes from minute to minute,
+the best round is the one least disturbed. `--json FILE` also writes every round's figures.
+Only the standard library is needed here; PY must have torch (and numpy for --mnist)."""
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -94,6 +97,7 @@ def main():
         help="the PyTorch workloads script (default ../shared/bench/pytorch_workloads.py)",
     )
     p.add_argument("--mnist", metavar="DIR", help="also compare a real MNIST epoch, data in DIR")
+    p.add_argument("--json", metavar="FILE", help="write every round's figures to FILE")
     args = p.parse_args()
     if args.rounds < 1:
         sys.exit("compare: --rounds must be at least 1")
@@ -136,11 +140,15 @@ def main():
                 file=sys.stderr,
             )
 
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"tapegrad": ours, "pytorch": theirs}, f, indent=1)
+
     print(
         "| threads | figure | tapegrad (median) | PyTorch (median) | ratio, median (range) "
-        "| target | rounds met |"
+        "| best / best | target | rounds met |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for t in thread_counts:
         for name, mine in ours[t].items():
             unit = mine[0][1]
@@ -157,8 +165,10 @@ def main():
                 cells.append(
                     f"{statistics.median(ratios):.2f} ({min(ratios):.2f}–{max(ratios):.2f})"
                 )
+                best = max if unit.endswith("FLOP/s") else min
+                cells.append(f"{best(values) / best(other):.2f}")
             else:
-                cells += ["–", "–"]
+                cells += ["–", "–", "–"]
             if tgt is None:
                 cells += ["–", "–"]
             else:
