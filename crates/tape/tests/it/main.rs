@@ -11,6 +11,7 @@ mod higher;
 mod higher_props;
 mod scalar_ops;
 mod storage;
+mod sweep;
 mod tensor_elementwise;
 mod tensor_structural;
 
