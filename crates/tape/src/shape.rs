@@ -133,3 +133,162 @@ pub(crate) fn for_each_broadcast(
         }
     }
 }
+
+/// The walk of a broadcast shape in runs: stretches of consecutive output elements along which
+/// each operand's index moves by a fixed step. Dimensions are merged from the innermost out
+/// wherever both operands stay linear across them, so a contiguous array is one run, a bias
+/// row added to a matrix is one run per row, and a scalar broadcast to any shape is one run
+/// with step 0. Kernels choose their loop once per walk from the two steps (0: repeat an
+/// element, 1: move through a contiguous slice) instead of once per element.
+pub(crate) struct Runs {
+    /// The outer dimensions, around the run.
+    outer: Shape,
+    /// Each operand's strides along the outer dimensions.
+    a_outer: Shape,
+    b_outer: Shape,
+    /// Elements per run (0 when the shape has no elements).
+    pub(crate) len: usize,
+    /// How far each operand's index moves from one element of a run to the next.
+    pub(crate) a_step: usize,
+    pub(crate) b_step: usize,
+}
+
+impl Runs {
+    /// The runs of the broadcast shape `out`, read through `a_strides` and `b_strides` (from
+    /// [`broadcast_strides`], or any strides with one entry per dimension of `out`).
+    pub(crate) fn new(out: &[usize], a_strides: &[usize], b_strides: &[usize]) -> Runs {
+        let (mut len, mut a_step, mut b_step) = (1, 0, 0);
+        let mut d = out.len();
+        let mut started = false;
+        // Grow the run outward while both operands stay linear; dimensions of size 1 merge
+        // with anything.
+        while d > 0 {
+            let (n, sa, sb) = (out[d - 1], a_strides[d - 1], b_strides[d - 1]);
+            if n != 1 {
+                if !started {
+                    (len, a_step, b_step, started) = (n, sa, sb, true);
+                } else if sa == a_step * len && sb == b_step * len {
+                    len *= n;
+                } else {
+                    break;
+                }
+            }
+            d -= 1;
+        }
+        if numel(out) == 0 {
+            len = 0;
+        }
+        Runs {
+            outer: Shape::from_slice(&out[..d]),
+            a_outer: Shape::from_slice(&a_strides[..d]),
+            b_outer: Shape::from_slice(&b_strides[..d]),
+            len,
+            a_step,
+            b_step,
+        }
+    }
+
+    /// Calls `f(out_start, a_start, b_start)` for each run, in row-major order; run `k`
+    /// starts at output element `k · len`.
+    #[inline]
+    pub(crate) fn for_each(&self, mut f: impl FnMut(usize, usize, usize)) {
+        if self.len == 0 {
+            return;
+        }
+        let runs = numel(&self.outer);
+        let rank = self.outer.len();
+        let mut counter: Shape = SmallVec::from_elem(0, rank);
+        let (mut ia, mut ib) = (0usize, 0usize);
+        for k in 0..runs {
+            f(k * self.len, ia, ib);
+            // Advance the outer counter, innermost first.
+            for d in (0..rank).rev() {
+                counter[d] += 1;
+                ia += self.a_outer[d];
+                ib += self.b_outer[d];
+                if counter[d] < self.outer[d] {
+                    break;
+                }
+                ia -= self.a_outer[d] * self.outer[d];
+                ib -= self.b_outer[d] * self.outer[d];
+                counter[d] = 0;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every `(out, a, b)` index triple, by the per-element walk.
+    fn elements(out: &[usize], sa: &[usize], sb: &[usize]) -> Vec<(usize, usize, usize)> {
+        let mut v = Vec::new();
+        for_each_broadcast(out, sa, sb, |i, a, b| v.push((i, a, b)));
+        v
+    }
+
+    /// The same triples, expanded from the runs.
+    fn from_runs(out: &[usize], sa: &[usize], sb: &[usize]) -> Vec<(usize, usize, usize)> {
+        let runs = Runs::new(out, sa, sb);
+        let mut v = Vec::new();
+        runs.for_each(|i, a, b| {
+            for j in 0..runs.len {
+                v.push((i + j, a + j * runs.a_step, b + j * runs.b_step));
+            }
+        });
+        v
+    }
+
+    #[test]
+    fn runs_visit_the_same_elements_as_the_per_element_walk() {
+        let shapes: [(&[usize], &[usize], &[usize]); 16] = [
+            (&[40, 30], &[40, 30], &[40, 30]),
+            (&[40, 30], &[30], &[40, 30]),
+            (&[40, 30], &[], &[40, 30]),
+            (&[40, 30], &[40, 1], &[30]),
+            (&[2, 3, 4], &[3, 4], &[2, 1, 4]),
+            (&[2, 3, 4], &[2, 3, 1], &[1, 3, 1]),
+            (&[2, 1, 4], &[2, 1, 4], &[4]),
+            (&[1, 1, 5], &[5], &[1]),
+            (&[3, 1], &[3, 1], &[1]),
+            (&[1], &[1], &[]),
+            (&[], &[], &[]),
+            (&[0, 3], &[3], &[0, 3]),
+            (&[3, 0], &[1], &[3, 0]),
+            (&[2, 3, 4, 5], &[3, 1, 5], &[2, 1, 4, 1]),
+            (&[6, 1, 1], &[1, 1, 1], &[6, 1, 1]),
+            (&[2, 2, 2, 2, 2], &[2, 1, 2, 1, 2], &[2, 2, 2, 2, 2]),
+        ];
+        for (out, a, b) in shapes {
+            let (sa, sb) = (broadcast_strides(a, out), broadcast_strides(b, out));
+            assert_eq!(
+                from_runs(out, &sa, &sb),
+                elements(out, &sa, &sb),
+                "{out:?} from {a:?} and {b:?}"
+            );
+        }
+        // Permuted strides (a transpose read in row-major order of the output).
+        let out = [4, 3, 2];
+        let sa = [1, 4, 12];
+        let sb = contiguous_strides(&out);
+        assert_eq!(from_runs(&out, &sa, &sb), elements(&out, &sa, &sb));
+    }
+
+    #[test]
+    fn runs_merge_what_is_linear() {
+        let out = [40, 30];
+        let r = Runs::new(&out, &broadcast_strides(&[40, 30], &out), &[30, 1]);
+        assert_eq!((r.len, r.a_step, r.b_step), (1200, 1, 1));
+        let r = Runs::new(&out, &broadcast_strides(&[30], &out), &[30, 1]);
+        assert_eq!((r.len, r.a_step, r.b_step), (30, 1, 1));
+        let r = Runs::new(
+            &out,
+            &broadcast_strides(&[], &out),
+            &broadcast_strides(&[], &out),
+        );
+        assert_eq!((r.len, r.a_step, r.b_step), (1200, 0, 0));
+        let r = Runs::new(&out, &broadcast_strides(&[40, 1], &out), &[30, 1]);
+        assert_eq!((r.len, r.a_step, r.b_step), (30, 0, 1));
+    }
+}

@@ -6,7 +6,7 @@ use smallvec::SmallVec;
 use super::{Array, buffers};
 use crate::parallel::{Operand, for_chunks};
 use crate::rules::{BinaryOp, UnaryOp};
-use crate::shape::{broadcast_strides, contiguous_strides, for_each_broadcast, numel};
+use crate::shape::{Runs, broadcast_strides, contiguous_strides, numel};
 use crate::{Element, Shape};
 
 /// Runs `$body` with `$f` bound to a closure computing `op.f(x, y)`, the op matched once so
@@ -149,14 +149,45 @@ impl<T: Element> Array<T> {
             }
             return Array::from_parts(data, Shape::from_slice(out_shape));
         }
-        let mut data = buffers::with_capacity(n);
-        {
-            let sa = broadcast_strides(&self.shape, out_shape);
-            let sb = broadcast_strides(&other.shape, out_shape);
-            for_each_broadcast(out_shape, &sa, &sb, |_, ia, ib| {
-                data.push(op.f(self.data[ia], other.data[ib]))
-            });
-        }
+        // Any other broadcast (a column `[m, 1]` against `[m, n]`, the repeated operand on the
+        // left, both operands broadcast): in runs, with the loop chosen once by how each
+        // operand moves along a run.
+        let mut data = buffers::scratch(n);
+        let sa = broadcast_strides(&self.shape, out_shape);
+        let sb = broadcast_strides(&other.shape, out_shape);
+        let runs = Runs::new(out_shape, &sa, &sb);
+        let len = runs.len;
+        let (xs, ys) = (&self.data[..], &other.data[..]);
+        with_binary_fn!(op, |f| {
+            match (runs.a_step, runs.b_step) {
+                (1, 1) => runs.for_each(|o, i, j| {
+                    for ((d, &x), &y) in data[o..o + len]
+                        .iter_mut()
+                        .zip(&xs[i..i + len])
+                        .zip(&ys[j..j + len])
+                    {
+                        *d = f(x, y);
+                    }
+                }),
+                (1, 0) => runs.for_each(|o, i, j| {
+                    let y = ys[j];
+                    for (d, &x) in data[o..o + len].iter_mut().zip(&xs[i..i + len]) {
+                        *d = f(x, y);
+                    }
+                }),
+                (0, 1) => runs.for_each(|o, i, j| {
+                    let x = xs[i];
+                    for (d, &y) in data[o..o + len].iter_mut().zip(&ys[j..j + len]) {
+                        *d = f(x, y);
+                    }
+                }),
+                (a_step, b_step) => runs.for_each(|o, i, j| {
+                    for (k, d) in data[o..o + len].iter_mut().enumerate() {
+                        *d = f(xs[i + k * a_step], ys[j + k * b_step]);
+                    }
+                }),
+            }
+        });
         Array::from_parts(data, Shape::from_slice(out_shape))
     }
 
@@ -214,11 +245,33 @@ impl<T: Element> Array<T> {
         if out.len() == 1 {
             out[0] = self.data.iter().copied().sum();
         } else {
+            // In runs of `self`; each output element receives its terms in row-major order of
+            // `self`, as a per-element walk would add them.
             let s_self = contiguous_strides(&self.shape);
             let s_out = broadcast_strides(shape, &self.shape);
-            for_each_broadcast(&self.shape, &s_self, &s_out, |_, i, io| {
-                out[io] += self.data[i]
-            });
+            let runs = Runs::new(&self.shape, &s_self, &s_out);
+            let (len, xs) = (runs.len, &self.data[..]);
+            match (runs.a_step, runs.b_step) {
+                // A run lands on a run of the output (the reduced dimensions are outer ones).
+                (1, 1) => runs.for_each(|_, i, io| {
+                    for (o, &x) in out[io..io + len].iter_mut().zip(&xs[i..i + len]) {
+                        *o += x;
+                    }
+                }),
+                // A run lands on one output element (the innermost dimensions are reduced).
+                (1, 0) => runs.for_each(|_, i, io| {
+                    let mut acc = out[io];
+                    for &x in &xs[i..i + len] {
+                        acc += x;
+                    }
+                    out[io] = acc;
+                }),
+                (a_step, b_step) => runs.for_each(|_, i, io| {
+                    for k in 0..len {
+                        out[io + k * b_step] += xs[i + k * a_step];
+                    }
+                }),
+            }
         }
         Array::from_parts(out, Shape::from_slice(shape))
     }
@@ -228,9 +281,25 @@ impl<T: Element> Array<T> {
         if self.shape.as_slice() == shape {
             return self.clone();
         }
-        let mut data = buffers::with_capacity(numel(shape));
+        if self.data.len() == 1 {
+            let data = buffers::filled(numel(shape), self.data[0]);
+            return Array::from_parts(data, Shape::from_slice(shape));
+        }
+        // In runs: each either repeats one element (a broadcast innermost dimension) or copies
+        // a contiguous stretch.
+        let mut data = buffers::scratch(numel(shape));
         let s = broadcast_strides(&self.shape, shape);
-        for_each_broadcast(shape, &s, &s, |_, i, _| data.push(self.data[i]));
+        let runs = Runs::new(shape, &s, &s);
+        let (len, xs) = (runs.len, &self.data[..]);
+        match runs.a_step {
+            0 => runs.for_each(|o, i, _| data[o..o + len].fill(xs[i])),
+            1 => runs.for_each(|o, i, _| data[o..o + len].copy_from_slice(&xs[i..i + len])),
+            step => runs.for_each(|o, i, _| {
+                for (k, d) in data[o..o + len].iter_mut().enumerate() {
+                    *d = xs[i + k * step];
+                }
+            }),
+        }
         Array::from_parts(data, Shape::from_slice(shape))
     }
 
@@ -239,8 +308,18 @@ impl<T: Element> Array<T> {
         let strides = contiguous_strides(&self.shape);
         let out_shape: Shape = perm.iter().map(|&p| self.shape[p]).collect();
         let src: Shape = perm.iter().map(|&p| strides[p]).collect();
-        let mut data = buffers::with_capacity(self.data.len());
-        for_each_broadcast(&out_shape, &src, &src, |_, i, _| data.push(self.data[i]));
+        let mut data = buffers::scratch(self.data.len());
+        let runs = Runs::new(&out_shape, &src, &src);
+        let (len, xs) = (runs.len, &self.data[..]);
+        match runs.a_step {
+            // The innermost axes stay innermost: contiguous stretches.
+            1 => runs.for_each(|o, i, _| data[o..o + len].copy_from_slice(&xs[i..i + len])),
+            step => runs.for_each(|o, i, _| {
+                for (k, d) in data[o..o + len].iter_mut().enumerate() {
+                    *d = xs[i + k * step];
+                }
+            }),
+        }
         Array::from_parts(data, out_shape)
     }
 
@@ -399,5 +478,134 @@ impl<T: Element> Array<T> {
         let mut shape = first.shape.clone();
         shape[axis] = total;
         Array::from_parts(data, shape)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The broadcasting kernels, which walk in runs, against per-element walks.
+
+    use super::*;
+    use crate::shape::{broadcast_shapes, for_each_broadcast};
+    use proptest::prelude::*;
+
+    const BINARY: [BinaryOp; 7] = [
+        BinaryOp::Add,
+        BinaryOp::Sub,
+        BinaryOp::Mul,
+        BinaryOp::Div,
+        BinaryOp::Pow,
+        BinaryOp::Max,
+        BinaryOp::Min,
+    ];
+
+    /// A shape of rank 0 to 4 and one that broadcasts to it: each of its dimensions kept or
+    /// set to 1, and some leading ones dropped. Sizes include 0 and 1.
+    fn broadcast_pair() -> impl Strategy<Value = (Vec<usize>, Vec<usize>)> {
+        prop::collection::vec((0usize..5, any::<bool>()), 0..5).prop_flat_map(|dims| {
+            let full: Vec<usize> = dims.iter().map(|&(d, _)| d).collect();
+            let small: Vec<usize> = dims
+                .iter()
+                .map(|&(d, keep)| if keep { d } else { 1 })
+                .collect();
+            let rank = full.len();
+            (Just(full), Just(small), 0..=rank)
+                .prop_map(|(full, small, drop)| (full, small[drop..].to_vec()))
+        })
+    }
+
+    fn values(shape: &[usize], seed: u64) -> Array<f64> {
+        Array::rand_uniform(shape, 0.5, 2.0, seed)
+    }
+
+    /// Equal shapes and elements (NaN equal to NaN).
+    fn same(a: &Array<f64>, b: &Array<f64>) -> bool {
+        a.shape() == b.shape()
+            && a.data()
+                .iter()
+                .zip(b.data())
+                .all(|(x, y)| x == y || (x.is_nan() && y.is_nan()))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn broadcast_to_equals_the_per_element_walk((full, small) in broadcast_pair()) {
+            let x = values(&small, 1);
+            let s = broadcast_strides(&small, &full);
+            let mut expected = Vec::new();
+            for_each_broadcast(&full, &s, &s, |_, i, _| expected.push(x.data()[i]));
+            let got = x.broadcast_to(&full);
+            prop_assert!(same(&got, &Array::from_vec(expected, &full).unwrap()));
+        }
+
+        #[test]
+        fn sum_to_equals_the_per_element_walk((full, small) in broadcast_pair()) {
+            let x = values(&full, 2);
+            // Terms in the order of the per-element walk, so the sums agree to the bit.
+            let mut expected = vec![0.0; numel(&small)];
+            let (s_self, s_out) = (contiguous_strides(&full), broadcast_strides(&small, &full));
+            for_each_broadcast(&full, &s_self, &s_out, |_, i, io| expected[io] += x.data()[i]);
+            let got = x.sum_to(&small);
+            let expected = Array::from_vec(expected, &small).unwrap();
+            if numel(&small) == 1 {
+                // A full reduction sums in its own order.
+                let (g, e) = (got.data()[0], expected.data()[0]);
+                prop_assert!((g - e).abs() <= 1e-12 * e.abs().max(1.0));
+            } else {
+                prop_assert!(same(&got, &expected));
+            }
+        }
+
+        #[test]
+        fn zip_broadcast_equals_the_per_element_walk(
+            ((full, small), left, both) in (broadcast_pair(), any::<bool>(), any::<bool>())
+        ) {
+            // The broadcast operand on either side; with `both`, each side broadcast along
+            // different dimensions (`small` against `full` with its kept dimensions set to 1).
+            let other: Vec<usize> = if both {
+                let offset = full.len() - small.len();
+                full.iter()
+                    .enumerate()
+                    .map(|(d, &n)| if d >= offset && small[d - offset] == n && n != 1 { 1 } else { n })
+                    .collect()
+            } else {
+                full.clone()
+            };
+            let (a_shape, b_shape) = if left { (small.clone(), other) } else { (other, small.clone()) };
+            let shape = broadcast_shapes("test", &a_shape, &b_shape).unwrap();
+            let (a, b) = (values(&a_shape, 3), values(&b_shape, 4));
+            let (sa, sb) = (broadcast_strides(&a_shape, &shape), broadcast_strides(&b_shape, &shape));
+            for op in BINARY {
+                let mut expected = Vec::new();
+                for_each_broadcast(&shape, &sa, &sb, |_, i, j| {
+                    expected.push(op.f(a.data()[i], b.data()[j]))
+                });
+                let got = a.zip_broadcast(&b, &shape, op);
+                prop_assert!(same(&got, &Array::from_vec(expected, &shape).unwrap()), "{:?}", op);
+            }
+        }
+
+        #[test]
+        fn permute_equals_the_per_element_walk(
+            shape in prop::collection::vec(0usize..5, 0..5),
+            seed in any::<u64>(),
+        ) {
+            // A permutation of the axes from the seed.
+            let mut perm: Vec<usize> = (0..shape.len()).collect();
+            let mut s = seed;
+            for i in (1..perm.len()).rev() {
+                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                perm.swap(i, (s >> 33) as usize % (i + 1));
+            }
+            let x = values(&shape, 5);
+            let strides = contiguous_strides(&shape);
+            let out_shape: Vec<usize> = perm.iter().map(|&p| shape[p]).collect();
+            let src: Vec<usize> = perm.iter().map(|&p| strides[p]).collect();
+            let mut expected = Vec::new();
+            for_each_broadcast(&out_shape, &src, &src, |_, i, _| expected.push(x.data()[i]));
+            prop_assert!(same(&x.permute(&perm), &Array::from_vec(expected, &out_shape).unwrap()));
+        }
     }
 }
