@@ -519,7 +519,7 @@ fn tensor_node_backward<T: Element>(
                 empty => *empty = Some(gj),
             }
         } else {
-            adj[j] += gj.data().iter().copied().sum::<T>();
+            adj[j] += crate::array::pairwise_sum(gj.data());
         }
     }
     Ok(())

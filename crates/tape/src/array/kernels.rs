@@ -81,6 +81,33 @@ pub(crate) fn row_period(small: &[usize], full: &[usize]) -> Option<usize> {
     (core.len() <= full.len() && full.ends_with(core) && n > 0).then_some(n)
 }
 
+/// The sum of `xs` by pairwise (cascade) summation: halves summed separately down to blocks
+/// of at most 256 elements, each summed in eight interleaved lanes. The rounding error grows
+/// with the logarithm of the length instead of the length, the lanes vectorise, and the order
+/// of the additions depends on the length only, so equal inputs give equal sums.
+pub(crate) fn pairwise_sum<T: Element>(xs: &[T]) -> T {
+    const BLOCK: usize = 256;
+    if xs.len() > BLOCK {
+        // A multiple of 8, and less than the length (which is at least 257).
+        let half = (xs.len() / 2).next_multiple_of(8);
+        let (a, b) = xs.split_at(half);
+        return pairwise_sum(a) + pairwise_sum(b);
+    }
+    let mut lanes = [T::zero(); 8];
+    let mut chunks = xs.chunks_exact(8);
+    for c in &mut chunks {
+        for (l, &x) in lanes.iter_mut().zip(c) {
+            *l += x;
+        }
+    }
+    let mut tail = T::zero();
+    for &x in chunks.remainder() {
+        tail += x;
+    }
+    let [l0, l1, l2, l3, l4, l5, l6, l7] = lanes;
+    (((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7))) + tail
+}
+
 impl<T: Element> Array<T> {
     /// `op` element by element on two arrays of the same shape (the output's): one zipped
     /// pass. Small arrays (scalar-like code, W4) are pushed into a fresh vector, the cheapest
@@ -243,7 +270,7 @@ impl<T: Element> Array<T> {
         }
         let mut out = buffers::filled(numel(shape), T::zero());
         if out.len() == 1 {
-            out[0] = self.data.iter().copied().sum();
+            out[0] = pairwise_sum(&self.data);
         } else {
             // In runs of `self`; each output element receives its terms in row-major order of
             // `self`, as a per-element walk would add them.
@@ -330,9 +357,9 @@ impl<T: Element> Array<T> {
         (outer, self.shape[axis], inner)
     }
 
-    /// Sum of all elements.
+    /// Sum of all elements, by [`pairwise_sum`].
     pub(crate) fn sum_all(&self) -> T {
-        self.data.iter().copied().sum()
+        pairwise_sum(&self.data)
     }
 
     /// Maximum along `axis` (the axis removed) and, for each output element, the flat index of
@@ -527,8 +554,41 @@ mod tests {
                 .all(|(x, y)| x == y || (x.is_nan() && y.is_nan()))
     }
 
+    #[test]
+    fn pairwise_sums_are_exact_on_integers_and_close_to_the_exact_sum() {
+        for n in [0, 1, 7, 8, 9, 255, 256, 257, 1000, 4099, 100_000] {
+            // Integers below 2²⁴: every partial sum is exact in `f64`, in any order.
+            let ints: Vec<f64> = (0..n).map(|i| ((i * 7919) % 1000) as f64).collect();
+            assert_eq!(pairwise_sum(&ints), ints.iter().sum::<f64>(), "n = {n}");
+        }
+        // Ten million ones in `f32`: a running sum stops growing at 2²⁴; the pairwise sum is
+        // exact.
+        let ones = vec![1.0f32; 10_000_000];
+        assert_eq!(pairwise_sum(&ones), 1e7);
+        // NaN and infinities propagate.
+        assert!(pairwise_sum(&[1.0, f64::NAN, 2.0]).is_nan());
+        assert_eq!(pairwise_sum(&vec![f64::INFINITY; 300]), f64::INFINITY);
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn pairwise_sum_is_within_its_error_bound(
+            xs in prop::collection::vec(-1e3..1e3f64, 0..3000)
+        ) {
+            // Against an exactly rounded reference: `f32` inputs summed in `f64` lose nothing
+            // for these lengths (24 + 12 bits < 53).
+            let xs32: Vec<f32> = xs.iter().map(|&x| x as f32).collect();
+            let exact: f64 = xs32.iter().map(|&x| x as f64).sum();
+            let abs: f64 = xs32.iter().map(|&x| (x as f64).abs()).sum();
+            let got = pairwise_sum(&xs32) as f64;
+            // Each result is at most 40 roundings from the inputs: up to 31 in a lane (32
+            // terms), three joining the lanes, one adding the tail, and at most four halvings
+            // below 4096 elements. Each costs at most ε times a partial sum, itself ≤ Σ|x|.
+            let bound = 40.0 * f32::EPSILON as f64 * abs;
+            prop_assert!((got - exact).abs() <= bound, "{} vs {} (bound {})", got, exact, bound);
+        }
 
         #[test]
         fn broadcast_to_equals_the_per_element_walk((full, small) in broadcast_pair()) {

@@ -4,7 +4,7 @@ pub(crate) mod buffers;
 mod kernels;
 mod storage;
 
-pub(crate) use kernels::row_period;
+pub(crate) use kernels::{pairwise_sum, row_period};
 
 use std::fmt;
 
