@@ -4,7 +4,9 @@ use tape::{Array, Element, Tape, Tensor};
 
 use crate::{BoundModel, Init, Model, NnError};
 
-/// A fully connected layer `y = x·Wᵀ + b`, mapping `[batch, in]` to `[batch, out]`.
+/// A fully connected layer `y = x·Wᵀ + b`, mapping `[batch, in]` to `[batch, out]` — or, as
+/// PyTorch's `nn.Linear`, any `[…, in]` to `[…, out]`: a single sample `[in]`, or several
+/// leading dimensions, each position mapped by the same weight.
 ///
 /// The weight is stored `[out, in]`, PyTorch's layout, so checkpoints map one to one; the
 /// product reads it transposed through strides (`matmul_t`), without a copy. Its gradient is
@@ -168,11 +170,24 @@ pub struct BoundLinear<'t, T: Element> {
 }
 
 impl<'t, T: Element> BoundModel<'t, T> for BoundLinear<'t, T> {
-    /// `x·Wᵀ + b` for `x` of shape `[batch, in]`.
+    /// `x·Wᵀ + b` for `x` of shape `[batch, in]`, giving `[batch, out]`; for any other
+    /// `[…, in]` (one sample `[in]`, or more leading dimensions), the same map at every
+    /// leading position, giving `[…, out]`. Those shapes are recorded as reshapes around the
+    /// 2-D product, which backward undoes.
+    ///
+    /// ```
+    /// use nn::{BoundModel, Init, Linear, Model};
+    /// let tape = tape::Tape::<f64>::new();
+    /// let bound = Linear::new(3, 2, Init::XavierUniform, 7).bind(&tape);
+    /// let x = tape.tensor(tape::Array::rand_uniform(&[4, 5, 3], -1.0, 1.0, 1));
+    /// assert_eq!(bound.forward(x).shape().as_slice(), &[4, 5, 2]);
+    /// let one = tape.tensor_from_vec(vec![1.0, 2.0, 3.0], &[3]).unwrap();
+    /// assert_eq!(bound.forward(one).shape().as_slice(), &[2]);
+    /// ```
     ///
     /// # Errors
-    /// [`NnError::BadShape`] unless `x` is 2-D; [`NnError::ShapeMismatch`] if its feature count
-    /// is not the weight's `in`.
+    /// [`NnError::BadShape`] if `x` is 0-dimensional; [`NnError::ShapeMismatch`] if its last
+    /// dimension is not the weight's `in`.
     ///
     /// ```
     /// use nn::{BoundModel, Init, Linear, Model};
@@ -188,10 +203,10 @@ impl<'t, T: Element> BoundModel<'t, T> for BoundLinear<'t, T> {
         let (xs, ws) = (x.shape(), self.weight.shape());
         let bias_shape = self.bias.map(|b| b.shape());
         check_shapes(&ws, bias_shape.as_deref())?;
-        if xs.len() != 2 {
-            return Err(NnError::bad_shape(OP, "a 2-D input [batch, in]", &xs));
-        }
-        if xs[1] != ws[1] {
+        let Some(&features) = xs.last() else {
+            return Err(NnError::bad_shape(OP, "an input [..., in]", &xs));
+        };
+        if features != ws[1] {
             return Err(NnError::mismatch(
                 OP,
                 "input features differ from the weight's [out, in]",
@@ -199,11 +214,24 @@ impl<'t, T: Element> BoundModel<'t, T> for BoundLinear<'t, T> {
                 &ws,
             ));
         }
-        let y = x.try_matmul_t(false, self.weight, true)?;
-        Ok(match self.bias {
+        // The product takes a matrix: other shapes go through one, `[rows, in]`.
+        let x2 = if xs.len() == 2 {
+            x
+        } else {
+            let rows = xs[..xs.len() - 1].iter().product();
+            x.try_reshape(&[rows, features])?
+        };
+        let y = x2.try_matmul_t(false, self.weight, true)?;
+        let y = match self.bias {
             Some(b) => y.try_add(b)?,
             None => y,
-        })
+        };
+        if xs.len() == 2 {
+            return Ok(y);
+        }
+        let mut out_shape = xs;
+        *out_shape.last_mut().expect("checked above") = ws[0];
+        Ok(y.try_reshape(&out_shape)?)
     }
 
     fn visit_handles(&self, f: &mut dyn FnMut(&str, Tensor<'t, T>)) {

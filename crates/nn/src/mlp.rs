@@ -179,7 +179,8 @@ pub struct BoundMlp<'t, T: Element> {
 }
 
 impl<'t, T: Element> BoundModel<'t, T> for BoundMlp<'t, T> {
-    /// The logits `[batch, out]` for `x` of shape `[batch, in]`.
+    /// The logits `[batch, out]` for `x` of shape `[batch, in]` (or `[…, out]` for any
+    /// `[…, in]`, as [`BoundLinear::try_forward`]).
     ///
     /// # Errors
     /// Those of [`BoundLinear::try_forward`] for the first layer.

@@ -69,6 +69,25 @@ proptest! {
         );
     }
 
+    // Inputs with other leading dimensions than one batch axis: one sample `[in]`, or
+    // `[a, b, in]`; every parameter and the input against finite differences.
+    #[test]
+    fn linear_gradcheck_on_other_input_shapes(
+        (n_in, n_out) in (1..=4usize, 1..=4usize),
+        lead in proptest::collection::vec(1..=3usize, 0..=3),
+        seed in 0u64..1000,
+    ) {
+        let layer = Linear::<f64>::new(n_in, n_out, Init::XavierNormal, seed);
+        let bias = Array::rand_normal(&[n_out], 0.0, 1.0, seed + 1);
+        let mut shape = lead.clone();
+        shape.push(n_in);
+        let x = Array::rand_normal(&shape, 0.0, 1.0, seed + 2);
+        assert_grad(
+            |_, t| BoundLinear { weight: t[0], bias: Some(t[1]) }.forward(t[2]),
+            &[layer.weight.clone(), bias, x],
+        );
+    }
+
     // Every parameter of a whole MLP (and its input), through a loss.
     #[test]
     fn mlp_gradcheck((sizes, x, labels, act) in mlp_case(), seed in 0u64..1000) {
@@ -178,6 +197,31 @@ fn linear_stores_weight_out_by_in_and_computes_x_wt_plus_b() {
         &[3.0, 0.0, 3.0, 0.0, 3.0, 0.0]
     );
     assert_eq!(g.get("bias").unwrap().data(), &[2.0, 2.0, 2.0]);
+}
+
+/// A `[a, b, in]` input gives, at every leading position, what that row alone gives as a
+/// `[1, in]` batch; a single sample `[in]` gives a `[out]` vector.
+#[test]
+fn linear_maps_every_leading_position_alike() {
+    let layer = Linear::<f64>::from_arrays(
+        Array::rand_normal(&[3, 4], 0.0, 1.0, 1),
+        Some(Array::rand_normal(&[3], 0.0, 1.0, 2)),
+    )
+    .unwrap();
+    let tape = Tape::new();
+    let bound = layer.bind(&tape);
+    let xa = Array::rand_normal(&[2, 5, 4], 0.0, 1.0, 3);
+    let y = bound.forward(tape.tensor(xa.clone()));
+    assert_eq!(y.shape().as_slice(), &[2, 5, 3]);
+    let ys = y.to_vec();
+    for (k, row) in xa.data().chunks(4).enumerate() {
+        let one = bound.forward(tape.tensor_from_vec(row.to_vec(), &[1, 4]).unwrap());
+        // Products of other heights may add in another order: equal to rounding.
+        assert_close(&ys[3 * k..3 * k + 3], &one.to_vec(), 1e-12);
+        let vector = bound.forward(tape.tensor_from_vec(row.to_vec(), &[4]).unwrap());
+        assert_eq!(vector.shape().as_slice(), &[3]);
+        assert_close(&vector.to_vec(), &one.to_vec(), 1e-12);
+    }
 }
 
 #[test]
@@ -306,10 +350,15 @@ fn forward_errors_name_the_shapes() {
         err.to_string(),
         "linear: input features differ from the weight's [out, in]: [4, 5] vs [2, 3]"
     );
-    let err = bound.try_forward(tape.zeros(&[3])).unwrap_err();
+    let err = bound.try_forward(tape.zeros(&[])).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "linear: expected a 2-D input [batch, in], got shape [3]"
+        "linear: expected an input [..., in], got shape []"
+    );
+    let err = bound.try_forward(tape.zeros(&[2, 4, 5])).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "linear: input features differ from the weight's [out, in]: [2, 4, 5] vs [2, 3]"
     );
     // A bias of the wrong length set through the public field.
     let mut broken = Linear::<f64>::new(3, 2, Init::Zeros, 0);
