@@ -153,22 +153,24 @@ pub fn gelu_tanh<'t, T: Element>(x: Tensor<'t, T>) -> Tensor<'t, T> {
 /// overflows. `max(x, 0)` and `|x|` are written as `x·p` and `x·s` with constant masks
 /// `p = [x ≥ 0]`, `s = ±1` chosen from the same side at 0, so the two kinks cancel and
 /// the gradient at 0 is the true `σ(0) = 1/2` (separate `relu` and `abs`, with their own
-/// conventions at 0, would give 0 there). `ln(1 + t)` for `t = e^(−|x|)` is accurate to a few
-/// ulps of 1 in absolute terms; for `x` far below 0 the value rounds to 0 while the gradient
-/// `eˣ` stays exact.
+/// conventions at 0, would give 0 there). `ln(1 + t)` for `t = e^(−|x|)` is taken by `ln_1p`,
+/// so it keeps its relative accuracy when `t` is tiny: for `x` far below 0 the value is
+/// `eˣ` to the last bits, not 0 (with `(1 + t).ln()` it rounded to 0 from `x ≈ −37` in `f64`).
 ///
 /// ```
 /// let tape = tape::Tape::<f64>::new();
-/// let x = tape.tensor_from_vec(vec![-1e4, 0.0, 1e4], &[3]).unwrap();
-/// let y = nn::activation::softplus(x);
-/// assert_eq!(y.to_vec(), vec![0.0, 2f64.ln(), 1e4]);
-/// assert_eq!(y.sum().backward().wrt(x).data(), &[0.0, 0.5, 1.0]);
+/// let x = tape.tensor_from_vec(vec![-1e4, -40.0, 0.0, 1e4], &[4]).unwrap();
+/// let y = nn::activation::softplus(x).to_vec();
+/// assert_eq!([y[0], y[2], y[3]], [0.0, 2f64.ln(), 1e4]);
+/// assert!((y[1] - (-40f64).exp()).abs() <= 1e-15 * (-40f64).exp()); // 4.25e-18, not 0
+/// let g = nn::activation::softplus(x).sum().backward();
+/// assert_eq!(g.wrt(x).data()[2..], [0.5, 1.0]);
 /// ```
 #[track_caller]
 pub fn softplus<'t, T: Element>(x: Tensor<'t, T>) -> Tensor<'t, T> {
     let pos = mask(x, |v| if v >= T::zero() { T::one() } else { T::zero() });
     let neg_sign = mask(x, |v| if v >= T::zero() { -T::one() } else { T::one() });
-    x * pos + ((x * neg_sign).exp() + T::one()).ln()
+    x * pos + (x * neg_sign).exp().ln_1p()
 }
 
 /// SiLU (swish) `x·σ(x)`; derivative `σ(x)·(1 + x·(1 − σ(x)))`.

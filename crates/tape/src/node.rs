@@ -48,6 +48,8 @@ pub(crate) enum Tag {
     Pow,
     Max,
     Min,
+    Ln1p,
+    ExpM1,
 }
 
 impl Tag {
@@ -65,6 +67,8 @@ impl Tag {
             UnaryOp::Relu => Tag::Relu,
             UnaryOp::Abs => Tag::Abs,
             UnaryOp::Recip => Tag::Recip,
+            UnaryOp::Ln1p => Tag::Ln1p,
+            UnaryOp::ExpM1 => Tag::ExpM1,
             UnaryOp::PowI(_) => Tag::PowI,
             UnaryOp::PowF(_) => Tag::PowF,
             UnaryOp::AddC(_) => Tag::AddC,
@@ -85,7 +89,7 @@ impl Tag {
     }
 
     fn from_u8(v: u8) -> Tag {
-        const ALL: [Tag; 28] = [
+        const ALL: [Tag; 30] = [
             Tag::Sink,
             Tag::Leaf,
             Tag::Const,
@@ -114,8 +118,10 @@ impl Tag {
             Tag::Pow,
             Tag::Max,
             Tag::Min,
+            Tag::Ln1p,
+            Tag::ExpM1,
         ];
-        // Discriminants are 0..28 in declaration order, so the tag is its own index.
+        // Discriminants are 0..30 in declaration order, so the tag is its own index.
         ALL[v as usize]
     }
 
@@ -134,6 +140,8 @@ impl Tag {
             Tag::Relu => UnaryOp::Relu,
             Tag::Abs => UnaryOp::Abs,
             Tag::Recip => UnaryOp::Recip,
+            Tag::Ln1p => UnaryOp::Ln1p,
+            Tag::ExpM1 => UnaryOp::ExpM1,
             Tag::PowI => UnaryOp::PowI(param as i32),
             Tag::PowF => UnaryOp::PowF(param),
             Tag::AddC => UnaryOp::AddC(param),
@@ -235,7 +243,7 @@ mod tests {
 
     #[test]
     fn every_tag_decodes_to_itself() {
-        for v in 0..28u8 {
+        for v in 0..30u8 {
             assert_eq!(Tag::from_u8(v) as u8, v);
         }
     }
@@ -248,6 +256,7 @@ mod tests {
                 Tag::Leaf,
                 Tag::Tensor,
                 Tag::Min,
+                Tag::ExpM1,
                 Tag::MulC,
                 Tag::Neg,
             ]

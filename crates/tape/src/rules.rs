@@ -47,6 +47,10 @@ pub enum UnaryOp {
     Abs,
     /// `1 / x`
     Recip,
+    /// `ln(1 + x)`, accurate where `x` is small
+    Ln1p,
+    /// `eˣ − 1`, accurate where `x` is small
+    ExpM1,
     /// `xⁿ`, integer `n`
     PowI(i32),
     /// `xᶜ`, constant `c`
@@ -79,6 +83,8 @@ impl UnaryOp {
             UnaryOp::Relu => "relu",
             UnaryOp::Abs => "abs",
             UnaryOp::Recip => "recip",
+            UnaryOp::Ln1p => "ln_1p",
+            UnaryOp::ExpM1 => "exp_m1",
             UnaryOp::PowI(_) => "powi",
             UnaryOp::PowF(_) => "powf",
             UnaryOp::AddC(_) => "add_const",
@@ -131,6 +137,8 @@ impl UnaryOp {
             }
             UnaryOp::Abs => x.abs(),
             UnaryOp::Recip => x.recip(),
+            UnaryOp::Ln1p => Float::ln_1p(x),
+            UnaryOp::ExpM1 => Float::exp_m1(x),
             UnaryOp::PowI(n) => Float::powi(x, n),
             UnaryOp::PowF(c) => Float::powf(x, T::cast_from(c)),
             UnaryOp::AddC(c) => x + T::cast_from(c),
@@ -165,6 +173,8 @@ impl UnaryOp {
             UnaryOp::Relu => x.step(),                           // 1 for x > 0; 0 at and below 0
             UnaryOp::Abs => x.sign(),                            // sign(x); 0 at 0
             UnaryOp::Recip => -(out * out),                      // d 1/x = -1/x²
+            UnaryOp::Ln1p => x.cst(1.0) / (x + x.cst(1.0)),      // d ln(1+x) = 1/(1+x)
+            UnaryOp::ExpM1 => out + x.cst(1.0),                  // d (eˣ−1) = eˣ
             UnaryOp::PowI(0) => x.cst(0.0),                      // x⁰ is constant
             UnaryOp::PowI(n) => x.powi(n - 1) * x.cst(n as f64), // n xⁿ⁻¹
             UnaryOp::PowF(c) => x.powf(c - 1.0) * x.cst(c),      // c xᶜ⁻¹

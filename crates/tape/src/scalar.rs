@@ -234,6 +234,33 @@ impl<'t, T: Element> Scalar<'t, T> {
         self.unary(UnaryOp::Recip)
     }
 
+    /// `ln(1 + x)`, accurate for `x` near 0 where `(1 + x).ln()` rounds `1 + x` first;
+    /// derivative `1/(1 + x)`.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.var(1e-20);
+    /// assert_eq!(x.ln_1p().value(), 1e-20); // (1 + 1e-20).ln() is 0
+    /// assert_eq!(x.ln_1p().backward().wrt(x), 1.0);
+    /// ```
+    #[track_caller]
+    pub fn ln_1p(self) -> Self {
+        self.unary(UnaryOp::Ln1p)
+    }
+
+    /// `eˣ − 1`, accurate for `x` near 0 where `x.exp() − 1` cancels; derivative `eˣ`.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.var(1e-20);
+    /// assert_eq!(x.exp_m1().value(), 1e-20); // x.exp() - 1.0 is 0
+    /// assert_eq!(x.exp_m1().backward().wrt(x), 1.0);
+    /// ```
+    #[track_caller]
+    pub fn exp_m1(self) -> Self {
+        self.unary(UnaryOp::ExpM1)
+    }
+
     /// `xⁿ` for an integer `n`; derivative `n xⁿ⁻¹`.
     ///
     /// ```

@@ -273,6 +273,39 @@ fn softplus_gradient_at_zero_is_one_half() {
     assert_eq!(grad_at(softplus, 0.0), 0.5);
 }
 
+/// Far below 0, softplus(x) = ln(1 + t) with t = eˣ keeps its relative accuracy, in both
+/// precisions, where adding 1 first would round it to 0 (from x ≈ −37 in `f64`, −17 in
+/// `f32`); above, it approaches x.
+#[test]
+fn softplus_keeps_its_relative_accuracy_in_the_tails() {
+    // The series t − t²/2 + t³/3 is exact to rounding for t ≤ e⁻²⁰ (the next term is below
+    // 10⁻³⁴ relative).
+    let series = |x: f64| {
+        let t = x.exp();
+        t - t * t / 2.0 + t * t * t / 3.0
+    };
+    for x in [-20.0, -40.0, -300.0, -700.0] {
+        let tape = Tape::<f64>::new();
+        let y = softplus(tape.tensor(vec1(&[x]))).to_vec()[0];
+        let want = series(x);
+        assert!(
+            (y - want).abs() <= 4.0 * f64::EPSILON * want,
+            "x = {x}: {y} vs {want}"
+        );
+    }
+    let tape = Tape::<f32>::new();
+    let x = tape.tensor(tape::Array::from_vec(vec![-30.0f32], &[1]).unwrap());
+    let y = softplus(x).to_vec()[0] as f64;
+    let want = series(-30.0);
+    assert!(
+        (y - want).abs() <= 4.0 * f32::EPSILON as f64 * want,
+        "{y} vs {want}"
+    );
+    let tape = Tape::<f64>::new();
+    let y = softplus(tape.tensor(vec1(&[40.0]))).to_vec()[0];
+    assert_eq!(y, 40.0 + (-40f64).exp().ln_1p());
+}
+
 #[test]
 fn conventions_at_kinks() {
     // PyTorch: leaky_relu'(0) = slope, elu'(0) = alpha, relu'(0) = 0.

@@ -599,6 +599,8 @@ mod tests {
             UnaryOp::Relu,
             UnaryOp::Abs,
             UnaryOp::Recip,
+            UnaryOp::Ln1p,
+            UnaryOp::ExpM1,
             UnaryOp::PowI(3),
             UnaryOp::PowF(1.5),
             UnaryOp::AddC(-0.25),

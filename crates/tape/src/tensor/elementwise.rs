@@ -351,6 +351,32 @@ impl<'t, T: Element> Tensor<'t, T> {
         self.unary(UnaryOp::Recip)
     }
 
+    /// `ln(1 + x)` elementwise, accurate for `x` near 0; derivative `1/(1 + x)`.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.tensor_from_vec(vec![1e-20, 1.0], &[2]).unwrap();
+    /// assert_eq!(x.ln_1p().to_vec(), vec![1e-20, 2f64.ln()]);
+    /// assert_eq!(x.ln_1p().sum().backward().wrt(x).data(), &[1.0, 0.5]);
+    /// ```
+    #[track_caller]
+    pub fn ln_1p(self) -> Self {
+        self.unary(UnaryOp::Ln1p)
+    }
+
+    /// `eˣ − 1` elementwise, accurate for `x` near 0; derivative `eˣ`.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.tensor_from_vec(vec![1e-20, 0.0], &[2]).unwrap();
+    /// assert_eq!(x.exp_m1().to_vec(), vec![1e-20, 0.0]);
+    /// assert_eq!(x.exp_m1().sum().backward().wrt(x).data(), &[1.0, 1.0]);
+    /// ```
+    #[track_caller]
+    pub fn exp_m1(self) -> Self {
+        self.unary(UnaryOp::ExpM1)
+    }
+
     /// `xⁿ` elementwise for an integer `n`; derivative `n xⁿ⁻¹`.
     ///
     /// ```

@@ -50,6 +50,8 @@ fn second_derivatives_of_scalar_ops_match_closed_forms() {
         ), // -2 tanh sech²
         ("sigmoid", |x| x.sigmoid(), s * (1.0 - s) * (1.0 - 2.0 * s)), // σ(1-σ)(1-2σ)
         ("recip", |x| x.recip(), 2.0 / x0.powi(3)),    // 2/x³
+        ("ln_1p", |x| x.ln_1p(), -1.0 / (1.0 + x0).powi(2)), // -1/(1+x)²
+        ("exp_m1", |x| x.exp_m1(), x0.exp()),          // eˣ
         ("powi", |x| x.powi(4), 12.0 * x0 * x0),       // 12x²
         ("powf", |x| x.powf(2.5), 2.5 * 1.5 * x0.powf(0.5)), // c(c-1)x^(c-2)
         ("relu", |x| x.relu(), 0.0),                   // piecewise linear

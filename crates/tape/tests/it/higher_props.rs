@@ -40,6 +40,8 @@ proptest! {
         gg!([x.clone()], |p| p[0].tanh());
         gg!([x.clone()], |p| p[0].sigmoid());
         gg!([x.clone()], |p| p[0].recip());
+        gg!([x.clone()], |p| p[0].exp_m1());
+        gg!([x.clone()], |p| p[0].ln_1p());
         gg!([x.clone()], |p| p[0].powi(3));
         gg!([x.clone()], |p| p[0].powf(2.5));
         gg!([x.clone()], |p| -p[0] * 2.0 + 1.0);

@@ -96,6 +96,8 @@ unary_props! { CheckConfig::default();
     relu(x in away_from_zero(1e-3, 3.0)) => x.relu();
     abs(x in away_from_zero(1e-3, 3.0)) => x.abs();
     recip(x in away_from_zero(0.2, 3.0)) => x.recip();
+    ln_1p(x in -0.8..3.0f64) => x.ln_1p();
+    exp_m1(x in -3.0..3.0f64) => x.exp_m1();
     // A custom op given its value and derivative: here x·eˣ, derivative (1 + x)eˣ.
     custom(x in -2.0..2.0f64) => {
         let v = x.value();
@@ -150,6 +152,8 @@ mod f32_ops {
         relu(x in f32_away_from_zero(0.1, 3.0)) => x.relu();
         abs(x in f32_away_from_zero(0.1, 3.0)) => x.abs();
         recip(x in f32_away_from_zero(0.5, 3.0)) => x.recip();
+        ln_1p(x in f32_in(-0.5, 3.0)) => x.ln_1p();
+        exp_m1(x in f32_in(-2.0, 2.0)) => x.exp_m1();
         custom(x in f32_in(-2.0, 2.0)) => {
             let v = x.value();
             x.custom(v * v.exp(), (1.0 + v) * v.exp())
@@ -202,6 +206,8 @@ fn values_agree_with_the_standard_library() {
         ("relu", y.relu().value(), 0.0),
         ("abs", y.abs().value(), -b),
         ("recip", y.recip().value(), 1.0 / b),
+        ("ln_1p", x.ln_1p().value(), a.ln_1p()),
+        ("exp_m1", y.exp_m1().value(), b.exp_m1()),
         ("max", x.max(y).value(), a),
         ("min", x.min(y).value(), b),
     ];

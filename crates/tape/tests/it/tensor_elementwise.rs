@@ -143,6 +143,8 @@ unary_props! { CheckConfig::default();
     relu(x in avoiding::<f64>(-3.0, 3.0, &[0.0], 1e-3)) => x.relu();
     abs(x in avoiding::<f64>(-3.0, 3.0, &[0.0], 1e-3)) => x.abs();
     recip(x in avoiding::<f64>(-3.0, 3.0, &[0.0], 0.2)) => x.recip();
+    ln_1p(x in strategies::array_up_to::<f64>(RANK, DIM, -0.8, 3.0)) => x.ln_1p();
+    exp_m1(x in strategies::array_up_to::<f64>(RANK, DIM, -3.0, 3.0)) => x.exp_m1();
     powi_cube(x in strategies::array_up_to::<f64>(RANK, DIM, -2.0, 2.0)) => x.powi(3);
     powi_zero(x in strategies::array_up_to::<f64>(RANK, DIM, -2.0, 2.0)) => x.powi(0) * x;
     powi_negative(x in avoiding::<f64>(-2.0, 2.0, &[0.0], 0.3)) => x.powi(-2);
@@ -230,6 +232,8 @@ mod f32_ops {
         relu(x in avoiding::<f32>(-3.0, 3.0, &[0.0], 0.1)) => x.relu();
         abs(x in avoiding::<f32>(-3.0, 3.0, &[0.0], 0.1)) => x.abs();
         recip(x in avoiding::<f32>(-3.0, 3.0, &[0.0], 0.5)) => x.recip();
+        ln_1p(x in strategies::array_up_to::<f32>(RANK, DIM, -0.5, 3.0)) => x.ln_1p();
+        exp_m1(x in strategies::array_up_to::<f32>(RANK, DIM, -2.0, 2.0)) => x.exp_m1();
         powi(x in strategies::array_up_to::<f32>(RANK, DIM, -2.0, 2.0)) => x.powi(3);
         powf(x in strategies::array_up_to::<f32>(RANK, DIM, 0.5, 4.0)) => x.powf(1.5);
         custom(x in strategies::array_up_to::<f32>(RANK, DIM, -3.0, 3.0)) => {
@@ -333,6 +337,8 @@ fn values_agree_with_the_standard_library() {
         ("relu", x.relu(), |v| v.max(0.0)),
         ("abs", x.abs(), f64::abs),
         ("recip", x.recip(), f64::recip),
+        ("ln_1p", x.abs().ln_1p(), |v| v.abs().ln_1p()),
+        ("exp_m1", x.exp_m1(), f64::exp_m1),
         ("powi", x.powi(-3), |v| v.powi(-3)),
         ("powf", x.abs().powf(1.7), |v| v.abs().powf(1.7)),
     ];
