@@ -210,6 +210,20 @@ pub enum BinaryOp {
     Min,
 }
 
+#[cfg(test)]
+impl BinaryOp {
+    /// Every op, for tests that run over all of them.
+    pub(crate) const ALL: [BinaryOp; 7] = [
+        BinaryOp::Add,
+        BinaryOp::Sub,
+        BinaryOp::Mul,
+        BinaryOp::Div,
+        BinaryOp::Pow,
+        BinaryOp::Max,
+        BinaryOp::Min,
+    ];
+}
+
 impl BinaryOp {
     /// The op's name as shown in tape listings and error messages.
     ///

@@ -516,16 +516,6 @@ mod tests {
     use crate::shape::{broadcast_shapes, for_each_broadcast};
     use proptest::prelude::*;
 
-    const BINARY: [BinaryOp; 7] = [
-        BinaryOp::Add,
-        BinaryOp::Sub,
-        BinaryOp::Mul,
-        BinaryOp::Div,
-        BinaryOp::Pow,
-        BinaryOp::Max,
-        BinaryOp::Min,
-    ];
-
     /// A shape of rank 0 to 4 and one that broadcasts to it: each of its dimensions kept or
     /// set to 1, and some leading ones dropped. Sizes include 0 and 1.
     fn broadcast_pair() -> impl Strategy<Value = (Vec<usize>, Vec<usize>)> {
@@ -637,7 +627,7 @@ mod tests {
             let shape = broadcast_shapes("test", &a_shape, &b_shape).unwrap();
             let (a, b) = (values(&a_shape, 3), values(&b_shape, 4));
             let (sa, sb) = (broadcast_strides(&a_shape, &shape), broadcast_strides(&b_shape, &shape));
-            for op in BINARY {
+            for op in BinaryOp::ALL {
                 let mut expected = Vec::new();
                 for_each_broadcast(&shape, &sa, &sb, |_, i, j| {
                     expected.push(op.f(a.data()[i], b.data()[j]))

@@ -472,16 +472,6 @@ mod tests {
     use super::*;
     use crate::shape::{broadcast_shapes, contiguous_strides, numel};
 
-    const BINARY: [BinaryOp; 7] = [
-        BinaryOp::Add,
-        BinaryOp::Sub,
-        BinaryOp::Mul,
-        BinaryOp::Div,
-        BinaryOp::Pow,
-        BinaryOp::Max,
-        BinaryOp::Min,
-    ];
-
     /// Shape pairs `(x, y)` where `y` repeats along the leading dimensions of `x`, plus a few
     /// that take the generic path.
     const SHAPES: [(&[usize], &[usize]); 18] = [
@@ -539,7 +529,7 @@ mod tests {
                 *y0 = x0;
             }
             let g = Array::<f64>::rand_normal(&shape, 0.0, 1.0, 200 + k as u64);
-            for op in BINARY {
+            for op in BinaryOp::ALL {
                 let out = x.zip_broadcast(&y, &shape, op);
                 assert!(
                     same_values(&out, &zip_reference(op, &x, &y, &shape)),
