@@ -154,6 +154,59 @@ impl<'a, T> Operand<'a, T> {
 /// Columns per block of a product's output: a multiple of the kernel's 16-wide tile.
 const BLOCK_ALIGN: usize = 16;
 
+/// Whether an `m × n` product of a row-major `a` and a transposed `b` (the `x·Wᵀ` of a linear
+/// layer) is computed column-major into a buffer and transposed into place.
+///
+/// The matrix-multiply library packs the operand it treats as its left-hand side into panels,
+/// and for a row-major output that is `bᵀ`, the weight: stored `[n, k]` row-major, packing it
+/// is a gather from `k`-strided rows, paid once per `m` rows of output (and slowest when `k`
+/// is a power of two). Asked for a column-major output, the library packs `a` instead and
+/// reads `bᵀ` contiguously, which is cheaper when `n` is the larger dimension. The time of the
+/// product with the transposition, against the row-major output, one thread, `f32`, medians of
+/// pairs run alternately: 128×784·(256×784)ᵀ 0.95–0.98; 32×784·(256×784)ᵀ 0.71–0.73;
+/// 128×1024·(1024×1024)ᵀ 0.80–0.84; 128×2048·(2048×2048)ᵀ 0.84–0.86; 128×784·(1024×784)ᵀ
+/// 0.97–1.0. At `n = m` the two orders ran alike; at `m = 2n` the row-major one was faster.
+fn transposed_output(m: usize, n: usize, a: &Operand<'_, impl Copy>, b_transposed: bool) -> bool {
+    b_transposed && a.strides.1 == 1 && n >= 2 * m
+}
+
+/// Copies the row-major `rows × cols` block `src` transposed into `dst`, a row-major array of
+/// rows `ld` long, at columns `col0..col0 + rows` of its first `cols` rows.
+fn transpose_into<T: Copy>(
+    src: &[T],
+    rows: usize,
+    cols: usize,
+    dst: &mut [T],
+    ld: usize,
+    col0: usize,
+) {
+    // Sixteen source rows at a time, read side by side: each output row then receives 16
+    // consecutive elements (a whole cache line of `f32`) per pass, where going one source row
+    // at a time would write single elements `ld` apart. (256 × 128 `f32`: 10 µs, against 21
+    // for 16 × 16 tiles of single elements; 1,024 × 128: 50 against 90–150.)
+    const TILE: usize = 16;
+    let src = &src[..rows * cols];
+    let whole = rows / TILE * TILE;
+    for j0 in (0..whole).step_by(TILE) {
+        let block = &src[j0 * cols..(j0 + TILE) * cols];
+        let lines: [&[T]; TILE] = std::array::from_fn(|t| &block[t * cols..(t + 1) * cols]);
+        for i in 0..cols {
+            let at = i * ld + col0 + j0;
+            let out: &mut [T; TILE] = (&mut dst[at..at + TILE])
+                .try_into()
+                .expect("a slice of TILE elements");
+            for (x, line) in out.iter_mut().zip(&lines) {
+                *x = line[i];
+            }
+        }
+    }
+    for j in whole..rows {
+        for (i, &v) in src[j * cols..(j + 1) * cols].iter().enumerate() {
+            dst[i * ld + col0 + j] = v;
+        }
+    }
+}
+
 /// `c = a · b` for an `m × k` operand `a`, a `k × n` operand `b` and a row-major `m × n`
 /// output `c`, on up to `threads` threads.
 ///
@@ -164,13 +217,15 @@ const BLOCK_ALIGN: usize = 16;
 /// have gone to sleep between products, that made two threads barely faster than one (W2 at
 /// 1.4–2.0 ms, median 1.74, against 1.1–1.6 ms, median 1.45, with the split here).
 ///
-/// When `b` is stored transposed (its columns contiguous: the `x·Wᵀ` of a linear layer), the
-/// split is by blocks of columns, each multiplied into a buffer of its own and copied into
-/// `c`: packing `b` in that layout is a strided gather, and split any other way every thread
-/// would pack all of `b` (W3's 128×784·784×256 with `b` transposed took 510–540 µs on two
-/// threads with the library's split, 650 µs on one, 330 µs split by columns). Otherwise the
-/// split is by blocks of rows, written in place. Products too narrow to split go to the
-/// library's own split.
+/// When `b` is stored transposed (its columns contiguous: the `x·Wᵀ` of a linear layer) and
+/// the output is at least twice as wide as a thread's share of its rows, the split is by rows,
+/// each block computed column-major and transposed into place ([`transposed_output`]; so also
+/// on one thread). A narrower output with `b` transposed is split by blocks of columns, each
+/// multiplied into a buffer of its own and copied into `c`: packing `b` in that layout is a
+/// strided gather, which a split by rows would repeat in every thread (W3's 128×784·784×256
+/// with `b` transposed took 510–540 µs on two threads with the library's split, 650 µs on one,
+/// 330 µs split by columns). Otherwise the split is by blocks of rows, written in place.
+/// Products too narrow to split go to the library's own split.
 pub(crate) fn gemm<T: Element>(
     m: usize,
     k: usize,
@@ -180,25 +235,61 @@ pub(crate) fn gemm<T: Element>(
     c: &mut [T],
     threads: usize,
 ) {
-    let product =
-        |m: usize, n: usize, a: Operand<'_, T>, b: Operand<'_, T>, c: &mut [T], threads| {
-            T::gemm(
-                m,
-                k,
-                n,
-                T::one(),
-                a.data,
-                a.strides,
-                b.data,
-                b.strides,
-                T::zero(),
-                c,
-                (n as isize, 1),
-                threads,
-            )
-        };
+    let product = |m: usize,
+                   n: usize,
+                   a: Operand<'_, T>,
+                   b: Operand<'_, T>,
+                   c: &mut [T],
+                   c_strides: (isize, isize),
+                   threads| {
+        T::gemm(
+            m,
+            k,
+            n,
+            T::one(),
+            a.data,
+            a.strides,
+            b.data,
+            b.strides,
+            T::zero(),
+            c,
+            c_strides,
+            threads,
+        )
+    };
     let b_transposed = b.strides.0 == 1 && b.strides.1 != 1;
-    if threads > 1 && b_transposed && n >= 2 * BLOCK_ALIGN {
+    // Blocks of rows for a split by rows: one per thread (every block packs all of `b`, so
+    // more blocks cost more packing: W3's 128×784·784×256 on two threads ran at 157–164 GFLOP/s
+    // in two blocks, 120–138 in four). A thread slow to start still costs nothing: the caller
+    // then takes its block.
+    let height = m.div_ceil(threads).next_multiple_of(BLOCK_ALIGN).min(m);
+    if threads > 1 && b_transposed && m >= 2 * BLOCK_ALIGN && transposed_output(height, n, &a, true)
+    {
+        // Each block computed column-major (so `bᵀ` is the contiguous operand, as above) and
+        // transposed into its rows of `c`. (Two threads, 128×1024·(1024×1024)ᵀ: 0.82–0.84 of
+        // the time of the split by columns; 128×784·(256×784)ᵀ: 0.96–0.98.)
+        let rows: Vec<Mutex<Option<&mut [T]>>> = c
+            .chunks_mut(height * n)
+            .map(|rows| Mutex::new(Some(rows)))
+            .collect();
+        run_blocks(rows.len(), threads, |i| {
+            if let Some(out) = lock(&rows[i]).take() {
+                let mut part = buffers::scratch(out.len());
+                let h = out.len() / n;
+                product(
+                    h,
+                    n,
+                    a.skip_rows(i * height),
+                    b,
+                    &mut part,
+                    (1, h as isize),
+                    1,
+                );
+                transpose_into(&part, n, h, out, n, 0);
+                buffers::recycle(part);
+            }
+        });
+    } else if threads > 1 && b_transposed && n >= 2 * BLOCK_ALIGN {
         // About two blocks per thread, each a multiple of the kernel's tile.
         let width = n.div_ceil(2 * threads).next_multiple_of(BLOCK_ALIGN).min(n);
         let blocks = n.div_ceil(width);
@@ -211,7 +302,8 @@ pub(crate) fn gemm<T: Element>(
         run_blocks(blocks, threads, |i| {
             let n0 = i * width;
             let w = width.min(n - n0);
-            product(m, w, a, b.skip_cols(n0), &mut lock(&parts[i]), 1);
+            let part = &mut lock(&parts[i]);
+            product(m, w, a, b.skip_cols(n0), part, (w as isize, 1), 1);
         });
         for (i, part) in parts.into_iter().enumerate() {
             let part = part.into_inner().unwrap_or_else(|e| e.into_inner());
@@ -223,21 +315,23 @@ pub(crate) fn gemm<T: Element>(
             buffers::recycle(part);
         }
     } else if threads > 1 && !b_transposed && m >= 4 * BLOCK_ALIGN {
-        // One block per thread: every block packs all of `b`, so more blocks cost more packing
-        // (W3's 128×784·784×256 on two threads: 157–164 GFLOP/s in two blocks, 120–138 in
-        // four). A thread slow to start still costs nothing: the caller then takes its block.
-        let height = m.div_ceil(threads).next_multiple_of(BLOCK_ALIGN).min(m);
         let rows: Vec<Mutex<Option<&mut [T]>>> = c
             .chunks_mut(height * n)
             .map(|rows| Mutex::new(Some(rows)))
             .collect();
         run_blocks(rows.len(), threads, |i| {
             if let Some(out) = lock(&rows[i]).take() {
-                product(out.len() / n, n, a.skip_rows(i * height), b, out, 1);
+                let h = out.len() / n;
+                product(h, n, a.skip_rows(i * height), b, out, (n as isize, 1), 1);
             }
         });
+    } else if transposed_output(m, n, &a, b_transposed) {
+        let mut part = buffers::scratch(m * n);
+        product(m, n, a, b, &mut part, (1, m as isize), threads);
+        transpose_into(&part, n, m, c, n, 0);
+        buffers::recycle(part);
     } else {
-        product(m, n, a, b, c, threads);
+        product(m, n, a, b, c, (n as isize, 1), threads);
     }
 }
 
@@ -315,6 +409,8 @@ mod tests {
             (3, 1, 50),
             (17, 9, 16),
             (1, 300, 257),
+            (40, 50, 300),
+            (8, 0, 40),
         ] {
             let a = Array::<f64>::rand_uniform(&[m, k], -1.0, 1.0, 1);
             let b = Array::<f64>::rand_uniform(&[n, k], -1.0, 1.0, 2);
@@ -324,6 +420,43 @@ mod tests {
                 Operand::new(b.data(), (1, k as isize)),
             );
             assert_product_on_threads(m, k, n, a, b, &expected);
+        }
+    }
+
+    #[test]
+    fn the_shapes_above_take_both_output_orders() {
+        // Which cases of `a_product_split_by_columns_…` go through the transposition: a
+        // product at least twice as wide as it is high, with `b` transposed and `a` row-major.
+        let data = [0.0; 1];
+        let a = Operand::new(&data[..], (7, 1));
+        assert!(transposed_output(5, 33, &a, true));
+        assert!(transposed_output(40, 80, &a, true));
+        assert!(!transposed_output(40, 79, &a, true));
+        assert!(!transposed_output(64, 100, &a, true));
+        assert!(!transposed_output(5, 33, &a, false));
+        let a_t = Operand::new(&data[..], (1, 5));
+        assert!(!transposed_output(5, 33, &a_t, true));
+    }
+
+    #[test]
+    fn transposing_into_a_column_block_writes_only_that_block() {
+        // A `rows × cols` block, transposed into columns 2.. of a `cols × (rows + 5)` array:
+        // fewer rows than a tile, whole tiles, and tiles with a remainder.
+        for (rows, cols) in [(3, 4), (16, 5), (35, 7), (1, 1)] {
+            let src: Vec<u32> = (0..(rows * cols) as u32).collect();
+            let ld = rows + 5;
+            let mut dst = vec![u32::MAX; cols * ld];
+            transpose_into(&src, rows, cols, &mut dst, ld, 2);
+            for i in 0..cols {
+                for j in 0..ld {
+                    let expected = if (2..2 + rows).contains(&j) {
+                        src[(j - 2) * cols + i]
+                    } else {
+                        u32::MAX
+                    };
+                    assert_eq!(dst[i * ld + j], expected, "{rows}×{cols} at ({i}, {j})");
+                }
+            }
         }
     }
 
