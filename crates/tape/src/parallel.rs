@@ -263,31 +263,44 @@ pub(crate) fn gemm<T: Element>(
     // in two blocks, 120–138 in four). A thread slow to start still costs nothing: the caller
     // then takes its block.
     let height = m.div_ceil(threads).next_multiple_of(BLOCK_ALIGN).min(m);
+    // `f(row0, rows)` for blocks of `height` rows of `c`, on the calling thread and the pool's.
+    let by_rows = |c: &mut [T], f: &(dyn Fn(usize, &mut [T]) + Sync)| {
+        if n == 0 {
+            return;
+        }
+        let blocks: Vec<Mutex<Option<&mut [T]>>> = c
+            .chunks_mut(height * n)
+            .map(|rows| Mutex::new(Some(rows)))
+            .collect();
+        run_blocks(blocks.len(), threads, |i| {
+            if let Some(rows) = lock(&blocks[i]).take() {
+                f(i * height, rows);
+            }
+        });
+    };
+    // Rows `row0..row0 + h` of the product, computed column-major into a buffer and
+    // transposed into `out` (those rows of `c`).
+    let transposed_rows = |row0: usize, h: usize, out: &mut [T], threads: usize| {
+        let mut part = buffers::scratch(h * n);
+        product(
+            h,
+            n,
+            a.skip_rows(row0),
+            b,
+            &mut part,
+            (1, h as isize),
+            threads,
+        );
+        transpose_into(&part, n, h, out, n, 0);
+        buffers::recycle(part);
+    };
     if threads > 1 && b_transposed && m >= 2 * BLOCK_ALIGN && transposed_output(height, n, &a, true)
     {
         // Each block computed column-major (so `bᵀ` is the contiguous operand, as above) and
         // transposed into its rows of `c`. (Two threads, 128×1024·(1024×1024)ᵀ: 0.82–0.84 of
         // the time of the split by columns; 128×784·(256×784)ᵀ: 0.96–0.98.)
-        let rows: Vec<Mutex<Option<&mut [T]>>> = c
-            .chunks_mut(height * n)
-            .map(|rows| Mutex::new(Some(rows)))
-            .collect();
-        run_blocks(rows.len(), threads, |i| {
-            if let Some(out) = lock(&rows[i]).take() {
-                let mut part = buffers::scratch(out.len());
-                let h = out.len() / n;
-                product(
-                    h,
-                    n,
-                    a.skip_rows(i * height),
-                    b,
-                    &mut part,
-                    (1, h as isize),
-                    1,
-                );
-                transpose_into(&part, n, h, out, n, 0);
-                buffers::recycle(part);
-            }
+        by_rows(c, &|row0, rows| {
+            transposed_rows(row0, rows.len() / n, rows, 1)
         });
     } else if threads > 1 && b_transposed && n >= 2 * BLOCK_ALIGN {
         // About two blocks per thread, each a multiple of the kernel's tile.
@@ -315,21 +328,12 @@ pub(crate) fn gemm<T: Element>(
             buffers::recycle(part);
         }
     } else if threads > 1 && !b_transposed && m >= 4 * BLOCK_ALIGN {
-        let rows: Vec<Mutex<Option<&mut [T]>>> = c
-            .chunks_mut(height * n)
-            .map(|rows| Mutex::new(Some(rows)))
-            .collect();
-        run_blocks(rows.len(), threads, |i| {
-            if let Some(out) = lock(&rows[i]).take() {
-                let h = out.len() / n;
-                product(h, n, a.skip_rows(i * height), b, out, (n as isize, 1), 1);
-            }
+        by_rows(c, &|row0, rows| {
+            let h = rows.len() / n;
+            product(h, n, a.skip_rows(row0), b, rows, (n as isize, 1), 1);
         });
     } else if transposed_output(m, n, &a, b_transposed) {
-        let mut part = buffers::scratch(m * n);
-        product(m, n, a, b, &mut part, (1, m as isize), threads);
-        transpose_into(&part, n, m, c, n, 0);
-        buffers::recycle(part);
+        transposed_rows(0, m, c, threads);
     } else {
         product(m, n, a, b, c, (n as isize, 1), threads);
     }
@@ -463,7 +467,7 @@ mod tests {
     #[test]
     fn a_product_split_by_rows_equals_the_textbook_product() {
         // `b` stored as it is used (`[k, n]`), `a` stored as is or transposed (`[k, m]`).
-        for &(m, k, n) in &[(64, 5, 9), (100, 33, 40), (257, 3, 17)] {
+        for &(m, k, n) in &[(64, 5, 9), (100, 33, 40), (257, 3, 17), (80, 3, 0)] {
             let a = Array::<f64>::rand_uniform(&[m, k], -1.0, 1.0, 3);
             let a_t = Array::<f64>::rand_uniform(&[k, m], -1.0, 1.0, 4);
             let b = Array::<f64>::rand_uniform(&[k, n], -1.0, 1.0, 5);
