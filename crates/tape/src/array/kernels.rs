@@ -433,9 +433,18 @@ impl<T: Element> Array<T> {
     /// Rows `idx` of the array (along axis 0).
     pub(crate) fn index_select(&self, idx: &[usize]) -> Array<T> {
         let row = numel(&self.shape[1..]);
-        let mut data = buffers::with_capacity(idx.len() * row);
-        for &r in idx {
-            data.extend_from_slice(&self.data[r * row..(r + 1) * row]);
+        let mut data = buffers::scratch(idx.len() * row);
+        if row > 0 {
+            // Split across threads by whole rows: a shuffled mini-batch is a gather of rows
+            // scattered over a large data set, which waits on memory, and two cores fetch
+            // more at a time than one (128 random rows of 784 `f32` out of 60,000: 41–44 µs
+            // on one thread, 23–26 on two).
+            for_chunks(&mut data, row, |start, out| {
+                let rows = &idx[start / row..];
+                for (dst, &r) in out.chunks_exact_mut(row).zip(rows) {
+                    dst.copy_from_slice(&self.data[r * row..(r + 1) * row]);
+                }
+            });
         }
         let mut shape = self.shape.clone();
         shape[0] = idx.len();
@@ -542,6 +551,28 @@ mod tests {
                 .iter()
                 .zip(b.data())
                 .all(|(x, y)| x == y || (x.is_nan() && y.is_nan()))
+    }
+
+    #[test]
+    fn gathered_rows_are_the_rows_asked_for_on_any_number_of_threads() {
+        // Long enough to be split by rows across threads (rows of 784 and of 3, the latter not
+        // a multiple of the split's alignment), with repeated and unordered indices, an empty
+        // selection and rows of no elements, over recycled buffers full of NaN.
+        for &(rows, row, picks) in &[(600, 784, 128), (40_000, 3, 20_000), (5, 0, 4), (7, 5, 0)] {
+            let a = values(&[rows, row], 3);
+            let idx: Vec<usize> = (0..picks).map(|k| (k * 7919 + k / 3) % rows).collect();
+            let mut expected = Vec::with_capacity(picks * row);
+            for &r in &idx {
+                expected.extend_from_slice(&a.data()[r * row..(r + 1) * row]);
+            }
+            for threads in 1..=3 {
+                crate::parallel::set_num_threads(threads);
+                buffers::recycle(vec![f64::NAN; picks * row]);
+                let got = a.index_select(&idx);
+                assert_eq!(got.shape(), &[picks, row][..], "{threads} threads");
+                assert_eq!(got.data(), &expected[..], "{rows}x{row}, {threads} threads");
+            }
+        }
     }
 
     #[test]
