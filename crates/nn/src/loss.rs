@@ -85,11 +85,13 @@ impl SoftmaxCrossEntropy {
     }
 }
 
-/// The row max `m` and `Σⱼ e^(xⱼ − m)` of one row, in `f64`.
-fn max_and_sum_exp<T: Element>(row: &[T]) -> (f64, f64) {
+/// The row max `m` and `Σⱼ e^(xⱼ − m)` of one row, in `f64`, with the terms `e^(xⱼ − m)` left
+/// in `exps`.
+fn max_and_sum_exp<T: Element>(row: &[T], exps: &mut Vec<f64>) -> (f64, f64) {
     let m = row.iter().fold(f64::NEG_INFINITY, |m, v| m.max(v.as_f64()));
-    let s: f64 = row.iter().map(|v| (v.as_f64() - m).exp()).sum();
-    (m, s)
+    exps.clear();
+    exps.extend(row.iter().map(|v| (v.as_f64() - m).exp()));
+    (m, exps.iter().sum())
 }
 
 impl<T: Element> Function<T> for SoftmaxCrossEntropy {
@@ -101,8 +103,9 @@ impl<T: Element> Function<T> for SoftmaxCrossEntropy {
         let x = inputs[0];
         let n_classes = x.shape()[1];
         let mut total = 0.0;
+        let mut exps = Vec::with_capacity(n_classes);
         for (row, &label) in x.data().chunks_exact(n_classes).zip(self.labels.iter()) {
-            let (m, sum_exp) = max_and_sum_exp(row);
+            let (m, sum_exp) = max_and_sum_exp(row, &mut exps);
             let target_dot_x: f64 = row
                 .iter()
                 .enumerate()
@@ -125,13 +128,14 @@ impl<T: Element> Function<T> for SoftmaxCrossEntropy {
         let n_classes = x.shape()[1];
         let scale = grad_out.data()[0].as_f64() / self.labels.len() as f64;
         let mut grad = Vec::with_capacity(x.len());
+        // A row's e^(xⱼ − m), computed once for both the sum and the probabilities.
+        let mut exps = Vec::with_capacity(n_classes);
         for (row, &label) in x.data().chunks_exact(n_classes).zip(self.labels.iter()) {
             // softmax as e^(xⱼ − m) / Σ: exact where the shifted logits are, rather than
             // e^(xⱼ − lse), whose lse carries the rounding error of m + ln Σ.
-            let (m, sum_exp) = max_and_sum_exp(row);
-            grad.extend(row.iter().enumerate().map(|(j, v)| {
-                let p = (v.as_f64() - m).exp() / sum_exp;
-                T::cast_from(scale * (p - self.target(label, j, n_classes)))
+            let (_, sum_exp) = max_and_sum_exp(row, &mut exps);
+            grad.extend(exps.iter().enumerate().map(|(j, e)| {
+                T::cast_from(scale * (e / sum_exp - self.target(label, j, n_classes)))
             }));
         }
         vec![
