@@ -108,6 +108,31 @@ pub(crate) fn pairwise_sum<T: Element>(xs: &[T]) -> T {
     (((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7))) + tail
 }
 
+/// Adds the rows of `xs`, a row-major `[rows, out.len()]` matrix, to `out`: in order for up to
+/// 256 rows, otherwise each half of the rows summed separately (the second into a buffer) and
+/// the two added, so that the rounding error grows with the logarithm of the number of rows,
+/// as in [`pairwise_sum`].
+fn pairwise_rows<T: Element>(xs: &[T], inner: usize, out: &mut [T]) {
+    const BLOCK: usize = 256;
+    let rows = xs.len() / inner;
+    if rows > BLOCK {
+        let (a, b) = xs.split_at(rows / 2 * inner);
+        pairwise_rows(a, inner, out);
+        let mut part = buffers::filled(inner, T::zero());
+        pairwise_rows(b, inner, &mut part);
+        for (o, &p) in out.iter_mut().zip(&part) {
+            *o += p;
+        }
+        buffers::recycle(part);
+        return;
+    }
+    for row in xs.chunks_exact(inner) {
+        for (o, &x) in out.iter_mut().zip(row) {
+            *o += x;
+        }
+    }
+}
+
 impl<T: Element> Array<T> {
     /// `op` element by element on two arrays of the same shape (the output's): one zipped
     /// pass. Small arrays (scalar-like code, W4) are pushed into a fresh vector, the cheapest
@@ -269,13 +294,23 @@ impl<T: Element> Array<T> {
             return self.clone();
         }
         let mut out = buffers::filled(numel(shape), T::zero());
-        if out.len() == 1 {
+        let inner = out.len();
+        // Right-aligned, `shape` keeps a suffix of `self.shape` and is 1 before it: the sum of
+        // the rows of `self` seen as `[outer, inner]`.
+        let leading_only = shape.len() <= self.shape.len() && {
+            let kept = shape.iter().rev().zip(self.shape.iter().rev());
+            let suffix = kept.take_while(|(a, b)| a == b).count();
+            shape[..shape.len() - suffix].iter().all(|&d| d == 1)
+        };
+        if inner == 1 {
             out[0] = pairwise_sum(&self.data);
+        } else if leading_only && inner > 0 {
+            pairwise_rows(&self.data, inner, &mut out);
         } else {
             // In runs of `self`. A run along reduced innermost dimensions is summed pairwise
-            // (as a full reduction is), so that a sum along a long axis keeps the accuracy of
-            // `sum`; otherwise each output element receives its terms in row-major order of
-            // `self`, as a per-element walk would add them.
+            // (as a full reduction and the rows above are), so that a sum along a long axis
+            // keeps the accuracy of `sum`; otherwise each output element receives its terms in
+            // row-major order of `self`, as a per-element walk would add them.
             let s_self = contiguous_strides(&self.shape);
             let s_out = broadcast_strides(shape, &self.shape);
             let runs = Runs::new(&self.shape, &s_self, &s_out);
@@ -564,6 +599,38 @@ mod tests {
         for &s in sums.data() {
             assert!((f64::from(s) - exact).abs() <= bound, "{s} vs {exact}");
         }
+        // The same along the first axis, 2²⁰ rows of three, and of a leading axis of three
+        // dimensions; the bound allows for the halvings of the rows (20 levels).
+        let bound = (40.0 + 20.0) * f64::from(f32::EPSILON) * exact;
+        let x = Array::<f32>::from_vec(vec![0.1; 3 * n], &[n, 3]).unwrap();
+        let cols = x.sum_to(&[3]);
+        let deep = x
+            .clone()
+            .reshaped(&[n / 4, 4, 3])
+            .unwrap()
+            .sum_to(&[1, 4, 3]);
+        assert_eq!(deep.shape(), &[1, 4, 3][..]);
+        for &s in cols.data() {
+            assert!((f64::from(s) - exact).abs() <= bound, "{s} vs {exact}");
+        }
+        for &s in deep.data() {
+            let exact = exact / 4.0;
+            assert!(
+                (f64::from(s) - exact).abs() <= bound / 4.0,
+                "{s} vs {exact}"
+            );
+        }
+        // Every row counted once, in its own column: distinct integers (exact in any order)
+        // over an odd number of rows, enough to be halved three times.
+        let (rows, cols) = (2_049, 5);
+        let ints: Vec<f64> = (0..rows * cols)
+            .map(|i| ((i * 7919) % 1009) as f64)
+            .collect();
+        let expected: Vec<f64> = (0..cols)
+            .map(|c| (0..rows).map(|r| ints[r * cols + c]).sum())
+            .collect();
+        let x = Array::from_vec(ints, &[rows, cols]).unwrap();
+        assert_eq!(x.sum_to(&[1, cols]).data(), &expected[..]);
     }
 
     #[test]

@@ -96,9 +96,9 @@ impl<'t, T: Element> Tensor<'t, T> {
 
     /// Sum along `axis`, keeping it as a dimension of size 1 if `keepdim`.
     ///
-    /// Along the last axis (and [`Tensor::sum`] over everything) the terms are added pairwise,
-    /// in blocks of 256, so the rounding error grows with the logarithm of the length rather
-    /// than with the length; along other axes they are added in order.
+    /// Along the first or the last axis (and in [`Tensor::sum`] over everything) the terms are
+    /// added pairwise, in blocks of 256, so the rounding error grows with the logarithm of the
+    /// length rather than with the length; along a middle axis they are added in order.
     ///
     /// # Errors
     /// [`TapeError::InvalidArgument`] if the axis is out of range.
