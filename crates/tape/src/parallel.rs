@@ -151,7 +151,8 @@ impl<'a, T> Operand<'a, T> {
     }
 }
 
-/// Columns per block of a product's output: a multiple of the kernel's 16-wide tile.
+/// Rows or columns per block of a product's output: a multiple of 16, the height of `gemm`'s
+/// AVX2 tile (its AVX-512 tile is 64 high; on two threads W2's 128 rows still split evenly).
 const BLOCK_ALIGN: usize = 16;
 
 /// Whether an `m × n` product of a row-major `a` and a transposed `b` (the `x·Wᵀ` of a linear
