@@ -529,8 +529,8 @@ fn tensor_node_backward<T: Element>(
 fn is_constant<T: Element>(inner: &Inner<T>, j: usize) -> bool {
     let node = &inner.nodes[j];
     match node.tag() {
-        Tag::Const => true,
-        Tag::Tensor => matches!(inner.tensors[node.a()].op, TensorOp::Constant),
+        Tag::CONST => true,
+        Tag::TENSOR => matches!(inner.tensors[node.a()].op, TensorOp::Constant),
         _ => false,
     }
 }
@@ -540,5 +540,5 @@ fn is_constant<T: Element>(inner: &Inner<T>, j: usize) -> bool {
 #[inline]
 pub(crate) fn is_tensor_valued<T: Element>(inner: &Inner<T>, j: usize) -> bool {
     let node = &inner.nodes[j];
-    node.tag() == Tag::Tensor && !inner.tensors[node.a()].scalar_out
+    node.tag() == Tag::TENSOR && !inner.tensors[node.a()].scalar_out
 }

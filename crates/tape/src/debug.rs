@@ -48,10 +48,10 @@ impl<T: Element> Inner<T> {
         let mut shape = "[]".to_string();
         let mut grad = GradSlot::Scalar;
         let (inputs, source, constant): (SmallVec<[u32; 2]>, bool, bool) = match tag {
-            Tag::Sink | Tag::Leaf => (SmallVec::new(), true, false),
-            Tag::Const => (SmallVec::new(), true, true),
-            Tag::Custom => (SmallVec::from_slice(&[node.a() as u32]), false, false),
-            Tag::Tensor => {
+            Tag::SINK | Tag::LEAF => (SmallVec::new(), true, false),
+            Tag::CONST => (SmallVec::new(), true, true),
+            Tag::CUSTOM => (SmallVec::from_slice(&[node.a() as u32]), false, false),
+            Tag::TENSOR => {
                 let slot = node.a();
                 let tn = &self.tensors[slot];
                 if !tn.scalar_out {

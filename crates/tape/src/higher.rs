@@ -197,8 +197,8 @@ fn read_step<T: Element>(tape: &Tape<T>, i: usize) -> Step<T> {
     let inner = tape.inner.borrow();
     let node = inner.nodes[i];
     match node.tag() {
-        Tag::Sink | Tag::Leaf | Tag::Const => Step::Skip,
-        Tag::Tensor => {
+        Tag::SINK | Tag::LEAF | Tag::CONST => Step::Skip,
+        Tag::TENSOR => {
             let tn = &inner.tensors[node.a()];
             if tn.op.is_source() {
                 return Step::Skip;
@@ -260,7 +260,7 @@ fn scalar_step<'t, T: Element>(
         let (dx, dy) = op.df(x, y, out);
         add_scalar(grads, a as usize, g * dx);
         add_scalar(grads, b as usize, g * dy);
-    } else if tag == Tag::Custom {
+    } else if tag == Tag::CUSTOM {
         return Err(TapeError::Custom {
             name: "Scalar::custom".into(),
             message: format!(

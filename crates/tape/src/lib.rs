@@ -52,7 +52,7 @@ pub use element::Element;
 pub use error::TapeError;
 pub use higher::{GraphGradients, WrtGraph};
 pub use parallel::{num_threads, set_num_threads};
-pub use real::Real;
+pub use rules::Real;
 pub use scalar::Scalar;
 pub use shape::{Shape, broadcast_shapes};
 pub use tape::Tape;

@@ -11,156 +11,65 @@ pub(crate) const INDEX_BITS: u32 = 28;
 pub(crate) const MAX_NODES: usize = (1 << INDEX_BITS) - 1;
 const INDEX_MASK: u32 = (1 << INDEX_BITS) - 1;
 
-/// What a node of the list is. The discriminants run 0, 1, 2, … in declaration order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub(crate) enum Tag {
-    /// Node 0: the target of the unused input slots of leaves and unary ops.
-    Sink = 0,
-    /// A scalar leaf (an input to differentiate with respect to).
-    Leaf = 1,
-    /// A scalar constant or detached value.
-    Const = 2,
-    /// A node recorded by a tensor op; `a` holds its slot in the tensor list.
-    Tensor = 3,
-    /// A custom scalar function (value and derivative given by the caller).
-    Custom = 4,
-    Neg,
-    Exp,
-    Ln,
-    Sqrt,
-    Sin,
-    Cos,
-    Tan,
-    Tanh,
-    Sigmoid,
-    Relu,
-    Abs,
-    Recip,
-    PowI,
-    PowF,
-    AddC,
-    MulC,
-    Add,
-    Sub,
-    Mul,
-    Div,
-    Pow,
-    Max,
-    Min,
-    Ln1p,
-    ExpM1,
-}
+/// What a node of the list is: one of the five kinds below, or an op of the table in
+/// [`crate::rules`] — unary ops numbered from [`Tag::FIRST_UNARY`] in table order, binary ops
+/// after them. The numbering comes from the table, so there is no list to keep in step.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Tag(u8);
 
 impl Tag {
+    /// Node 0: the target of the unused input slots of leaves and unary ops.
+    pub(crate) const SINK: Tag = Tag(0);
+    /// A scalar leaf (an input to differentiate with respect to).
+    pub(crate) const LEAF: Tag = Tag(1);
+    /// A scalar constant or detached value.
+    pub(crate) const CONST: Tag = Tag(2);
+    /// A node recorded by a tensor op; `a` holds its slot in the tensor list.
+    pub(crate) const TENSOR: Tag = Tag(3);
+    /// A custom scalar function (value and derivative given by the caller).
+    pub(crate) const CUSTOM: Tag = Tag(4);
+    const FIRST_UNARY: u8 = 5;
+    const FIRST_BINARY: u8 = Self::FIRST_UNARY + UnaryOp::COUNT as u8;
+
+    #[inline(always)]
     pub(crate) fn from_unary(op: UnaryOp) -> Tag {
-        match op {
-            UnaryOp::Neg => Tag::Neg,
-            UnaryOp::Exp => Tag::Exp,
-            UnaryOp::Ln => Tag::Ln,
-            UnaryOp::Sqrt => Tag::Sqrt,
-            UnaryOp::Sin => Tag::Sin,
-            UnaryOp::Cos => Tag::Cos,
-            UnaryOp::Tan => Tag::Tan,
-            UnaryOp::Tanh => Tag::Tanh,
-            UnaryOp::Sigmoid => Tag::Sigmoid,
-            UnaryOp::Relu => Tag::Relu,
-            UnaryOp::Abs => Tag::Abs,
-            UnaryOp::Recip => Tag::Recip,
-            UnaryOp::Ln1p => Tag::Ln1p,
-            UnaryOp::ExpM1 => Tag::ExpM1,
-            UnaryOp::PowI(_) => Tag::PowI,
-            UnaryOp::PowF(_) => Tag::PowF,
-            UnaryOp::AddC(_) => Tag::AddC,
-            UnaryOp::MulC(_) => Tag::MulC,
-        }
+        Tag(Self::FIRST_UNARY + op.code())
     }
 
+    #[inline(always)]
     pub(crate) fn from_binary(op: BinaryOp) -> Tag {
-        match op {
-            BinaryOp::Add => Tag::Add,
-            BinaryOp::Sub => Tag::Sub,
-            BinaryOp::Mul => Tag::Mul,
-            BinaryOp::Div => Tag::Div,
-            BinaryOp::Pow => Tag::Pow,
-            BinaryOp::Max => Tag::Max,
-            BinaryOp::Min => Tag::Min,
-        }
-    }
-
-    fn from_u8(v: u8) -> Tag {
-        const ALL: [Tag; 30] = [
-            Tag::Sink,
-            Tag::Leaf,
-            Tag::Const,
-            Tag::Tensor,
-            Tag::Custom,
-            Tag::Neg,
-            Tag::Exp,
-            Tag::Ln,
-            Tag::Sqrt,
-            Tag::Sin,
-            Tag::Cos,
-            Tag::Tan,
-            Tag::Tanh,
-            Tag::Sigmoid,
-            Tag::Relu,
-            Tag::Abs,
-            Tag::Recip,
-            Tag::PowI,
-            Tag::PowF,
-            Tag::AddC,
-            Tag::MulC,
-            Tag::Add,
-            Tag::Sub,
-            Tag::Mul,
-            Tag::Div,
-            Tag::Pow,
-            Tag::Max,
-            Tag::Min,
-            Tag::Ln1p,
-            Tag::ExpM1,
-        ];
-        // Discriminants are 0..30 in declaration order, so the tag is its own index.
-        ALL[v as usize]
+        Tag(Self::FIRST_BINARY + op.code())
     }
 
     /// The unary op of this tag, given the parameter stored in the node's second partial.
     pub(crate) fn unary(self, param: f64) -> Option<UnaryOp> {
-        Some(match self {
-            Tag::Neg => UnaryOp::Neg,
-            Tag::Exp => UnaryOp::Exp,
-            Tag::Ln => UnaryOp::Ln,
-            Tag::Sqrt => UnaryOp::Sqrt,
-            Tag::Sin => UnaryOp::Sin,
-            Tag::Cos => UnaryOp::Cos,
-            Tag::Tan => UnaryOp::Tan,
-            Tag::Tanh => UnaryOp::Tanh,
-            Tag::Sigmoid => UnaryOp::Sigmoid,
-            Tag::Relu => UnaryOp::Relu,
-            Tag::Abs => UnaryOp::Abs,
-            Tag::Recip => UnaryOp::Recip,
-            Tag::Ln1p => UnaryOp::Ln1p,
-            Tag::ExpM1 => UnaryOp::ExpM1,
-            Tag::PowI => UnaryOp::PowI(param as i32),
-            Tag::PowF => UnaryOp::PowF(param),
-            Tag::AddC => UnaryOp::AddC(param),
-            Tag::MulC => UnaryOp::MulC(param),
-            _ => return None,
-        })
+        let code = self.0.checked_sub(Self::FIRST_UNARY)?;
+        UnaryOp::from_code(code, param)
     }
 
+    /// The binary op of this tag.
     pub(crate) fn binary(self) -> Option<BinaryOp> {
-        Some(match self {
-            Tag::Add => BinaryOp::Add,
-            Tag::Sub => BinaryOp::Sub,
-            Tag::Mul => BinaryOp::Mul,
-            Tag::Div => BinaryOp::Div,
-            Tag::Pow => BinaryOp::Pow,
-            Tag::Max => BinaryOp::Max,
-            Tag::Min => BinaryOp::Min,
-            _ => return None,
-        })
+        BinaryOp::from_code(self.0.checked_sub(Self::FIRST_BINARY)?)
+    }
+}
+
+// Every tag fits the 8 bits a node has for it.
+const _: () = assert!(Tag::FIRST_BINARY as usize + BinaryOp::ALL.len() <= 256);
+
+impl std::fmt::Debug for Tag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Tag::SINK => write!(f, "Sink"),
+            Tag::LEAF => write!(f, "Leaf"),
+            Tag::CONST => write!(f, "Const"),
+            Tag::TENSOR => write!(f, "Tensor"),
+            Tag::CUSTOM => write!(f, "Custom"),
+            tag => match (tag.unary(0.0), tag.binary()) {
+                (Some(u), _) => write!(f, "Unary({})", u.name()),
+                (_, Some(b)) => write!(f, "Binary({})", b.name()),
+                _ => write!(f, "Tag({})", tag.0),
+            },
+        }
     }
 }
 
@@ -184,7 +93,7 @@ impl<T: Element> ScalarNode<T> {
     #[inline(always)]
     pub(crate) fn new(tag: Tag, a: u32, b: u32, pa: T, pb: T) -> Self {
         debug_assert!(a as usize <= MAX_NODES && b as usize <= MAX_NODES);
-        let tag = tag as u32;
+        let tag = tag.0 as u32;
         ScalarNode {
             partials: [pa, pb],
             words: [
@@ -222,7 +131,7 @@ impl<T: Element> ScalarNode<T> {
     pub(crate) fn tag(&self) -> Tag {
         let lo = self.words[0] >> INDEX_BITS;
         let hi = self.words[1] >> INDEX_BITS;
-        Tag::from_u8((lo | (hi << 4)) as u8)
+        Tag((lo | (hi << 4)) as u8)
     }
 
     /// A node that no backward sweep moves anything through.
@@ -242,28 +151,30 @@ mod tests {
     }
 
     #[test]
-    fn every_tag_decodes_to_itself() {
-        for v in 0..30u8 {
-            assert_eq!(Tag::from_u8(v) as u8, v);
+    fn every_op_of_the_table_has_a_tag_that_decodes_to_it() {
+        for &op in UnaryOp::ALL {
+            let param = op.param().unwrap_or(0.0);
+            assert_eq!(Tag::from_unary(op).unary(param), Some(op), "{op:?}");
+            assert_eq!(Tag::from_unary(op).binary(), None, "{op:?}");
+        }
+        for &op in BinaryOp::ALL {
+            assert_eq!(Tag::from_binary(op).binary(), Some(op), "{op:?}");
+            assert_eq!(Tag::from_binary(op).unary(0.0), None, "{op:?}");
+        }
+        for kind in [Tag::SINK, Tag::LEAF, Tag::CONST, Tag::TENSOR, Tag::CUSTOM] {
+            assert_eq!((kind.unary(0.0), kind.binary()), (None, None), "{kind:?}");
         }
     }
 
     #[test]
     fn packing_round_trips_largest_indices_and_every_tag() {
-        for v in 0..=255u8 {
-            let Some(tag) = [
-                Tag::Sink,
-                Tag::Leaf,
-                Tag::Tensor,
-                Tag::Min,
-                Tag::ExpM1,
-                Tag::MulC,
-                Tag::Neg,
-            ]
+        let kinds = [Tag::SINK, Tag::LEAF, Tag::CONST, Tag::TENSOR, Tag::CUSTOM];
+        let ops = UnaryOp::ALL.iter().map(|&op| Tag::from_unary(op));
+        let tags = kinds
             .into_iter()
-            .find(|t| *t as u8 == v) else {
-                continue;
-            };
+            .chain(ops)
+            .chain(BinaryOp::ALL.iter().map(|&op| Tag::from_binary(op)));
+        for tag in tags {
             let n = ScalarNode::<f64>::new(tag, MAX_NODES as u32, 7, 1.0, 2.0);
             assert_eq!((n.a(), n.b(), n.tag()), (MAX_NODES, 7, tag));
             let n = ScalarNode::<f32>::new(tag, 5, MAX_NODES as u32, 1.0, 2.0);

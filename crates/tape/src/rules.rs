@@ -1,325 +1,438 @@
-//! The elementwise op table: each op's forward and derivative on one line, shared by scalars
-//! and tensors, by first-order and higher-order backward.
+//! The elementwise op table: every op's forward and derivative, written once, shared by
+//! scalars and tensors, by first-order and higher-order backward.
 //!
-//! `df` is generic over [`Real`], so one rule serves every use: evaluated on `f32`/`f64` at record
-//! time it gives the partials a scalar node stores; evaluated per element it gives a tensor op's
-//! vector-Jacobian product; evaluated on tape handles it records the derivative so it can be
-//! differentiated again.
+//! Each entry gives an op's name, its `Scalar`/`Tensor` method, the forward `f` on plain numbers,
+//! the derivative rule `df` (generic over [`Real`], so one rule serves every use: evaluated on
+//! `f32`/`f64` at record time it gives the partials a scalar node stores; evaluated per element
+//! it gives a tensor op's vector-Jacobian product; evaluated on tape handles it records the
+//! derivative so it can be differentiated again), the [`Domain`] its property tests draw from,
+//! and one worked example. `generate.rs` turns the table into [`UnaryOp`], [`BinaryOp`],
+//! [`Real`]'s methods, the scalar node's op codes and the methods on [`Scalar`] and [`Tensor`]
+//! with their doc examples; every test of elementwise ops iterates [`UnaryOp::ALL`] and
+//! [`BinaryOp::ALL`]. **Adding an elementwise op is one entry here** (and a row in
+//! `docs/ops.md`).
+//!
+//! `float:` names the `num_traits::Float` method the op implements, or `-`.
 
-use crate::real::sigmoid_value;
+use std::ops::{Add, Div, Mul, Neg, Sub};
+
 use num_traits::Float;
 
-use crate::{Element, Real};
+use crate::real::sigmoid_value;
+use crate::{Element, Scalar, TapeError, Tensor};
 
-/// An elementwise op of one input (plus, for some, a constant parameter).
-///
-/// ```
-/// use tape::rules::UnaryOp;
-/// let op = UnaryOp::Sin;
-/// assert_eq!(op.f(0.0f64), 0.0);
-/// assert_eq!(op.df(0.0f64, 0.0), 1.0); // cos 0
-/// assert_eq!(UnaryOp::PowI(3).f(2.0f64), 8.0);
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq)]
-#[non_exhaustive]
-pub enum UnaryOp {
-    /// `-x`
-    Neg,
-    /// `eˣ`
-    Exp,
-    /// `ln x`
-    Ln,
-    /// `√x`
-    Sqrt,
-    /// `sin x`
-    Sin,
-    /// `cos x`
-    Cos,
-    /// `tan x`
-    Tan,
-    /// `tanh x`
-    Tanh,
-    /// `1 / (1 + e⁻ˣ)`
-    Sigmoid,
-    /// `max(x, 0)`
-    Relu,
-    /// `|x|`
-    Abs,
-    /// `1 / x`
-    Recip,
-    /// `ln(1 + x)`, accurate where `x` is small
-    Ln1p,
-    /// `eˣ − 1`, accurate where `x` is small
-    ExpM1,
-    /// `xⁿ`, integer `n`
-    PowI(i32),
-    /// `xᶜ`, constant `c`
-    PowF(f64),
-    /// `x + c`
-    AddC(f64),
-    /// `c · x`
-    MulC(f64),
-}
+#[macro_use]
+mod generate;
 
-impl UnaryOp {
-    /// The op's name as shown in tape listings.
-    ///
-    /// ```
-    /// use tape::rules::UnaryOp;
-    /// assert_eq!(UnaryOp::Tanh.name(), "tanh");
-    /// assert_eq!(UnaryOp::PowI(2).name(), "powi"); // the parameter is not part of the name
-    /// ```
-    pub fn name(self) -> &'static str {
-        match self {
-            UnaryOp::Neg => "neg",
-            UnaryOp::Exp => "exp",
-            UnaryOp::Ln => "ln",
-            UnaryOp::Sqrt => "sqrt",
-            UnaryOp::Sin => "sin",
-            UnaryOp::Cos => "cos",
-            UnaryOp::Tan => "tan",
-            UnaryOp::Tanh => "tanh",
-            UnaryOp::Sigmoid => "sigmoid",
-            UnaryOp::Relu => "relu",
-            UnaryOp::Abs => "abs",
-            UnaryOp::Recip => "recip",
-            UnaryOp::Ln1p => "ln_1p",
-            UnaryOp::ExpM1 => "exp_m1",
-            UnaryOp::PowI(_) => "powi",
-            UnaryOp::PowF(_) => "powf",
-            UnaryOp::AddC(_) => "add_const",
-            UnaryOp::MulC(_) => "mul_const",
+elementwise_ops! {
+    unary {
+        /// `-x`; derivative −1.
+        Neg {
+            name: "neg", method: -, float: -,
+            f: |x| -x,
+            df: |x, _out| x.cst(-1.0),
+            domain: Domain::new(-3.0, 3.0),
+            example: 0.5 => (-0.5, -1.0),
+        }
+        /// `eˣ`; derivative `eˣ` (the result, reused).
+        Exp {
+            name: "exp", method: exp, float: exp,
+            f: |x| Float::exp(x),
+            df: |_x, out| out,
+            domain: Domain::new(-3.0, 3.0),
+            example: 0.5 => (0.5f64.exp(), 0.5f64.exp()),
+        }
+        /// `eˣ − 1`, accurate for `x` near 0 where `x.exp() − 1` cancels; derivative `eˣ`.
+        ExpM1 {
+            name: "exp_m1", method: exp_m1, float: exp_m1,
+            f: |x| Float::exp_m1(x),
+            df: |x, out| out + x.cst(1.0),
+            domain: Domain::new(-3.0, 3.0),
+            example: 1e-20 => (1e-20, 1.0), // 1e-20f64.exp() - 1.0 is 0
+        }
+        /// Natural logarithm; derivative `1/x`. NaN for `x < 0`, `−∞` at 0.
+        Ln {
+            name: "ln", method: ln, float: ln,
+            f: |x| Float::ln(x),
+            df: |x, _out| x.recip(),
+            domain: Domain::new(0.0, 5.0).avoiding(&[0.0], 0.05),
+            example: 4.0 => (4f64.ln(), 0.25),
+        }
+        /// `ln(1 + x)`, accurate for `x` near 0 where `(1 + x).ln()` rounds `1 + x` first;
+        /// derivative `1/(1 + x)`.
+        Ln1p {
+            name: "ln_1p", method: ln_1p, float: ln_1p,
+            f: |x| Float::ln_1p(x),
+            df: |x, _out| (x + x.cst(1.0)).recip(),
+            domain: Domain::new(-1.0, 3.0).avoiding(&[-1.0], 0.2),
+            example: 1e-20 => (1e-20, 1.0), // (1.0 + 1e-20f64).ln() is 0
+        }
+        /// Square root; derivative `1/(2√x)`, infinite at 0.
+        Sqrt {
+            name: "sqrt", method: sqrt, float: sqrt,
+            f: |x| Float::sqrt(x),
+            df: |x, out| x.cst(0.5) / out,
+            domain: Domain::new(0.0, 5.0).avoiding(&[0.0], 0.05),
+            example: 4.0 => (2.0, 0.25),
+        }
+        /// `1/x`; derivative `−1/x²`.
+        Recip {
+            name: "recip", method: recip, float: recip,
+            f: |x| Float::recip(x),
+            df: |_x, out| -(out * out),
+            domain: Domain::new(-3.0, 3.0).avoiding(&[0.0], 0.2),
+            example: 2.0 => (0.5, -0.25),
+        }
+        /// Sine; derivative `cos x`.
+        Sin {
+            name: "sin", method: sin, float: sin,
+            f: |x| Float::sin(x),
+            df: |x, _out| x.cos(),
+            domain: Domain::new(-6.0, 6.0),
+            example: 0.5 => (0.5f64.sin(), 0.5f64.cos()),
+        }
+        /// Cosine; derivative `−sin x`.
+        Cos {
+            name: "cos", method: cos, float: cos,
+            f: |x| Float::cos(x),
+            df: |x, _out| -x.sin(),
+            domain: Domain::new(-6.0, 6.0),
+            example: 0.5 => (0.5f64.cos(), -0.5f64.sin()),
+        }
+        /// Tangent; derivative `1 + tan² x` (the result, reused); poles as IEEE.
+        Tan {
+            name: "tan", method: tan, float: tan,
+            f: |x| Float::tan(x),
+            df: |x, out| x.cst(1.0) + out * out,
+            // The poles at ±π/2 ≈ ±1.571 stay outside.
+            domain: Domain::new(-1.3, 1.3),
+            example: 0.5 => (0.5f64.tan(), 1.0 / (0.5f64.cos() * 0.5f64.cos())),
+        }
+        /// Hyperbolic tangent; derivative `1 − tanh² x` (the result, reused).
+        Tanh {
+            name: "tanh", method: tanh, float: tanh,
+            f: |x| Float::tanh(x),
+            df: |x, out| x.cst(1.0) - out * out,
+            domain: Domain::new(-4.0, 4.0),
+            example: 0.5 => (0.5f64.tanh(), 1.0 - 0.5f64.tanh() * 0.5f64.tanh()),
+        }
+        /// Logistic sigmoid `1/(1 + e⁻ˣ)`, computed without overflow for large `|x|`;
+        /// derivative `σ(1 − σ)` (the result, reused).
+        Sigmoid {
+            name: "sigmoid", method: sigmoid, float: -,
+            f: |x| sigmoid_value(x),
+            df: |x, out| out * (x.cst(1.0) - out),
+            domain: Domain::new(-8.0, 8.0),
+            example: 0.0 => (0.5, 0.25),
+        }
+        /// `max(x, 0)`; derivative 1 for `x > 0` and **0 at and below 0** (PyTorch, JAX).
+        Relu {
+            name: "relu", method: relu, float: -,
+            f: |x| if x > T::zero() { x } else { T::zero() },
+            df: |x, _out| x.step(),
+            domain: Domain::new(-3.0, 3.0).avoiding(&[0.0], 1e-3),
+            example: -0.5 => (0.0, 0.0),
+        }
+        /// `|x|`; derivative `sign x`, **0 at 0** (PyTorch, JAX).
+        Abs {
+            name: "abs", method: abs, float: abs,
+            f: |x| Float::abs(x),
+            df: |x, _out| x.sign(),
+            domain: Domain::new(-3.0, 3.0).avoiding(&[0.0], 1e-3),
+            example: -2.0 => (2.0, -1.0),
         }
     }
-
-    /// The constant parameter, if the op has one.
-    ///
-    /// ```
-    /// use tape::rules::UnaryOp;
-    /// assert_eq!(UnaryOp::PowI(3).param(), Some(3.0));
-    /// assert_eq!(UnaryOp::MulC(0.5).param(), Some(0.5));
-    /// assert_eq!(UnaryOp::Exp.param(), None);
-    /// ```
-    pub fn param(self) -> Option<f64> {
-        match self {
-            UnaryOp::PowI(n) => Some(n as f64),
-            UnaryOp::PowF(c) | UnaryOp::AddC(c) | UnaryOp::MulC(c) => Some(c),
-            _ => None,
+    unary_with_param {
+        /// `xⁿ`, integer `n`; derivative `n xⁿ⁻¹` (`x⁰` is constant: derivative 0, also at 0).
+        PowI(n: i32) {
+            name: "powi",
+            samples: [3, 2, 1, 0, -2, -3],
+            f: |x| Float::powi(x, n),
+            df: |x, _out| if n == 0 { x.cst(0.0) } else { x.powi(n - 1) * x.cst(n as f64) },
+            domain: Domain::new(-2.0, 2.0).avoiding(&[0.0], 0.3),
+            example: (3) at 2.0 => (8.0, 12.0),
+        }
+        /// `xᶜ`, constant `c`; derivative `c xᶜ⁻¹`.
+        PowF(c: f64) {
+            name: "powf",
+            samples: [0.5, 1.7, -1.3],
+            f: |x| Float::powf(x, T::cast_from(c)),
+            df: |x, _out| x.powf(c - 1.0) * x.cst(c),
+            domain: Domain::new(0.0, 4.0).avoiding(&[0.0], 0.1),
+            example: (1.5) at 4.0 => (8.0, 3.0),
+        }
+        /// `x + c` (recorded for `x + c`, `x − c` and `c + x`); derivative 1.
+        AddC(c: f64) {
+            name: "add_const",
+            samples: [2.0, -0.25],
+            f: |x| x + T::cast_from(c),
+            df: |x, _out| x.cst(1.0),
+            domain: Domain::new(-3.0, 3.0),
+            example: (2.0) at 0.5 => (2.5, 1.0),
+        }
+        /// `c · x` (recorded for `x · c` and `c · x`); derivative `c`.
+        MulC(c: f64) {
+            name: "mul_const",
+            samples: [3.0, -1.5],
+            f: |x| x * T::cast_from(c),
+            df: |x, _out| x.cst(c),
+            domain: Domain::new(-3.0, 3.0),
+            example: (3.0) at 0.5 => (1.5, 3.0),
         }
     }
-
-    /// Forward: `f(x)` on a plain number.
-    ///
-    /// ```
-    /// use tape::rules::UnaryOp;
-    /// assert_eq!(UnaryOp::Sqrt.f(9.0f64), 3.0);
-    /// assert_eq!(UnaryOp::AddC(1.5).f(2.0f32), 3.5);
-    /// assert_eq!(UnaryOp::Relu.f(-2.0f64), 0.0);
-    /// ```
-    #[inline]
-    pub fn f<T: Element>(self, x: T) -> T {
-        match self {
-            UnaryOp::Neg => -x,
-            UnaryOp::Exp => Float::exp(x),
-            UnaryOp::Ln => Float::ln(x),
-            UnaryOp::Sqrt => Float::sqrt(x),
-            UnaryOp::Sin => Float::sin(x),
-            UnaryOp::Cos => Float::cos(x),
-            UnaryOp::Tan => Float::tan(x),
-            UnaryOp::Tanh => Float::tanh(x),
-            UnaryOp::Sigmoid => sigmoid_value(x),
-            UnaryOp::Relu => {
-                if x > T::zero() {
-                    x
-                } else {
-                    T::zero()
-                }
-            }
-            UnaryOp::Abs => x.abs(),
-            UnaryOp::Recip => x.recip(),
-            UnaryOp::Ln1p => Float::ln_1p(x),
-            UnaryOp::ExpM1 => Float::exp_m1(x),
-            UnaryOp::PowI(n) => Float::powi(x, n),
-            UnaryOp::PowF(c) => Float::powf(x, T::cast_from(c)),
-            UnaryOp::AddC(c) => x + T::cast_from(c),
-            UnaryOp::MulC(c) => x * T::cast_from(c),
+    binary {
+        /// `x + y`.
+        Add {
+            name: "add", scalar: -, tensor: - / try_add, float: -,
+            f: |x, y| x + y,
+            df: |x, y, _out| (x.cst(1.0), y.cst(1.0)),
+            domain: BinaryDomain::new(Domain::new(-3.0, 3.0), Domain::new(-3.0, 3.0)),
+            example: (0.5, 2.0) => (2.5, 1.0, 1.0),
         }
-    }
-
-    /// Derivative `f'(x)`, given `x` and the forward result `out = f(x)` (reused where it is
-    /// cheaper, as PyTorch's `derivatives.yaml` does).
-    ///
-    /// Conventions at kinks, chosen as PyTorch and JAX do: `relu'(0) = 0`, `abs'(0) = 0`.
-    ///
-    /// ```
-    /// use tape::rules::UnaryOp;
-    /// let x = 4.0f64;
-    /// assert_eq!(UnaryOp::Sqrt.df(x, UnaryOp::Sqrt.f(x)), 0.25); // 1/(2√4)
-    /// assert_eq!(UnaryOp::PowI(3).df(2.0f64, 8.0), 12.0); // 3x²
-    /// assert_eq!(UnaryOp::Relu.df(0.0f64, 0.0), 0.0); // the convention at the kink
-    /// ```
-    #[inline]
-    pub fn df<N: Real>(self, x: N, out: N) -> N {
-        match self {
-            UnaryOp::Neg => x.cst(-1.0),
-            UnaryOp::Exp => out,                                 // d eˣ = eˣ
-            UnaryOp::Ln => x.cst(1.0) / x,                       // d ln x = 1/x
-            UnaryOp::Sqrt => x.cst(0.5) / out,                   // d √x = 1/(2√x)
-            UnaryOp::Sin => x.cos(),                             // d sin = cos
-            UnaryOp::Cos => -x.sin(),                            // d cos = -sin
-            UnaryOp::Tan => x.cst(1.0) + out * out,              // d tan = 1 + tan²
-            UnaryOp::Tanh => x.cst(1.0) - out * out,             // d tanh = 1 - tanh²
-            UnaryOp::Sigmoid => out * (x.cst(1.0) - out),        // d σ = σ(1-σ)
-            UnaryOp::Relu => x.step(),                           // 1 for x > 0; 0 at and below 0
-            UnaryOp::Abs => x.sign(),                            // sign(x); 0 at 0
-            UnaryOp::Recip => -(out * out),                      // d 1/x = -1/x²
-            UnaryOp::Ln1p => x.cst(1.0) / (x + x.cst(1.0)),      // d ln(1+x) = 1/(1+x)
-            UnaryOp::ExpM1 => out + x.cst(1.0),                  // d (eˣ−1) = eˣ
-            UnaryOp::PowI(0) => x.cst(0.0),                      // x⁰ is constant
-            UnaryOp::PowI(n) => x.powi(n - 1) * x.cst(n as f64), // n xⁿ⁻¹
-            UnaryOp::PowF(c) => x.powf(c - 1.0) * x.cst(c),      // c xᶜ⁻¹
-            UnaryOp::AddC(_) => x.cst(1.0),
-            UnaryOp::MulC(c) => x.cst(c),
+        /// `x − y`.
+        Sub {
+            name: "sub", scalar: -, tensor: - / try_sub, float: -,
+            f: |x, y| x - y,
+            df: |x, y, _out| (x.cst(1.0), y.cst(-1.0)),
+            domain: BinaryDomain::new(Domain::new(-3.0, 3.0), Domain::new(-3.0, 3.0)),
+            example: (0.5, 2.0) => (-1.5, 1.0, -1.0),
         }
-    }
-}
-
-/// An elementwise op of two inputs (broadcasting, for tensors).
-///
-/// ```
-/// use tape::rules::BinaryOp;
-/// assert_eq!(BinaryOp::Sub.f(5.0f64, 3.0), 2.0);
-/// assert_eq!(BinaryOp::Mul.df(2.0f64, 3.0, 6.0), (3.0, 2.0)); // (y, x)
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum BinaryOp {
-    /// `x + y`
-    Add,
-    /// `x - y`
-    Sub,
-    /// `x · y`
-    Mul,
-    /// `x / y`
-    Div,
-    /// `xʸ`
-    Pow,
-    /// `max(x, y)`
-    Max,
-    /// `min(x, y)`
-    Min,
-}
-
-#[cfg(test)]
-impl BinaryOp {
-    /// Every op, for tests that run over all of them.
-    pub(crate) const ALL: [BinaryOp; 7] = [
-        BinaryOp::Add,
-        BinaryOp::Sub,
-        BinaryOp::Mul,
-        BinaryOp::Div,
-        BinaryOp::Pow,
-        BinaryOp::Max,
-        BinaryOp::Min,
-    ];
-}
-
-impl BinaryOp {
-    /// The op's name as shown in tape listings and error messages.
-    ///
-    /// ```
-    /// use tape::rules::BinaryOp;
-    /// let tape = tape::Tape::<f64>::new();
-    /// let err = tape.ones(&[2]).try_mul(tape.ones(&[3])).unwrap_err();
-    /// assert_eq!(BinaryOp::Mul.name(), "mul");
-    /// assert!(err.to_string().starts_with("mul: "));
-    /// ```
-    pub fn name(self) -> &'static str {
-        match self {
-            BinaryOp::Add => "add",
-            BinaryOp::Sub => "sub",
-            BinaryOp::Mul => "mul",
-            BinaryOp::Div => "div",
-            BinaryOp::Pow => "pow",
-            BinaryOp::Max => "max",
-            BinaryOp::Min => "min",
+        /// `x · y`.
+        Mul {
+            name: "mul", scalar: -, tensor: - / try_mul, float: -,
+            f: |x, y| x * y,
+            df: |x, y, _out| (y, x),
+            domain: BinaryDomain::new(Domain::new(-3.0, 3.0), Domain::new(-3.0, 3.0)),
+            example: (0.5, 2.0) => (1.0, 2.0, 0.5),
         }
-    }
-
-    /// Forward on plain numbers.
-    ///
-    /// ```
-    /// use tape::rules::BinaryOp;
-    /// assert_eq!(BinaryOp::Pow.f(2.0f64, 10.0), 1024.0);
-    /// assert_eq!(BinaryOp::Div.f(1.0f64, 4.0), 0.25);
-    /// assert_eq!(BinaryOp::Max.f(-1.0f32, 2.0), 2.0);
-    /// ```
-    #[inline]
-    pub fn f<T: Element>(self, x: T, y: T) -> T {
-        match self {
-            BinaryOp::Add => x + y,
-            BinaryOp::Sub => x - y,
-            BinaryOp::Mul => x * y,
-            BinaryOp::Div => x / y,
-            BinaryOp::Pow => Float::powf(x, y),
-            // Ties go to the first operand (see `df`); NaN propagates as in IEEE max/min.
-            BinaryOp::Max => {
-                if x >= y || x.is_nan() {
-                    x
-                } else {
-                    y
-                }
-            }
-            BinaryOp::Min => {
-                if x <= y || x.is_nan() {
-                    x
-                } else {
-                    y
-                }
-            }
+        /// `x / y`; partials `1/y` and `−x/y²` (`y = 0` gives ±∞ or NaN, as IEEE does).
+        Div {
+            name: "div", scalar: -, tensor: - / try_div, float: -,
+            f: |x, y| x / y,
+            df: |_x, y, out| {
+                let r = y.recip();
+                (r, -(out * r)) // d(x/y)/dy = −x/y² = −out/y
+            },
+            domain: BinaryDomain::new(Domain::new(-3.0, 3.0), Domain::new(-3.0, 3.0).avoiding(&[0.0], 0.3)),
+            example: (1.0, 4.0) => (0.25, 0.25, -0.0625),
         }
-    }
-
-    /// Partial derivatives `(∂out/∂x, ∂out/∂y)`, given the inputs and `out`.
-    ///
-    /// Conventions: at a tie `max`/`min` send the whole gradient to `x` (the first operand);
-    /// `∂(xʸ)/∂y = xʸ ln x` is taken as 0 where `x = 0`, matching PyTorch (the limit from the
-    /// right when `y > 0`), and is NaN for `x < 0` as the real power is.
-    ///
-    /// ```
-    /// use tape::rules::BinaryOp;
-    /// // x / y at (1, 4): (1/y, −x/y²)
-    /// assert_eq!(BinaryOp::Div.df(1.0f64, 4.0, 0.25), (0.25, -0.0625));
-    /// assert_eq!(BinaryOp::Max.df(3.0f64, 3.0, 3.0), (1.0, 0.0)); // a tie: all to x
-    /// assert_eq!(BinaryOp::Pow.df(0.0f64, 2.0, 0.0), (0.0, 0.0)); // 2·0¹, and 0 by convention
-    /// ```
-    #[inline]
-    pub fn df<N: Real>(self, x: N, y: N, out: N) -> (N, N) {
-        match self {
-            BinaryOp::Add => (x.cst(1.0), y.cst(1.0)),
-            BinaryOp::Sub => (x.cst(1.0), y.cst(-1.0)),
-            BinaryOp::Mul => (y, x),
-            BinaryOp::Div => {
-                let r = y.cst(1.0) / y;
-                (r, -(out * r)) // d(x/y)/dy = -x/y² = -out/y
-            }
-            BinaryOp::Pow => {
+        /// `xʸ` with a variable exponent; partials `y xʸ⁻¹` and `xʸ ln x`, the latter **0 at
+        /// `x = 0`** (PyTorch) and NaN for `x < 0`.
+        Pow {
+            name: "pow", scalar: pow, tensor: pow / try_pow, float: powf,
+            f: |x, y| Float::powf(x, y),
+            df: |x, y, out| {
                 // d/dx xʸ = y·xʸ⁻¹ (not y·out/x, which is 0/0 at x = 0).
                 let dx = y * x.pow(y - y.cst(1.0));
-                // Mask x == 0 to 0 without producing 0·(-inf) = NaN: ln is taken of
+                // Mask x == 0 to 0 without producing 0·(−∞) = NaN: ln is taken of
                 // x + (x == 0), which is ln 1 = 0 there.
                 let is_zero = x.ge_mask(x.cst(0.0)) * x.cst(0.0).ge_mask(x);
-                let dy = out * (x + is_zero).ln();
-                (dx, dy)
-            }
-            BinaryOp::Max => {
+                (dx, out * (x + is_zero).ln())
+            },
+            domain: BinaryDomain::new(Domain::new(0.0, 3.0).avoiding(&[0.0], 0.1), Domain::new(-2.0, 2.0)),
+            example: (2.0, 3.0) => (8.0, 12.0, 8.0 * std::f64::consts::LN_2),
+        }
+        /// The larger of `x` and `y`; **a tie sends the whole gradient to `x`**, the first
+        /// operand; NaN in `x` propagates.
+        Max {
+            name: "max", scalar: max, tensor: maximum / try_maximum, float: max,
+            f: |x, y| if x >= y || x.is_nan() { x } else { y },
+            df: |x, y, _out| {
                 let m = x.ge_mask(y);
                 (m, y.cst(1.0) - m)
-            }
-            BinaryOp::Min => {
+            },
+            domain: BinaryDomain::new(Domain::new(-3.0, 3.0), Domain::new(-3.0, 3.0)).apart(0.05),
+            example: (0.5, 2.0) => (2.0, 0.0, 1.0),
+        }
+        /// The smaller of `x` and `y`; **a tie sends the whole gradient to `x`**, the first
+        /// operand; NaN in `x` propagates.
+        Min {
+            name: "min", scalar: min, tensor: minimum / try_minimum, float: min,
+            f: |x, y| if x <= y || x.is_nan() { x } else { y },
+            df: |x, y, _out| {
                 let m = y.ge_mask(x);
                 (m, x.cst(1.0) - m)
+            },
+            domain: BinaryDomain::new(Domain::new(-3.0, 3.0), Domain::new(-3.0, 3.0)).apart(0.05),
+            example: (0.5, 2.0) => (0.5, 1.0, 0.0),
+        }
+    }
+}
+
+/// An interval with points to keep away from (kinks, poles, branch cuts): where an op is
+/// smooth enough for central differences to approximate its derivative. Property tests draw
+/// inputs uniformly from `[lo, hi]` and push any within `margin` of a point of `avoid` out to
+/// that distance.
+///
+/// ```
+/// use tape::rules::Domain;
+/// let d = Domain::new(-3.0, 3.0).avoiding(&[0.0], 0.1);
+/// assert!(d.admits(0.5) && !d.admits(0.05) && !d.admits(4.0));
+/// assert_eq!(d.for_f32().margin, 0.5); // wider for f32's coarser differences
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Domain {
+    /// Lower end.
+    pub lo: f64,
+    /// Upper end.
+    pub hi: f64,
+    /// Points the op is not smooth at.
+    pub avoid: &'static [f64],
+    /// How far inputs stay from each point of `avoid`.
+    pub margin: f64,
+}
+
+impl Domain {
+    /// The interval `[lo, hi]`, with nothing to avoid.
+    pub const fn new(lo: f64, hi: f64) -> Self {
+        Domain {
+            lo,
+            hi,
+            avoid: &[],
+            margin: 0.0,
+        }
+    }
+
+    /// The same interval, keeping `margin` away from each point of `avoid`.
+    pub const fn avoiding(self, avoid: &'static [f64], margin: f64) -> Self {
+        Domain {
+            avoid,
+            margin,
+            ..self
+        }
+    }
+
+    /// Whether `x` lies in the interval and far enough from every point to avoid.
+    pub fn admits(&self, x: f64) -> bool {
+        (self.lo..=self.hi).contains(&x) && self.avoid.iter().all(|&k| (x - k).abs() >= self.margin)
+    }
+
+    /// The domain for `f32` checks, whose step (`1e-2`) is coarser: points to avoid are kept
+    /// at least 0.5 away.
+    pub fn for_f32(self) -> Self {
+        if self.avoid.is_empty() {
+            self
+        } else {
+            Domain {
+                margin: self.margin.max(0.5),
+                ..self
             }
         }
+    }
+
+    /// `v`, moved out of the margin around each point to avoid (to the side it is on).
+    ///
+    /// ```
+    /// use tape::rules::Domain;
+    /// let d = Domain::new(-3.0, 3.0).avoiding(&[0.0], 0.1);
+    /// assert_eq!((d.push_out(0.05), d.push_out(-0.01), d.push_out(2.0)), (0.1, -0.1, 2.0));
+    /// ```
+    pub fn push_out(&self, v: f64) -> f64 {
+        let mut v = v;
+        for &k in self.avoid {
+            if (v - k).abs() < self.margin {
+                v = if v >= k {
+                    k + self.margin
+                } else {
+                    k - self.margin
+                };
+            }
+        }
+        v
+    }
+}
+
+/// The [`Domain`]s of a binary op's two operands, and how far apart they must stay (`max` and
+/// `min` are not smooth where the operands tie).
+///
+/// ```
+/// use tape::rules::{BinaryDomain, Domain};
+/// let d = BinaryDomain::new(Domain::new(-1.0, 1.0), Domain::new(0.0, 2.0)).apart(0.1);
+/// assert_eq!((d.x.lo, d.y.hi, d.apart), (-1.0, 2.0, 0.1));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BinaryDomain {
+    /// The first operand's domain.
+    pub x: Domain,
+    /// The second operand's domain.
+    pub y: Domain,
+    /// The least distance between the operands (0: any).
+    pub apart: f64,
+}
+
+impl BinaryDomain {
+    /// Independent domains for the two operands.
+    pub const fn new(x: Domain, y: Domain) -> Self {
+        BinaryDomain { x, y, apart: 0.0 }
+    }
+
+    /// The same domains, with the operands kept at least `gap` apart.
+    pub const fn apart(self, gap: f64) -> Self {
+        BinaryDomain { apart: gap, ..self }
+    }
+
+    /// The domains for `f32` checks (see [`Domain::for_f32`]); ties kept at least 0.2 apart.
+    pub fn for_f32(self) -> Self {
+        BinaryDomain {
+            x: self.x.for_f32(),
+            y: self.y.for_f32(),
+            apart: if self.apart > 0.0 {
+                self.apart.max(0.2)
+            } else {
+                0.0
+            },
+        }
+    }
+}
+
+/// A unary op's worked example (see [`UnaryOp::examples`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct UnaryExample {
+    /// The op.
+    pub op: UnaryOp,
+    /// The point.
+    pub x: f64,
+    /// `f(x)`.
+    pub value: f64,
+    /// `f'(x)`.
+    pub derivative: f64,
+}
+
+/// A binary op's worked example (see [`BinaryOp::examples`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BinaryExample {
+    /// The op.
+    pub op: BinaryOp,
+    /// The first operand.
+    pub x: f64,
+    /// The second operand.
+    pub y: f64,
+    /// `f(x, y)`.
+    pub value: f64,
+    /// `(∂f/∂x, ∂f/∂y)`.
+    pub partials: (f64, f64),
+}
+
+/// The types of op parameters, stored as `f64` beside a scalar node.
+trait Param: Copy {
+    fn to_f64(self) -> f64;
+    fn from_f64(v: f64) -> Self;
+}
+
+impl Param for i32 {
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+    fn from_f64(v: f64) -> Self {
+        v as i32
+    }
+}
+
+impl Param for f64 {
+    fn to_f64(self) -> f64 {
+        self
+    }
+    fn from_f64(v: f64) -> Self {
+        v
     }
 }

@@ -80,7 +80,7 @@ impl<'t, T: Element> Scalar<'t, T> {
     // `op.f` and `op.df` fold away.
     #[inline(always)]
     #[track_caller]
-    fn unary(self, op: UnaryOp) -> Self {
+    pub(crate) fn unary(self, op: UnaryOp) -> Self {
         let x = self.value;
         let out = op.f(x);
         let d = op.df(x, out);
@@ -91,174 +91,13 @@ impl<'t, T: Element> Scalar<'t, T> {
 
     #[inline(always)]
     #[track_caller]
-    fn binary(self, other: Self, op: BinaryOp) -> Self {
+    pub(crate) fn binary(self, other: Self, op: BinaryOp) -> Self {
         self.tape.same(other.tape, op.name());
         let (x, y) = (self.value, other.value);
         let out = op.f(x, y);
         let (dx, dy) = op.df(x, y, out);
         let node = ScalarNode::new(Tag::from_binary(op), self.idx, other.idx, dx, dy);
         Scalar::from_parts(self.tape, self.tape.push_scalar(node, out), out)
-    }
-
-    /// `eˣ`; derivative `eˣ` (the result, reused).
-    ///
-    /// ```
-    /// let tape = tape::Tape::<f64>::new();
-    /// let x = tape.var(0.0);
-    /// assert_eq!(x.exp().backward().wrt(x), 1.0);
-    /// ```
-    #[track_caller]
-    pub fn exp(self) -> Self {
-        self.unary(UnaryOp::Exp)
-    }
-
-    /// Natural logarithm; derivative `1/x`. NaN for `x < 0`, `-inf` at 0.
-    ///
-    /// ```
-    /// let tape = tape::Tape::<f64>::new();
-    /// let x = tape.var(4.0);
-    /// assert_eq!(x.ln().backward().wrt(x), 0.25);
-    /// ```
-    #[track_caller]
-    pub fn ln(self) -> Self {
-        self.unary(UnaryOp::Ln)
-    }
-
-    /// Square root; derivative `1/(2√x)`.
-    ///
-    /// ```
-    /// let tape = tape::Tape::<f64>::new();
-    /// let x = tape.var(4.0);
-    /// assert_eq!(x.sqrt().backward().wrt(x), 0.25);
-    /// ```
-    #[track_caller]
-    pub fn sqrt(self) -> Self {
-        self.unary(UnaryOp::Sqrt)
-    }
-
-    /// Sine; derivative `cos x`.
-    ///
-    /// ```
-    /// let tape = tape::Tape::<f64>::new();
-    /// let x = tape.var(0.0);
-    /// assert_eq!(x.sin().backward().wrt(x), 1.0);
-    /// ```
-    #[track_caller]
-    pub fn sin(self) -> Self {
-        self.unary(UnaryOp::Sin)
-    }
-
-    /// Cosine; derivative `-sin x`.
-    ///
-    /// ```
-    /// let tape = tape::Tape::<f64>::new();
-    /// let x = tape.var(std::f64::consts::FRAC_PI_2);
-    /// assert_eq!(x.cos().backward().wrt(x), -1.0);
-    /// ```
-    #[track_caller]
-    pub fn cos(self) -> Self {
-        self.unary(UnaryOp::Cos)
-    }
-
-    /// Tangent; derivative `1 + tan² x`.
-    ///
-    /// ```
-    /// let tape = tape::Tape::<f64>::new();
-    /// let x = tape.var(0.0);
-    /// assert_eq!(x.tan().backward().wrt(x), 1.0);
-    /// ```
-    #[track_caller]
-    pub fn tan(self) -> Self {
-        self.unary(UnaryOp::Tan)
-    }
-
-    /// Hyperbolic tangent; derivative `1 - tanh² x`.
-    ///
-    /// ```
-    /// let tape = tape::Tape::<f64>::new();
-    /// let x = tape.var(0.0);
-    /// assert_eq!(x.tanh().backward().wrt(x), 1.0);
-    /// ```
-    #[track_caller]
-    pub fn tanh(self) -> Self {
-        self.unary(UnaryOp::Tanh)
-    }
-
-    /// Logistic sigmoid `1/(1+e⁻ˣ)`, computed without overflow for large `|x|`; derivative
-    /// `σ(1-σ)`.
-    ///
-    /// ```
-    /// let tape = tape::Tape::<f64>::new();
-    /// let x = tape.var(0.0);
-    /// let y = x.sigmoid();
-    /// assert_eq!((y.value(), y.backward().wrt(x)), (0.5, 0.25));
-    /// ```
-    #[track_caller]
-    pub fn sigmoid(self) -> Self {
-        self.unary(UnaryOp::Sigmoid)
-    }
-
-    /// `max(x, 0)`; derivative 1 for `x > 0`, and 0 for `x ≤ 0` (at the kink, as PyTorch).
-    ///
-    /// ```
-    /// let tape = tape::Tape::<f64>::new();
-    /// let x = tape.var(0.0);
-    /// assert_eq!(x.relu().backward().wrt(x), 0.0);
-    /// ```
-    #[track_caller]
-    pub fn relu(self) -> Self {
-        self.unary(UnaryOp::Relu)
-    }
-
-    /// `|x|`; derivative `sign(x)`, which is 0 at `x = 0` (as PyTorch and JAX).
-    ///
-    /// ```
-    /// let tape = tape::Tape::<f64>::new();
-    /// let x = tape.var(-2.0);
-    /// assert_eq!(x.abs().backward().wrt(x), -1.0);
-    /// ```
-    #[track_caller]
-    pub fn abs(self) -> Self {
-        self.unary(UnaryOp::Abs)
-    }
-
-    /// `1/x`; derivative `-1/x²`.
-    ///
-    /// ```
-    /// let tape = tape::Tape::<f64>::new();
-    /// let x = tape.var(2.0);
-    /// assert_eq!(x.recip().backward().wrt(x), -0.25);
-    /// ```
-    #[track_caller]
-    pub fn recip(self) -> Self {
-        self.unary(UnaryOp::Recip)
-    }
-
-    /// `ln(1 + x)`, accurate for `x` near 0 where `(1 + x).ln()` rounds `1 + x` first;
-    /// derivative `1/(1 + x)`.
-    ///
-    /// ```
-    /// let tape = tape::Tape::<f64>::new();
-    /// let x = tape.var(1e-20);
-    /// assert_eq!(x.ln_1p().value(), 1e-20); // (1 + 1e-20).ln() is 0
-    /// assert_eq!(x.ln_1p().backward().wrt(x), 1.0);
-    /// ```
-    #[track_caller]
-    pub fn ln_1p(self) -> Self {
-        self.unary(UnaryOp::Ln1p)
-    }
-
-    /// `eˣ − 1`, accurate for `x` near 0 where `x.exp() − 1` cancels; derivative `eˣ`.
-    ///
-    /// ```
-    /// let tape = tape::Tape::<f64>::new();
-    /// let x = tape.var(1e-20);
-    /// assert_eq!(x.exp_m1().value(), 1e-20); // x.exp() - 1.0 is 0
-    /// assert_eq!(x.exp_m1().backward().wrt(x), 1.0);
-    /// ```
-    #[track_caller]
-    pub fn exp_m1(self) -> Self {
-        self.unary(UnaryOp::ExpM1)
     }
 
     /// `xⁿ` for an integer `n`; derivative `n xⁿ⁻¹`.
@@ -283,47 +122,6 @@ impl<'t, T: Element> Scalar<'t, T> {
     #[track_caller]
     pub fn powf(self, c: T) -> Self {
         self.unary(UnaryOp::PowF(c.as_f64()))
-    }
-
-    /// `xʸ` with a variable exponent; partials `y xʸ⁻¹` and `xʸ ln x` (the latter taken as 0
-    /// at `x = 0`).
-    ///
-    /// ```
-    /// let tape = tape::Tape::<f64>::new();
-    /// let (x, y) = (tape.var(2.0), tape.var(3.0));
-    /// let g = x.pow(y).backward();
-    /// assert_eq!(g.wrt(x), 12.0);
-    /// assert!((g.wrt(y) - 8.0 * 2f64.ln()).abs() < 1e-12);
-    /// ```
-    #[track_caller]
-    pub fn pow(self, y: Self) -> Self {
-        self.binary(y, BinaryOp::Pow)
-    }
-
-    /// The larger of two values; at a tie the gradient goes to `self`.
-    ///
-    /// ```
-    /// let tape = tape::Tape::<f64>::new();
-    /// let (a, b) = (tape.var(1.0), tape.var(1.0));
-    /// let g = a.max(b).backward();
-    /// assert_eq!((g.wrt(a), g.wrt(b)), (1.0, 0.0));
-    /// ```
-    #[track_caller]
-    pub fn max(self, other: Self) -> Self {
-        self.binary(other, BinaryOp::Max)
-    }
-
-    /// The smaller of two values; at a tie the gradient goes to `self`.
-    ///
-    /// ```
-    /// let tape = tape::Tape::<f64>::new();
-    /// let (a, b) = (tape.var(3.0), tape.var(1.0));
-    /// let g = a.min(b).backward();
-    /// assert_eq!((g.wrt(a), g.wrt(b)), (0.0, 1.0));
-    /// ```
-    #[track_caller]
-    pub fn min(self, other: Self) -> Self {
-        self.binary(other, BinaryOp::Min)
     }
 
     /// The same value with no path back: gradients stop here.
@@ -357,7 +155,7 @@ impl<'t, T: Element> Scalar<'t, T> {
     /// ```
     #[track_caller]
     pub fn custom(self, value: T, derivative: T) -> Self {
-        let node = ScalarNode::new(Tag::Custom, self.idx, 0, derivative, T::zero());
+        let node = ScalarNode::new(Tag::CUSTOM, self.idx, 0, derivative, T::zero());
         Scalar::from_parts(self.tape, self.tape.push_scalar(node, value), value)
     }
 }
@@ -479,38 +277,11 @@ impl<'t, T: Element> Real for Scalar<'t, T> {
     fn cst(&self, c: f64) -> Self {
         self.tape.constant(T::cast_from(c))
     }
-    fn exp(self) -> Self {
-        Scalar::exp(self)
+    fn unary(self, op: UnaryOp) -> Self {
+        Scalar::unary(self, op)
     }
-    fn ln(self) -> Self {
-        Scalar::ln(self)
-    }
-    fn sqrt(self) -> Self {
-        Scalar::sqrt(self)
-    }
-    fn sin(self) -> Self {
-        Scalar::sin(self)
-    }
-    fn cos(self) -> Self {
-        Scalar::cos(self)
-    }
-    fn tan(self) -> Self {
-        Scalar::tan(self)
-    }
-    fn tanh(self) -> Self {
-        Scalar::tanh(self)
-    }
-    fn sigmoid(self) -> Self {
-        Scalar::sigmoid(self)
-    }
-    fn powi(self, n: i32) -> Self {
-        Scalar::powi(self, n)
-    }
-    fn powf(self, c: f64) -> Self {
-        self.unary(UnaryOp::PowF(c))
-    }
-    fn pow(self, y: Self) -> Self {
-        Scalar::pow(self, y)
+    fn binary(self, other: Self, op: BinaryOp) -> Self {
+        Scalar::binary(self, other, op)
     }
     fn step(self) -> Self {
         self.cst(Real::step(self.value.as_f64()))

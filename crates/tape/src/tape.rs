@@ -36,7 +36,7 @@ pub struct Tape<T: Element = f64> {
 }
 
 /// The list itself. Scalar nodes and tensor nodes share one index space: every node has an
-/// entry in `nodes` and in `values`; a tensor op's entry is tagged [`Tag::Tensor`] and points
+/// entry in `nodes` and in `values`; a tensor op's entry is tagged [`Tag::TENSOR`] and points
 /// at its slot in `tensors`, which holds the op, its inputs and its value.
 pub(crate) struct Inner<T: Element> {
     pub(crate) nodes: Vec<ScalarNode<T>>,
@@ -273,7 +273,7 @@ impl<T: Element> Tape<T> {
     /// ```
     #[track_caller]
     pub fn var(&self, value: T) -> Scalar<'_, T> {
-        let idx = self.push_scalar(ScalarNode::inert(Tag::Leaf), value);
+        let idx = self.push_scalar(ScalarNode::inert(Tag::LEAF), value);
         Scalar::from_parts(self, idx, value)
     }
 
@@ -299,7 +299,7 @@ impl<T: Element> Tape<T> {
     /// ```
     #[track_caller]
     pub fn constant(&self, value: T) -> Scalar<'_, T> {
-        let idx = self.push_scalar(ScalarNode::inert(Tag::Const), value);
+        let idx = self.push_scalar(ScalarNode::inert(Tag::CONST), value);
         self.inner.borrow_mut().constants.push(idx);
         Scalar::from_parts(self, idx, value)
     }
@@ -491,7 +491,7 @@ impl<T: Element> Tape<T> {
             T::zero()
         };
         let idx = inner.push(
-            ScalarNode::new(Tag::Tensor, slot, 0, T::zero(), T::zero()),
+            ScalarNode::new(Tag::TENSOR, slot, 0, T::zero(), T::zero()),
             v,
         );
         let start = inner.tensor_inputs.len() as u32;
@@ -591,18 +591,18 @@ impl<T: Element> Inner<T> {
     }
 
     fn push_sink(&mut self) {
-        self.push(ScalarNode::inert(Tag::Sink), T::zero());
+        self.push(ScalarNode::inert(Tag::SINK), T::zero());
     }
 
     /// The name of node `idx`'s op.
     pub(crate) fn op_name(&self, idx: usize) -> String {
         let node = &self.nodes[idx];
         match node.tag() {
-            Tag::Sink => "sink".into(),
-            Tag::Leaf => "var".into(),
-            Tag::Const => "constant".into(),
-            Tag::Custom => "custom".into(),
-            Tag::Tensor => self.tensors[node.a()].op.name(),
+            Tag::SINK => "sink".into(),
+            Tag::LEAF => "var".into(),
+            Tag::CONST => "constant".into(),
+            Tag::CUSTOM => "custom".into(),
+            Tag::TENSOR => self.tensors[node.a()].op.name(),
             tag => {
                 let param = node.partials[1].as_f64();
                 if let Some(u) = tag.unary(param) {

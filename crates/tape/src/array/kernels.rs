@@ -49,7 +49,7 @@ macro_rules! with_unary_fn {
                 $body
             }
             UnaryOp::Abs => {
-                let $f = |x: T| x.abs();
+                let $f = |x: T| num_traits::Float::abs(x);
                 $body
             }
             UnaryOp::AddC(c) => {
@@ -738,7 +738,7 @@ mod tests {
             let shape = broadcast_shapes("test", &a_shape, &b_shape).unwrap();
             let (a, b) = (values(&a_shape, 3), values(&b_shape, 4));
             let (sa, sb) = (broadcast_strides(&a_shape, &shape), broadcast_strides(&b_shape, &shape));
-            for op in BinaryOp::ALL {
+            for &op in BinaryOp::ALL {
                 let mut expected = Vec::new();
                 for_each_broadcast(&shape, &sa, &sb, |_, i, j| {
                     expected.push(op.f(a.data()[i], b.data()[j]))

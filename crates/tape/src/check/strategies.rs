@@ -13,6 +13,7 @@
 
 use proptest::prelude::*;
 
+use crate::rules::{BinaryDomain, Domain};
 use crate::{Array, Element, Shape};
 
 /// Shapes of rank `0..=max_rank` with every dimension in `1..=max_dim`.
@@ -105,18 +106,8 @@ pub fn array_avoiding<T: Element>(
     kinks: &'static [f64],
     margin: f64,
 ) -> impl Strategy<Value = Array<T>> + use<T> {
-    array::<f64>(shape, lo, hi).prop_map(move |a| {
-        a.map(|v| {
-            let mut v = v;
-            for &k in kinks {
-                if (v - k).abs() < margin {
-                    v = if v >= k { k + margin } else { k - margin };
-                }
-            }
-            v
-        })
-        .cast::<T>()
-    })
+    let domain = Domain::new(lo, hi).avoiding(kinks, margin);
+    array::<f64>(shape, lo, hi).prop_map(move |a| a.map(|v| domain.push_out(v)).cast::<T>())
 }
 
 /// Two shapes that broadcast together under NumPy's rules (possibly of different ranks, with
@@ -173,4 +164,121 @@ pub fn broadcast_pair(max_rank: usize, max_dim: usize) -> impl Strategy<Value = 
 /// ```
 pub fn matmul_dims(max_dim: usize) -> impl Strategy<Value = (usize, usize, usize)> {
     (1..=max_dim, 1..=max_dim, 1..=max_dim)
+}
+
+/// Numbers from a [`Domain`]: uniform in `[lo, hi)`, pushed out of the margin around each
+/// point to avoid. The op table gives every elementwise op its domain
+/// ([`UnaryOp::domain`](crate::rules::UnaryOp::domain)).
+///
+/// ```
+/// # #[cfg(feature = "proptest")] {
+/// use proptest::prelude::*;
+/// use tape::check::strategies;
+/// use tape::rules::UnaryOp;
+///
+/// let domain = UnaryOp::Ln.domain();
+/// proptest!(ProptestConfig::with_cases(32), |(x in strategies::value_in(domain))| {
+///     prop_assert!(domain.admits(x) && x >= 0.05); // at least 0.05 above ln's pole at 0
+/// });
+/// # }
+/// ```
+pub fn value_in(domain: Domain) -> impl Strategy<Value = f64> {
+    (domain.lo..domain.hi).prop_map(move |v| domain.push_out(v))
+}
+
+/// Arrays of a given shape with elements from a [`Domain`] (see [`value_in`]).
+///
+/// ```
+/// # #[cfg(feature = "proptest")] {
+/// use proptest::prelude::*;
+/// use tape::check::strategies;
+/// use tape::rules::UnaryOp;
+///
+/// let domain = UnaryOp::Ln.domain();
+/// proptest!(ProptestConfig::with_cases(16), |(a in strategies::array_in::<f64>(&[2, 3], domain))| {
+///     prop_assert!(a.data().iter().all(|&v| domain.admits(v)));
+/// });
+/// # }
+/// ```
+pub fn array_in<T: Element>(
+    shape: &[usize],
+    domain: Domain,
+) -> impl Strategy<Value = Array<T>> + use<T> {
+    array::<f64>(shape, domain.lo, domain.hi)
+        .prop_map(move |a| a.map(|v| domain.push_out(v)).cast::<T>())
+}
+
+/// Pairs of numbers from a [`BinaryDomain`]; where the operands must stay `apart` (`max`,
+/// `min`), the first is put on the grid of even multiples of `apart` and the second on the odd
+/// ones, so that no two are closer than `apart`.
+///
+/// ```
+/// # #[cfg(feature = "proptest")] {
+/// use proptest::prelude::*;
+/// use tape::check::strategies;
+/// use tape::rules::BinaryOp;
+///
+/// let domain = BinaryOp::Max.domain();
+/// proptest!(ProptestConfig::with_cases(32), |((x, y) in strategies::pair_in(domain))| {
+///     prop_assert!((x - y).abs() >= domain.apart * 0.999);
+/// });
+/// # }
+/// ```
+pub fn pair_in(domain: BinaryDomain) -> impl Strategy<Value = (f64, f64)> {
+    (value_in(domain.x), value_in(domain.y))
+        .prop_map(move |(x, y)| (snap_x(&domain, x), snap_y(&domain, y)))
+}
+
+/// Two arrays of the given shapes (which should broadcast together) with elements from a
+/// [`BinaryDomain`]; with `apart > 0`, every element of the first is at least `apart` from
+/// every element of the second, whichever elements broadcasting pairs (see [`pair_in`]).
+///
+/// ```
+/// # #[cfg(feature = "proptest")] {
+/// use proptest::prelude::*;
+/// use tape::check::strategies;
+/// use tape::rules::BinaryOp;
+///
+/// let domain = BinaryOp::Div.domain();
+/// proptest!(ProptestConfig::with_cases(16), |((a, b) in strategies::arrays_in::<f64>(&[2, 3], &[3], domain))| {
+///     prop_assert!(b.data().iter().all(|&v| v.abs() >= 0.3)); // divisors away from 0
+///     prop_assert_eq!((a.shape(), b.shape()), (&[2, 3][..], &[3][..]));
+/// });
+/// # }
+/// ```
+pub fn arrays_in<T: Element>(
+    shape_x: &[usize],
+    shape_y: &[usize],
+    domain: BinaryDomain,
+) -> impl Strategy<Value = (Array<T>, Array<T>)> + use<T> {
+    (
+        array_in::<f64>(shape_x, domain.x),
+        array_in::<f64>(shape_y, domain.y),
+    )
+        .prop_map(move |(a, b)| {
+            (
+                a.map(|v| snap_x(&domain, v)).cast::<T>(),
+                b.map(|v| snap_y(&domain, v)).cast::<T>(),
+            )
+        })
+}
+
+/// The first operand on the even multiples of `apart` (unchanged if `apart` is 0).
+fn snap_x(domain: &BinaryDomain, v: f64) -> f64 {
+    if domain.apart > 0.0 {
+        let step = 2.0 * domain.apart;
+        (v / step).round() * step
+    } else {
+        v
+    }
+}
+
+/// The second operand on the odd multiples of `apart` (unchanged if `apart` is 0).
+fn snap_y(domain: &BinaryDomain, v: f64) -> f64 {
+    if domain.apart > 0.0 {
+        let step = 2.0 * domain.apart;
+        ((v - domain.apart) / step).round() * step + domain.apart
+    } else {
+        v
+    }
 }

@@ -30,20 +30,8 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(12))]
 
     #[test]
-    fn unary_ops(x in strategies::array_up_to::<f64>(2, 3, 0.3, 1.2)) {
-        gg!([x.clone()], |p| p[0].exp());
-        gg!([x.clone()], |p| p[0].ln());
-        gg!([x.clone()], |p| p[0].sqrt());
-        gg!([x.clone()], |p| p[0].sin());
-        gg!([x.clone()], |p| p[0].cos());
-        gg!([x.clone()], |p| p[0].tan());
-        gg!([x.clone()], |p| p[0].tanh());
-        gg!([x.clone()], |p| p[0].sigmoid());
-        gg!([x.clone()], |p| p[0].recip());
-        gg!([x.clone()], |p| p[0].exp_m1());
-        gg!([x.clone()], |p| p[0].ln_1p());
-        gg!([x.clone()], |p| p[0].powi(3));
-        gg!([x.clone()], |p| p[0].powf(2.5));
+    fn operators_with_constants(x in strategies::array_up_to::<f64>(2, 3, 0.3, 1.2)) {
+        // Each op of the table is checked to second order in `table.rs`.
         gg!([x.clone()], |p| -p[0] * 2.0 + 1.0);
         gg!([x.clone()], |p| 3.0 / p[0] - 1.0);
     }
@@ -55,14 +43,9 @@ proptest! {
     }
 
     #[test]
-    fn broadcasting_binary_ops((sa, sb) in strategies::broadcast_pair(3, 3), seed in 0u64..1000) {
+    fn maximum_and_minimum_times_an_operand((sa, sb) in strategies::broadcast_pair(3, 3), seed in 0u64..1000) {
         let a = Array::rand_uniform(&sa, 0.5, 1.5, seed);
         let b = Array::rand_uniform(&sb, 0.5, 1.5, seed + 1);
-        gg!([a.clone(), b.clone()], |p| p[0] + p[1]);
-        gg!([a.clone(), b.clone()], |p| p[0] - p[1]);
-        gg!([a.clone(), b.clone()], |p| p[0] * p[1]);
-        gg!([a.clone(), b.clone()], |p| p[0] / p[1]);
-        gg!([a.clone(), b.clone()], |p| p[0].pow(p[1]));
         // Ties have probability zero for continuous random values.
         gg!([a.clone(), b.clone()], |p| p[0].maximum(p[1]) * p[0]);
         gg!([a.clone(), b.clone()], |p| p[0].minimum(p[1]) * p[1]);
@@ -74,7 +57,6 @@ proptest! {
         let b = Array::rand_uniform(&[k, n], -1.0, 1.0, seed + 1);
         let at = Array::rand_uniform(&[k, m], -1.0, 1.0, seed + 2);
         let bt = Array::rand_uniform(&[n, k], -1.0, 1.0, seed + 3);
-        gg!([a.clone(), b.clone()], |p| p[0].matmul(p[1]));
         gg!([at.clone(), b.clone()], |p| p[0].matmul_t(true, p[1], false));
         gg!([a.clone(), bt.clone()], |p| p[0].matmul_t(false, p[1], true));
         gg!([at, bt], |p| p[0].matmul_t(true, p[1], true));

@@ -12,6 +12,7 @@ mod higher_props;
 mod scalar_ops;
 mod storage;
 mod sweep;
+mod table;
 mod tensor_elementwise;
 mod tensor_structural;
 
