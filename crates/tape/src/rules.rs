@@ -14,6 +14,7 @@
 //!
 //! `float:` names the `num_traits::Float` method the op implements, or `-`.
 
+use std::f64::consts::{LN_2, LN_10};
 use std::ops::{Add, Div, Mul, Neg, Sub};
 
 use num_traits::Float;
@@ -50,6 +51,14 @@ elementwise_ops! {
             domain: Domain::new(-3.0, 3.0),
             example: 1e-20 => (1e-20, 1.0), // 1e-20f64.exp() - 1.0 is 0
         }
+        /// `2ˣ`; derivative `2ˣ ln 2`.
+        Exp2 {
+            name: "exp2", method: exp2, float: exp2,
+            f: |x| Float::exp2(x),
+            df: |x, out| out * x.cst(LN_2),
+            domain: Domain::new(-3.0, 3.0),
+            example: 0.5 => (2f64.sqrt(), 2f64.sqrt() * std::f64::consts::LN_2),
+        }
         /// Natural logarithm; derivative `1/x`. NaN for `x < 0`, `−∞` at 0.
         Ln {
             name: "ln", method: ln, float: ln,
@@ -66,6 +75,22 @@ elementwise_ops! {
             df: |x, _out| (x + x.cst(1.0)).recip(),
             domain: Domain::new(-1.0, 3.0).avoiding(&[-1.0], 0.2),
             example: 1e-20 => (1e-20, 1.0), // (1.0 + 1e-20f64).ln() is 0
+        }
+        /// Base-2 logarithm; derivative `1/(x ln 2)`.
+        Log2 {
+            name: "log2", method: log2, float: log2,
+            f: |x| Float::log2(x),
+            df: |x, _out| (x * x.cst(LN_2)).recip(),
+            domain: Domain::new(0.0, 5.0).avoiding(&[0.0], 0.05),
+            example: 8.0 => (3.0, 1.0 / (8.0 * std::f64::consts::LN_2)),
+        }
+        /// Base-10 logarithm; derivative `1/(x ln 10)`.
+        Log10 {
+            name: "log10", method: log10, float: log10,
+            f: |x| Float::log10(x),
+            df: |x, _out| (x * x.cst(LN_10)).recip(),
+            domain: Domain::new(0.0, 5.0).avoiding(&[0.0], 0.05),
+            example: 100.0 => (2.0, 1.0 / (100.0 * std::f64::consts::LN_10)),
         }
         /// Square root; derivative `1/(2√x)`, infinite at 0.
         Sqrt {
