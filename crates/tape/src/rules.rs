@@ -100,6 +100,14 @@ elementwise_ops! {
             domain: Domain::new(0.0, 5.0).avoiding(&[0.0], 0.05),
             example: 4.0 => (2.0, 0.25),
         }
+        /// Cube root, real for negative `x`; derivative `1/(3 ∛x²)`, infinite at 0.
+        Cbrt {
+            name: "cbrt", method: cbrt, float: cbrt,
+            f: |x| Float::cbrt(x),
+            df: |x, out| x.cst(1.0 / 3.0) / (out * out),
+            domain: Domain::new(-3.0, 3.0).avoiding(&[0.0], 0.1),
+            example: -8.0 => (-2.0, 1.0 / 12.0),
+        }
         /// `1/x`; derivative `−1/x²`.
         Recip {
             name: "recip", method: recip, float: recip,
