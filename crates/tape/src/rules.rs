@@ -141,6 +141,30 @@ elementwise_ops! {
             domain: Domain::new(-1.3, 1.3),
             example: 0.5 => (0.5f64.tan(), 1.0 / (0.5f64.cos() * 0.5f64.cos())),
         }
+        /// Inverse sine, on `[−1, 1]`; derivative `1/√(1 − x²)`, infinite at ±1.
+        Asin {
+            name: "asin", method: asin, float: asin,
+            f: |x| Float::asin(x),
+            df: |x, _out| (x.cst(1.0) - x * x).sqrt().recip(),
+            domain: Domain::new(-1.0, 1.0).avoiding(&[-1.0, 1.0], 0.05),
+            example: 0.5 => (std::f64::consts::FRAC_PI_6, 1.0 / 0.75f64.sqrt()),
+        }
+        /// Inverse cosine, on `[−1, 1]`; derivative `−1/√(1 − x²)`, infinite at ±1.
+        Acos {
+            name: "acos", method: acos, float: acos,
+            f: |x| Float::acos(x),
+            df: |x, _out| -(x.cst(1.0) - x * x).sqrt().recip(),
+            domain: Domain::new(-1.0, 1.0).avoiding(&[-1.0, 1.0], 0.05),
+            example: 0.5 => (std::f64::consts::FRAC_PI_3, -1.0 / 0.75f64.sqrt()),
+        }
+        /// Inverse tangent; derivative `1/(1 + x²)`.
+        Atan {
+            name: "atan", method: atan, float: atan,
+            f: |x| Float::atan(x),
+            df: |x, _out| (x * x + x.cst(1.0)).recip(),
+            domain: Domain::new(-3.0, 3.0),
+            example: 1.0 => (std::f64::consts::FRAC_PI_4, 0.5),
+        }
         /// Hyperbolic tangent; derivative `1 − tanh² x` (the result, reused).
         Tanh {
             name: "tanh", method: tanh, float: tanh,
