@@ -165,6 +165,22 @@ elementwise_ops! {
             domain: Domain::new(-3.0, 3.0),
             example: 1.0 => (std::f64::consts::FRAC_PI_4, 0.5),
         }
+        /// Hyperbolic sine; derivative `cosh x`.
+        Sinh {
+            name: "sinh", method: sinh, float: sinh,
+            f: |x| Float::sinh(x),
+            df: |x, _out| x.cosh(),
+            domain: Domain::new(-3.0, 3.0),
+            example: 0.5 => ((0.5f64.exp() - (-0.5f64).exp()) / 2.0, (0.5f64.exp() + (-0.5f64).exp()) / 2.0),
+        }
+        /// Hyperbolic cosine; derivative `sinh x`.
+        Cosh {
+            name: "cosh", method: cosh, float: cosh,
+            f: |x| Float::cosh(x),
+            df: |x, _out| x.sinh(),
+            domain: Domain::new(-3.0, 3.0),
+            example: 0.5 => ((0.5f64.exp() + (-0.5f64).exp()) / 2.0, (0.5f64.exp() - (-0.5f64).exp()) / 2.0),
+        }
         /// Hyperbolic tangent; derivative `1 − tanh² x` (the result, reused).
         Tanh {
             name: "tanh", method: tanh, float: tanh,
@@ -172,6 +188,31 @@ elementwise_ops! {
             df: |x, out| x.cst(1.0) - out * out,
             domain: Domain::new(-4.0, 4.0),
             example: 0.5 => (0.5f64.tanh(), 1.0 - 0.5f64.tanh() * 0.5f64.tanh()),
+        }
+        /// Inverse hyperbolic sine; derivative `1/√(x² + 1)`.
+        Asinh {
+            name: "asinh", method: asinh, float: asinh,
+            f: |x| Float::asinh(x),
+            df: |x, _out| (x * x + x.cst(1.0)).sqrt().recip(),
+            domain: Domain::new(-3.0, 3.0),
+            example: 0.75 => (2f64.ln(), 0.8), // ln(0.75 + √(0.75² + 1)) = ln 2; 1/1.25
+        }
+        /// Inverse hyperbolic cosine, on `[1, ∞)`; derivative `1/(√(x − 1) √(x + 1))`,
+        /// infinite at 1.
+        Acosh {
+            name: "acosh", method: acosh, float: acosh,
+            f: |x| Float::acosh(x),
+            df: |x, _out| ((x - x.cst(1.0)).sqrt() * (x + x.cst(1.0)).sqrt()).recip(),
+            domain: Domain::new(1.0, 4.0).avoiding(&[1.0], 0.1),
+            example: 1.25 => (2f64.ln(), 1.0 / 0.75), // ln(1.25 + √(1.25² − 1)) = ln 2
+        }
+        /// Inverse hyperbolic tangent, on `(−1, 1)`; derivative `1/(1 − x²)`.
+        Atanh {
+            name: "atanh", method: atanh, float: atanh,
+            f: |x| Float::atanh(x),
+            df: |x, _out| (x.cst(1.0) - x * x).recip(),
+            domain: Domain::new(-1.0, 1.0).avoiding(&[-1.0, 1.0], 0.1),
+            example: 0.6 => (2f64.ln(), 1.0 / 0.64), // ½ ln(1.6 / 0.4) = ln 2
         }
         /// Logistic sigmoid `1/(1 + e⁻ˣ)`, computed without overflow for large `|x|`;
         /// derivative `σ(1 − σ)` (the result, reused).
