@@ -354,6 +354,33 @@ elementwise_ops! {
             domain: BinaryDomain::new(Domain::new(-3.0, 3.0), Domain::new(-3.0, 3.0)).apart(0.05),
             example: (0.5, 2.0) => (0.5, 1.0, 0.0),
         }
+        /// `atan2(x, y)`: the angle of the point `(y, x)` — `x` is the ordinate, as in
+        /// `f64::atan2`; partials `y/(x² + y²)` and `−x/(x² + y²)`. Discontinuous across the
+        /// negative abscissa (`x = 0`, `y < 0`); NaN partials at the origin.
+        Atan2 {
+            name: "atan2", scalar: atan2, tensor: atan2 / try_atan2, float: atan2,
+            f: |x, y| Float::atan2(x, y),
+            df: |x, y, _out| {
+                let r = (x * x + y * y).recip();
+                (y * r, -(x * r))
+            },
+            domain: BinaryDomain::new(Domain::new(-3.0, 3.0).avoiding(&[0.0], 0.2), Domain::new(-3.0, 3.0)),
+            example: (0.5, -1.0) => (0.5f64.atan2(-1.0), -0.8, -0.4),
+        }
+        /// `√(x² + y²)` without overflow or underflow in the squares; partials `x/out` and
+        /// `y/out`, **0 at the origin** (as `abs` at 0).
+        Hypot {
+            name: "hypot", scalar: hypot, tensor: hypot / try_hypot, float: hypot,
+            f: |x, y| Float::hypot(x, y),
+            df: |x, y, out| {
+                // out + (out == 0) is 1 at the origin, where both numerators are 0.
+                let is_zero = out.ge_mask(out.cst(0.0)) * out.cst(0.0).ge_mask(out);
+                let r = (out + is_zero).recip();
+                (x * r, y * r)
+            },
+            domain: BinaryDomain::new(Domain::new(-3.0, 3.0).avoiding(&[0.0], 0.2), Domain::new(-3.0, 3.0)),
+            example: (3.0, 4.0) => (5.0, 0.6, 0.8),
+        }
     }
 }
 
