@@ -4,6 +4,10 @@
 //! training driver on top. This crate only re-exports: [`tape`] (the autodiff engine),
 //! [`nn`] (layers, activations, losses) and [`train`] (optimisers, data, the training loop).
 //!
+//! The feature `cli`, on by default, builds the `tapegrad` command-line program (and
+//! `train::cli`, with its command-line dependencies); `default-features = false` gives the
+//! libraries alone.
+//!
 //! ```
 //! use tapegrad::prelude::*;
 //! let tape = Tape::<f64>::new();

@@ -14,7 +14,16 @@
 //! - [`trainer`]: the training loop — epochs of shuffled mini-batches, evaluation on a
 //!   held-out split, an event stream that can stop the run, and a safe stop (parameters
 //!   restored) on a non-finite loss.
-//! - [`cli`]: the `tapegrad` command-line program (train, evaluate, predict).
+//! - `cli` (feature `cli`): the `tapegrad` command-line program (train, evaluate, predict).
+//!
+//! # Features
+//!
+//! - **`cli`** (on by default): the `cli` module, with the command line (`clap`), the
+//!   progress bar (`indicatif`) and the `--plot` curves (`plotters`). Nothing else in the
+//!   crate uses them: a program that trains from code can depend on
+//!   `tapegrad-train = { version = "0.1", default-features = false }` and builds none of
+//!   the three. Everything outside `cli`, [`trainer::Trainer`] included, is the same with
+//!   or without it.
 //!
 //! Bad input is an error, never a panic and never garbage: a corrupt file is a
 //! [`TrainError`] that names the file and what is wrong with it.
@@ -60,6 +69,7 @@
 #![deny(missing_docs)]
 
 pub mod checkpoint;
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod data;
 mod error;

@@ -41,7 +41,7 @@ use nn::loss::{mse_loss, softmax_cross_entropy};
 use nn::{BoundModel, Model, ParamGrads};
 use tape::{Array, Element, Scalar, Tape, Tensor};
 
-use crate::data::{Batch, BatchTargets, Dataset};
+use crate::data::{Batch, BatchTargets, Batches, Dataset};
 use crate::metrics::{Accuracy, RunningMean};
 use crate::optim::{LrSchedule, Optimizer};
 use crate::{Result, TrainError};
@@ -371,15 +371,19 @@ impl Trainer {
         O: Optimizer<T>,
     {
         let cfg = &self.config;
-        let mut tape = Tape::<T>::new();
-        let mut snapshot = Snapshot::default();
+        let mut training = Training {
+            model,
+            opt,
+            tape: Tape::new(),
+            snapshot: Snapshot::default(),
+        };
         let mut history = History::default();
-        'epochs: for epoch in 0..cfg.epochs {
+        for epoch in 0..cfg.epochs {
             let start = Instant::now();
             if let Some(schedule) = &self.schedule {
-                opt.set_lr(schedule.lr_at(epoch));
+                training.opt.set_lr(schedule.lr_at(epoch));
             }
-            let lr = opt.lr();
+            let lr = training.opt.lr();
             let batches = train.shuffled_batches(cfg.batch_size, cfg.seed, epoch as u64)?;
             let n_batches = batches.len();
             if on_event(&Event::EpochStart {
@@ -391,69 +395,19 @@ impl Trainer {
                 history.stopped_early = true;
                 break;
             }
-            let mut loss_mean = RunningMean::default();
-            let mut accuracy = Accuracy::default();
-            for (batch_idx, batch) in batches.enumerate() {
-                let size = batch.len();
-                let at = |what: String, value: f64| TrainError::NonFinite {
-                    epoch,
-                    batch: batch_idx,
-                    what,
-                    value,
-                };
-                let (loss, grads) = {
-                    let bound = model.bind(&tape);
-                    let (out, loss) = forward_loss(&tape, &bound, batch)?;
-                    let loss_value = loss.value().as_f64();
-                    if !loss_value.is_finite() {
-                        // These parameters gave a bad loss; the ones before the last update
-                        // did not.
-                        snapshot.restore(model);
-                        return Err(at("loss".into(), loss_value));
-                    }
-                    if let Some(labels) = out.1 {
-                        out.0.with_value(|logits| accuracy.add(logits, &labels))?;
-                    }
-                    let mut grads = loss.try_backward()?;
-                    (loss_value, bound.take_grads(&mut grads))
-                };
-                tape.clear();
-                if let Some((name, value)) = first_non_finite(&grads) {
-                    // Not applied: the parameters are still the last ones with a finite loss.
-                    return Err(at(format!("gradient of `{name}`"), value));
-                }
-                snapshot.capture(model);
-                let mut failed = None;
-                model.update_params(&grads, &mut |name, p, g| {
-                    if failed.is_none() {
-                        failed = opt.update(name, p, g).err();
-                    }
-                })?;
-                if let Some(e) = failed {
-                    snapshot.restore(model);
-                    return Err(e);
-                }
-                loss_mean.add(loss, size);
-                let event = Event::Batch {
-                    epoch,
-                    batch: batch_idx,
-                    n_batches,
-                    size,
-                    loss,
-                };
-                if on_event(&event) == Control::Stop {
-                    history.stopped_early = true;
-                    break 'epochs;
-                }
-            }
+            let Some(totals) = training.epoch(epoch, batches, &mut on_event)? else {
+                // The callback stopped the run after a batch.
+                history.stopped_early = true;
+                break;
+            };
             let test = test
-                .map(|d| evaluate(model, d, cfg.eval_batch_size))
+                .map(|d| evaluate(&*training.model, d, cfg.eval_batch_size))
                 .transpose()?;
             let stats = EpochStats {
                 epoch,
                 lr,
-                train_loss: loss_mean.mean().unwrap_or(f64::NAN),
-                train_accuracy: accuracy.value(),
+                train_loss: totals.loss.mean().unwrap_or(f64::NAN),
+                train_accuracy: totals.accuracy.value(),
                 test,
                 seconds: start.elapsed().as_secs_f64(),
             };
@@ -465,6 +419,111 @@ impl Trainer {
             }
         }
         Ok(history)
+    }
+}
+
+/// A model being trained with an optimiser: the tape every step reuses, and the parameters
+/// before the last update.
+struct Training<'a, T: Element, M, O> {
+    model: &'a mut M,
+    opt: &'a mut O,
+    tape: Tape<T>,
+    snapshot: Snapshot<T>,
+}
+
+/// The running loss and accuracy of an epoch's batches, each taken before its update.
+#[derive(Default)]
+struct EpochTotals {
+    loss: RunningMean,
+    accuracy: Accuracy,
+}
+
+impl<T: Element, M: Model<T>, O: Optimizer<T>> Training<'_, T, M, O> {
+    /// A step on each of `batches`, the batches of epoch `epoch`, reporting each to
+    /// `on_event`; `None` if `on_event` stopped the run.
+    fn epoch(
+        &mut self,
+        epoch: usize,
+        batches: Batches<'_, T>,
+        on_event: &mut impl FnMut(&Event<'_>) -> Control,
+    ) -> Result<Option<EpochTotals>> {
+        let n_batches = batches.len();
+        let mut totals = EpochTotals::default();
+        for (batch_idx, batch) in batches.enumerate() {
+            let size = batch.len();
+            let non_finite = |what: String, value: f64| TrainError::NonFinite {
+                epoch,
+                batch: batch_idx,
+                what,
+                value,
+            };
+            let loss = self.step(batch, &mut totals.accuracy, non_finite)?;
+            totals.loss.add(loss, size);
+            let event = Event::Batch {
+                epoch,
+                batch: batch_idx,
+                n_batches,
+                size,
+                loss,
+            };
+            if on_event(&event) == Control::Stop {
+                return Ok(None);
+            }
+        }
+        Ok(Some(totals))
+    }
+
+    /// One step on `batch`: the loss and its gradients, then the update. Returns the loss
+    /// (before the update) and adds the batch's predictions to `accuracy`; `non_finite`
+    /// makes the error for a NaN or infinite loss or gradient.
+    fn step(
+        &mut self,
+        batch: Batch<T>,
+        accuracy: &mut Accuracy,
+        non_finite: impl Fn(String, f64) -> TrainError,
+    ) -> Result<f64> {
+        let (loss, grads) = {
+            let bound = self.model.bind(&self.tape);
+            let ((out, labels), loss) = forward_loss(&self.tape, &bound, batch)?;
+            let loss_value = loss.value().as_f64();
+            if !loss_value.is_finite() {
+                // These parameters gave a bad loss; the ones before the last update did not.
+                self.snapshot.restore(self.model);
+                return Err(non_finite("loss".into(), loss_value));
+            }
+            if let Some(labels) = labels {
+                out.with_value(|logits| accuracy.add(logits, &labels))?;
+            }
+            let mut grads = loss.try_backward()?;
+            (loss_value, bound.take_grads(&mut grads))
+        };
+        self.tape.clear();
+        if let Some((name, value)) = first_non_finite(&grads) {
+            // Not applied: the parameters are still the last ones with a finite loss.
+            return Err(non_finite(format!("gradient of `{name}`"), value));
+        }
+        self.update(&grads)?;
+        Ok(loss)
+    }
+
+    /// Hands every parameter with its gradient to the optimiser, keeping the parameters of
+    /// before in the snapshot; if the optimiser fails, they are put back.
+    fn update(&mut self, grads: &ParamGrads<T>) -> Result<()> {
+        self.snapshot.capture(&*self.model);
+        let mut failed = None;
+        let opt = &mut *self.opt;
+        self.model.update_params(grads, &mut |name, p, g| {
+            if failed.is_none() {
+                failed = opt.update(name, p, g).err();
+            }
+        })?;
+        match failed {
+            Some(e) => {
+                self.snapshot.restore(self.model);
+                Err(e)
+            }
+            None => Ok(()),
+        }
     }
 }
 

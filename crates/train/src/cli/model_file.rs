@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use nn::{Linear, Mlp, Model};
 use safetensors::{Dtype as StDtype, SafeTensors};
-use tape::Element;
+use tape::{Array, Element};
 
 use super::args::ActivationName;
 use crate::checkpoint;
@@ -98,9 +98,26 @@ pub(crate) fn load(path: &Path) -> Result<AnySavedMlp> {
     }
 }
 
+/// Reads a model file whose tensors are `T`'s.
 fn load_as<T: Element>(path: &Path) -> Result<SavedMlp<T>> {
     let mut ck = checkpoint::load::<T>(path)?;
-    let activation = match ck.metadata.get("activation") {
+    let activation = activation_of(path, &ck.metadata)?;
+    let layers = take_layers(path, &mut ck.tensors)?;
+    let mlp = Mlp::from_layers(layers, activation.activation())
+        .map_err(|e| TrainError::bad_file(path, format!("the layers do not chain: {e}")))?;
+    let scaler = scaler_of(path, &ck.metadata, mlp.sizes()[0])?;
+    Ok(SavedMlp {
+        mlp,
+        activation,
+        scaler,
+        metadata: ck.metadata,
+        path: path.to_path_buf(),
+    })
+}
+
+/// The activation the metadata names.
+fn activation_of(path: &Path, metadata: &BTreeMap<String, String>) -> Result<ActivationName> {
+    match metadata.get("activation") {
         Some(name) => ActivationName::from_name(name).ok_or_else(|| {
             TrainError::bad_file(
                 path,
@@ -108,26 +125,32 @@ fn load_as<T: Element>(path: &Path) -> Result<SavedMlp<T>> {
                     "metadata `activation` is `{name}`, which is not an activation tapegrad knows"
                 ),
             )
-        })?,
-        None => {
-            return Err(TrainError::bad_file(
-                path,
-                "has no `activation` in its metadata; it was not saved by `tapegrad train --save`",
-            ));
-        }
-    };
+        }),
+        None => Err(TrainError::bad_file(
+            path,
+            "has no `activation` in its metadata; it was not saved by `tapegrad train --save`",
+        )),
+    }
+}
+
+/// Takes `layers.0.weight`, `layers.0.bias`, `layers.1.weight`, ... out of `tensors` as
+/// linear layers; any tensor left over is an error, and so is no layer at all.
+fn take_layers<T: Element>(
+    path: &Path,
+    tensors: &mut BTreeMap<String, Array<T>>,
+) -> Result<Vec<Linear<T>>> {
     let mut layers = Vec::new();
     for i in 0.. {
-        let Some(weight) = ck.tensors.remove(&format!("layers.{i}.weight")) else {
+        let Some(weight) = tensors.remove(&format!("layers.{i}.weight")) else {
             break;
         };
-        let bias = ck.tensors.remove(&format!("layers.{i}.bias"));
+        let bias = tensors.remove(&format!("layers.{i}.bias"));
         let layer = Linear::from_arrays(weight, bias).map_err(|e| {
             TrainError::bad_file(path, format!("layer {i} is not a linear layer: {e}"))
         })?;
         layers.push(layer);
     }
-    if let Some(extra) = ck.tensors.keys().next() {
+    if let Some(extra) = tensors.keys().next() {
         return Err(TrainError::Checkpoint {
             path: path.to_path_buf(),
             tensor: extra.clone(),
@@ -141,28 +164,18 @@ fn load_as<T: Element>(path: &Path) -> Result<SavedMlp<T>> {
     if layers.is_empty() {
         return Err(TrainError::bad_file(path, "holds no `layers.0.weight`"));
     }
-    let mlp = Mlp::from_layers(layers, activation.activation())
-        .map_err(|e| TrainError::bad_file(path, format!("the layers do not chain: {e}")))?;
-    let scaler = match (ck.metadata.get("input_mean"), ck.metadata.get("input_std")) {
-        (Some(mean), Some(std)) => {
-            let mean = parse_list(path, "input_mean", mean)?;
-            let std = parse_list(path, "input_std", std)?;
-            let n_in = mlp.sizes()[0];
-            if mean.len() != n_in {
-                return Err(TrainError::bad_file(
-                    path,
-                    format!(
-                        "metadata `input_mean` has {} values but the model takes {n_in} features",
-                        mean.len()
-                    ),
-                ));
-            }
-            Some(
-                Standardizer::from_parts(mean, std)
-                    .map_err(|e| TrainError::bad_file(path, format!("metadata: {e}")))?,
-            )
-        }
-        (None, None) => None,
+    Ok(layers)
+}
+
+/// The input standardisation in the metadata, if any, for a model of `n_in` inputs.
+fn scaler_of(
+    path: &Path,
+    metadata: &BTreeMap<String, String>,
+    n_in: usize,
+) -> Result<Option<Standardizer>> {
+    let (mean, std) = match (metadata.get("input_mean"), metadata.get("input_std")) {
+        (Some(mean), Some(std)) => (mean, std),
+        (None, None) => return Ok(None),
         _ => {
             return Err(TrainError::bad_file(
                 path,
@@ -170,13 +183,20 @@ fn load_as<T: Element>(path: &Path) -> Result<SavedMlp<T>> {
             ));
         }
     };
-    Ok(SavedMlp {
-        mlp,
-        activation,
-        scaler,
-        metadata: ck.metadata,
-        path: path.to_path_buf(),
-    })
+    let mean = parse_list(path, "input_mean", mean)?;
+    let std = parse_list(path, "input_std", std)?;
+    if mean.len() != n_in {
+        return Err(TrainError::bad_file(
+            path,
+            format!(
+                "metadata `input_mean` has {} values but the model takes {n_in} features",
+                mean.len()
+            ),
+        ));
+    }
+    Standardizer::from_parts(mean, std)
+        .map(Some)
+        .map_err(|e| TrainError::bad_file(path, format!("metadata: {e}")))
 }
 
 impl<T: Element> SavedMlp<T> {

@@ -148,24 +148,7 @@ fn parse_table<T: Element, Y>(
     parse_target: impl Fn(&str) -> std::result::Result<Y, String>,
 ) -> Result<(Array<T>, Vec<Y>)> {
     let bad = |message: String| TrainError::bad_file(path, message);
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        bad(format!(
-            "not valid UTF-8 text (first bad byte at offset {})",
-            e.valid_up_to()
-        ))
-    })?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let text = text.strip_suffix('\n').unwrap_or(text);
-    if text.trim().is_empty() {
-        return Err(bad("the file is empty: expected a header line".into()));
-    }
-    let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
-    let header: Vec<&str> = lines
-        .next()
-        .expect("internal error: split yields at least one line")
-        .split(',')
-        .map(str::trim)
-        .collect();
+    let (header, lines) = header_and_lines(bytes, path)?;
     let target_idx = target_column
         .map(|name| find_column(&header, name))
         .transpose()
@@ -223,6 +206,34 @@ fn parse_table<T: Element, Y>(
         return Err(bad("the file has a header but no data rows".into()));
     }
     Ok((Array::from_vec(features, &[n_rows, n_features])?, targets))
+}
+
+/// The column names of the header line (trimmed), and the data lines after it: the bytes as
+/// UTF-8 text, without a byte-order mark, a final newline or carriage returns.
+fn header_and_lines<'b>(
+    bytes: &'b [u8],
+    path: &Path,
+) -> Result<(Vec<&'b str>, impl Iterator<Item = &'b str>)> {
+    let bad = |message: String| TrainError::bad_file(path, message);
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        bad(format!(
+            "not valid UTF-8 text (first bad byte at offset {})",
+            e.valid_up_to()
+        ))
+    })?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let text = text.strip_suffix('\n').unwrap_or(text);
+    if text.trim().is_empty() {
+        return Err(bad("the file is empty: expected a header line".into()));
+    }
+    let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
+    let header = lines
+        .next()
+        .expect("internal error: split yields at least one line")
+        .split(',')
+        .map(str::trim)
+        .collect();
+    Ok((header, lines))
 }
 
 /// The index of the column called `name`, which must occur exactly once.
