@@ -141,7 +141,7 @@ impl<T: Element> Tape<T> {
             let inner = self.inner.borrow();
             let xs: Vec<&Array<T>> = inputs
                 .iter()
-                .map(|x| &inner.tensors[x.slot as usize].value)
+                .map(|x| inner.tensor_value(x.slot as usize))
                 .collect();
             f.forward(&xs)?
         };

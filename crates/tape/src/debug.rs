@@ -41,10 +41,10 @@ enum GradSlot {
 impl<T: Element> Inner<T> {
     /// Describes node `idx` (not the sink).
     fn view(&self, idx: usize) -> NodeView {
-        let node = &self.nodes[idx];
+        let node = self.node(idx);
         let tag = node.tag();
         let mut op = self.op_name(idx);
-        let mut value = fmt_num(self.values[idx].as_f64());
+        let mut value = fmt_num(self.value(idx).as_f64());
         let mut shape = "[]".to_string();
         let mut grad = GradSlot::Scalar;
         let (inputs, source, constant): (SmallVec<[u32; 2]>, bool, bool) = match tag {
@@ -53,7 +53,7 @@ impl<T: Element> Inner<T> {
             Tag::CUSTOM => (SmallVec::from_slice(&[node.a() as u32]), false, false),
             Tag::TENSOR => {
                 let slot = node.a();
-                let tn = &self.tensors[slot];
+                let tn = self.tensor(slot);
                 if !tn.scalar_out {
                     shape = format!("{:?}", tn.value.shape());
                     value.clear();
@@ -129,7 +129,7 @@ fn inputs_list(inputs: &[u32]) -> String {
 impl<T: Element> fmt::Debug for Tape<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let inner = self.inner.borrow();
-        let n = inner.nodes.len() - 1;
+        let n = inner.len() - 1;
         writeln!(
             f,
             "Tape<{}> with {n} node{}",
@@ -199,7 +199,7 @@ impl<T: Element> Tape<T> {
     /// ```
     pub fn to_dot(&self, grads: Option<&Gradients<T>>) -> String {
         let inner = self.inner.borrow();
-        let n = inner.nodes.len() - 1;
+        let n = inner.len() - 1;
         let mut out = String::new();
         // Writing to a `String` cannot fail: the `fmt::Result`s below are ignored.
         let _ = writeln!(out, "digraph tape {{");

@@ -46,11 +46,10 @@ mod tape;
 mod tensor;
 
 pub use array::Array;
-pub use backward::{Gradients, Wrt};
+pub use backward::{Gradients, GraphGradients, Wrt, WrtGraph};
 pub use custom::Function;
 pub use element::Element;
 pub use error::TapeError;
-pub use higher::{GraphGradients, WrtGraph};
 pub use parallel::{num_threads, set_num_threads};
 pub use rules::Real;
 pub use scalar::Scalar;

@@ -6,9 +6,10 @@
 use std::fmt;
 use std::ops::{Add, Div, Mul, Neg, Sub};
 
+use crate::backward::sweep::{Seed, sweep};
 use crate::node::{ScalarNode, Tag};
 use crate::rules::{BinaryOp, UnaryOp};
-use crate::{Element, Real, Tape};
+use crate::{Element, Gradients, GraphGradients, Real, Tape, TapeError};
 
 /// A handle to a scalar on a [`Tape`]: `Copy`, cheap (a reference, an index and the value),
 /// and usable with `+ - * /` against other handles of the same tape and plain numbers on
@@ -157,6 +158,70 @@ impl<'t, T: Element> Scalar<'t, T> {
     pub fn custom(self, value: T, derivative: T) -> Self {
         let node = ScalarNode::new(Tag::CUSTOM, self.idx, 0, derivative, T::zero());
         Scalar::from_parts(self.tape, self.tape.push_scalar(node, value), value)
+    }
+}
+
+// ---- backward: the walks live in `backward/`; their entry points are here ------------------
+
+impl<'t, T: Element> Scalar<'t, T> {
+    /// Gradients of this scalar with respect to everything recorded before it.
+    ///
+    /// # Panics
+    /// With anomaly detection on, if a value or gradient is not finite (the message names the
+    /// op and where it was recorded); and if a custom function's backward returns gradients of
+    /// the wrong number or shape. [`Scalar::try_backward`] returns these as errors instead.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.var(0.5);
+    /// let y = x.sin() * x.exp();
+    /// // d/dx sin(x)eˣ = (cos x + sin x) eˣ
+    /// let expected = (0.5f64.cos() + 0.5f64.sin()) * 0.5f64.exp();
+    /// assert!((y.backward().wrt(x) - expected).abs() < 1e-15);
+    /// ```
+    #[track_caller]
+    pub fn backward(self) -> Gradients<T> {
+        self.try_backward().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`Scalar::backward`], returning anomalies and custom-function errors instead of
+    /// panicking.
+    ///
+    /// # Errors
+    /// [`TapeError::NonFinite`] (anomaly detection on) for the first non-finite value recorded
+    /// or gradient computed; [`TapeError::Custom`] if a custom backward misbehaves.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.var(3.0);
+    /// assert_eq!((x * x).try_backward().unwrap().wrt(x), 6.0);
+    /// tape.set_anomaly_detection(true);
+    /// let bad = tape.var(0.0).ln(); // ln 0 = -inf
+    /// assert!(bad.try_backward().is_err());
+    /// ```
+    pub fn try_backward(self) -> Result<Gradients<T>, TapeError> {
+        sweep(self.tape, Seed::Scalar(self.idx as usize))
+    }
+
+    /// Backward with the gradients recorded on the tape (PyTorch's `create_graph=True`): the
+    /// result's handles can be combined with other handles and differentiated again.
+    ///
+    /// # Errors
+    /// [`TapeError::Custom`] if a custom function lies on the path (its backward is numeric
+    /// only, so it cannot be differentiated twice); anomalies as [`Scalar::try_backward`].
+    ///
+    /// ```
+    /// // The gradient penalty ‖∇ₓ f‖² of f(x) = Σ sin(x), itself differentiated.
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.tensor_from_vec(vec![0.5, 1.0], &[2]).unwrap();
+    /// let f = x.sin().sum();
+    /// let gx = f.backward_graph().unwrap().wrt(x);      // cos x, as a tensor on the tape
+    /// let penalty = (gx * gx).sum();                    // Σ cos² x
+    /// let d = penalty.backward().wrt(x).clone();        // -2 cos x sin x
+    /// assert!((d.data()[0] + 2.0 * 0.5f64.cos() * 0.5f64.sin()).abs() < 1e-15);
+    /// ```
+    pub fn backward_graph(self) -> Result<GraphGradients<'t, T>, TapeError> {
+        crate::backward::graph::record(self)
     }
 }
 

@@ -4,9 +4,10 @@ use std::cell::RefCell;
 use std::panic::Location;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::backward::sweep::{Seed, sweep};
 use crate::node::{MAX_NODES, ScalarNode, Tag};
 use crate::tensor::op::TensorOp;
-use crate::{Array, Element, Scalar, TapeError, Tensor};
+use crate::{Array, Element, Gradients, Scalar, TapeError, Tensor};
 
 static NEXT_TAPE_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -39,19 +40,19 @@ pub struct Tape<T: Element = f64> {
 /// entry in `nodes` and in `values`; a tensor op's entry is tagged [`Tag::TENSOR`] and points
 /// at its slot in `tensors`, which holds the op, its inputs and its value.
 pub(crate) struct Inner<T: Element> {
-    pub(crate) nodes: Vec<ScalarNode<T>>,
+    nodes: Vec<ScalarNode<T>>,
     /// Every node's value, for the nodes `0..nodes.len()`. Kept at least as long as `nodes`'s
     /// capacity (the entries past `nodes.len()` mean nothing), so that recording a node needs
     /// one capacity test and writes its value by index; the backward sweep, which needs no
     /// values, then reads 24 bytes per `f64` node rather than 32.
-    pub(crate) values: Vec<T>,
-    pub(crate) tensors: Vec<TensorNode<T>>,
+    values: Vec<T>,
+    tensors: Vec<TensorNode<T>>,
     /// The input indices of every tensor node, one after another ([`TensorNode::inputs`] says
     /// where a node's are): kept out of the node so that it stays small to move.
-    pub(crate) tensor_inputs: Vec<u32>,
+    tensor_inputs: Vec<u32>,
     /// Indices of scalar constants, whose gradient is reported as zero.
-    pub(crate) constants: Vec<u32>,
-    pub(crate) anomaly: Option<Box<Anomaly>>,
+    constants: Vec<u32>,
+    anomaly: Option<Box<Anomaly>>,
     /// How many nodes the fast recording path may fill: [`MAX_NODES`], or 0 while anomaly
     /// detection is on, so that one comparison sends both cases to the slow path.
     fast_limit: usize,
@@ -418,6 +419,45 @@ impl<T: Element> Tape<T> {
         self.tensor(Array::rand_normal(shape, mean, std, seed))
     }
 
+    /// A vector-Jacobian product: the gradients of `⟨cotangent, output⟩` with respect to every
+    /// node recorded before `output`, i.e. `Jᵀ·cotangent`.
+    ///
+    /// # Errors
+    /// [`TapeError::ShapeMismatch`] if `cotangent` does not have the output's shape; the errors
+    /// of [`Scalar::try_backward`].
+    ///
+    /// ```
+    /// use tape::{Array, Tape};
+    /// let tape = Tape::<f64>::new();
+    /// let x = tape.tensor_from_vec(vec![1.0, 2.0], &[2]).unwrap();
+    /// let y = x * x;                                   // Jacobian diag(2x)
+    /// let v = Array::from_vec(vec![1.0, 10.0], &[2]).unwrap();
+    /// let g = tape.vjp(y, &v).unwrap();
+    /// assert_eq!(g.wrt(x).data(), &[2.0, 40.0]);
+    /// ```
+    pub fn vjp(
+        &self,
+        output: Tensor<'_, T>,
+        cotangent: &Array<T>,
+    ) -> Result<Gradients<T>, TapeError> {
+        self.same(output.tape, "vjp");
+        let shape = output.shape();
+        if shape.as_slice() != cotangent.shape() {
+            return Err(TapeError::shape(
+                "vjp",
+                "cotangent shape differs from the output",
+                &shape,
+                cotangent.shape(),
+            ));
+        }
+        let seed = Seed::Tensor {
+            idx: output.idx as usize,
+            slot: output.slot as usize,
+            cotangent: cotangent.clone(),
+        };
+        sweep(self, seed)
+    }
+
     // ---- recording -----------------------------------------------------------------------
 
     /// Appends a scalar node; the one borrow of the list per op.
@@ -536,7 +576,84 @@ fn too_many_nodes() -> ! {
     panic!("tape is full: at most {MAX_NODES} nodes can be recorded; clear it between steps")
 }
 
+/// Reading the list: what the backward walks, the listing and the ops see of it.
 impl<T: Element> Inner<T> {
+    /// Number of nodes, the sink (node 0) included.
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Node `j`.
+    #[inline]
+    pub(crate) fn node(&self, j: usize) -> &ScalarNode<T> {
+        &self.nodes[j]
+    }
+
+    /// The nodes `range`, for the tight scalar loop of the backward sweep.
+    #[inline]
+    pub(crate) fn nodes(&self, range: std::ops::Range<usize>) -> &[ScalarNode<T>] {
+        &self.nodes[range]
+    }
+
+    /// The value of scalar-valued node `j` (0 for a tensor-valued node).
+    #[inline]
+    pub(crate) fn value(&self, j: usize) -> T {
+        self.values[j]
+    }
+
+    /// The tensor node in slot `slot` of the tensor list.
+    #[inline]
+    pub(crate) fn tensor(&self, slot: usize) -> &TensorNode<T> {
+        &self.tensors[slot]
+    }
+
+    /// The value of the tensor in slot `slot`.
+    #[inline]
+    pub(crate) fn tensor_value(&self, slot: usize) -> &Array<T> {
+        &self.tensors[slot].value
+    }
+
+    /// The tensor nodes, in recording order.
+    #[inline]
+    pub(crate) fn tensors(&self) -> &[TensorNode<T>] {
+        &self.tensors
+    }
+
+    /// How many tensor nodes were recorded at or before node `out`.
+    pub(crate) fn tensors_up_to(&self, out: usize) -> usize {
+        self.tensors.partition_point(|t| t.idx as usize <= out)
+    }
+
+    /// The indices of the scalar constants.
+    pub(crate) fn constants(&self) -> &[u32] {
+        &self.constants
+    }
+
+    /// Anomaly detection's state, if it is on.
+    #[inline]
+    pub(crate) fn anomaly(&self) -> Option<&Anomaly> {
+        self.anomaly.as_deref()
+    }
+
+    /// Whether node `j` is a scalar or tensor constant, whose gradient is reported as zero.
+    pub(crate) fn is_constant(&self, j: usize) -> bool {
+        let node = &self.nodes[j];
+        match node.tag() {
+            Tag::CONST => true,
+            Tag::TENSOR => matches!(self.tensors[node.a()].op, TensorOp::Constant),
+            _ => false,
+        }
+    }
+
+    /// The tensor slot of node `j` if it is tensor-valued; `None` for a scalar, which may
+    /// itself come from a tensor op such as `sum`.
+    #[inline]
+    pub(crate) fn tensor_slot(&self, j: usize) -> Option<usize> {
+        let node = &self.nodes[j];
+        (node.tag() == Tag::TENSOR && !self.tensors[node.a()].scalar_out).then(|| node.a())
+    }
+
     /// The input indices of tensor node `tn`.
     #[inline]
     pub(crate) fn inputs_of(&self, tn: &TensorNode<T>) -> &[u32] {

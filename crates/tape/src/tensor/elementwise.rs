@@ -22,8 +22,8 @@ impl<'t, T: Element> Tensor<'t, T> {
         self.tape.same(other.tape, op.name());
         let out = {
             let inner = self.tape.inner.borrow();
-            let a = &inner.tensors[self.slot as usize].value;
-            let b = &inner.tensors[other.slot as usize].value;
+            let a = inner.tensor_value(self.slot as usize);
+            let b = inner.tensor_value(other.slot as usize);
             if a.shape() == b.shape() {
                 a.zip_same(b, op)
             } else {

@@ -57,7 +57,7 @@ impl<'t, T: Element> Tensor<'t, T> {
     /// assert_eq!(t.with_value(|a| a.len()), 3);
     /// ```
     pub fn with_value<R>(self, f: impl FnOnce(&Array<T>) -> R) -> R {
-        f(&self.tape.inner.borrow().tensors[self.slot as usize].value)
+        f(self.tape.inner.borrow().tensor_value(self.slot as usize))
     }
 
     /// A copy of the value.

@@ -366,7 +366,7 @@ impl<'t, T: Element> Tensor<'t, T> {
             let inner = tape.inner.borrow();
             let arrays: Vec<&Array<T>> = parts
                 .iter()
-                .map(|p| &inner.tensors[p.slot as usize].value)
+                .map(|p| inner.tensor_value(p.slot as usize))
                 .collect();
             Array::concat(&arrays, axis)
         };

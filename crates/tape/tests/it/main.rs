@@ -15,6 +15,7 @@ mod sweep;
 mod table;
 mod tensor_elementwise;
 mod tensor_structural;
+mod walks;
 
 /// The matrix product skips the gradient of a constant operand; the other operand's gradient
 /// is the one computed when both take gradients.
