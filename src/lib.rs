@@ -60,3 +60,9 @@ pub struct ReadmeExamples;
 #[cfg(doctest)]
 #[doc = include_str!("../docs/training.md")]
 pub struct TrainingGuide;
+
+/// The examples of `docs/embedding.md`, compiled and run as doc-tests (the crate's tests turn
+/// on the `ndarray` and `nalgebra` conversions).
+#[cfg(doctest)]
+#[doc = include_str!("../docs/embedding.md")]
+pub struct EmbeddingGuide;

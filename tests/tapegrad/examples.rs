@@ -13,6 +13,10 @@ mod digits_mlp;
 #[path = "../../examples/sin_fit.rs"]
 mod sin_fit;
 
+#[allow(dead_code)]
+#[path = "../../examples/ndarray_program.rs"]
+mod ndarray_program;
+
 // `linear_regression.rs` is loaded once, by `gd_vs_sgd.rs`, which builds on it.
 use gd_vs_sgd::linear_regression as lr;
 
@@ -112,4 +116,30 @@ fn a_tanh_network_fits_sin_to_a_mean_squared_error_below_1e_3() {
     assert!(mse[0] < 0.5);
     let last = *mse.last().unwrap();
     assert!(last < 1e-3, "{last}");
+}
+
+#[test]
+fn the_ndarray_program_reaches_the_coefficients_that_made_its_targets() {
+    let n = 60;
+    let p = ndarray_program::problem(n, 4, 3).unwrap();
+    assert_eq!(p.x.column(0).sum(), n as f64); // the intercept column
+    let fit = ndarray_program::fit(&p, 0.5, 200).unwrap();
+    // The first gradient, at β = 0, is (2/n)·Xᵀ(X·0 − y) = −(2/n)·Xᵀy: computed again by
+    // ndarray's own product.
+    let expected = p.x.t().dot(&p.y) * (-2.0 / n as f64);
+    let diff = (&fit.first_gradient - &expected).fold(0.0f64, |m, e| m.max(e.abs()));
+    assert!(diff < 1e-12, "{} vs {expected}", fit.first_gradient);
+    // The Hessian (2/n)·XᵀX has eigenvalues near 2 (the intercept) and 2/3 (uniform features
+    // on [-1, 1) have mean square 1/3): a step of 0.5 shrinks the error by about 0.7 per step,
+    // so 200 steps leave nothing of the initial error of 2.
+    let error = (&fit.beta - &p.beta_star).fold(0.0f64, |m, e| m.max(e.abs()));
+    assert!(error < 1e-10, "β = {}, β* = {}", fit.beta, p.beta_star);
+    // Gradient descent with a step below 2/λ_max never increases a quadratic loss (up to
+    // rounding once the loss is near 0).
+    assert!(
+        fit.losses
+            .windows(2)
+            .all(|w| w[1] <= w[0] * (1.0 + 1e-9) + 1e-24)
+    );
+    assert!(fit.losses[0] > 1.0 && *fit.losses.last().unwrap() < 1e-20);
 }

@@ -25,6 +25,20 @@
 //!   finite differences.
 //! - Derivative rules are written once, generic over [`Real`] (numbers or handles), so they
 //!   can also be recorded on the tape.
+//!
+//! ## Features
+//! All off by default.
+//! - `proptest`: strategies for property tests of your own functions ([`check`]).
+//! - `ndarray`: conversions between [`Array`] and `ndarray`'s `ArrayD`, `ArrayViewD` and
+//!   arrays of any dimension: a view of an `Array` never copies, and an owned ndarray array in
+//!   standard (row-major) layout is taken without copying. A tensor is recorded with
+//!   `tape.tensor(x.into())`, a gradient read with `grads.wrt(w).as_ndarray()`.
+//! - `nalgebra`: conversions between [`Array`] and `nalgebra`'s `DMatrix` (`[rows, cols]`,
+//!   element `[i, j]` ↔ `m[(i, j)]`, copied transposed since nalgebra is column-major) and
+//!   `DVector` (`[n]`, not copied).
+//!
+//! Each conversion's documentation says when it copies; `docs/embedding.md` has a whole
+//! program.
 #![deny(missing_docs)]
 #![forbid(unsafe_op_in_unsafe_fn)]
 
@@ -36,6 +50,8 @@ mod debug;
 mod element;
 mod error;
 pub mod higher;
+#[cfg(any(feature = "ndarray", feature = "nalgebra"))]
+mod interop;
 mod node;
 mod parallel;
 mod real;
@@ -57,6 +73,15 @@ pub use shape::{Shape, broadcast_shapes};
 pub use tape::Tape;
 pub use tensor::Tensor;
 pub use tensor::algebra::TensorAlgebra;
+
+/// The `nalgebra` crate the conversions are written for (feature `nalgebra`): name its types
+/// through this path, or depend on the same version, so that the conversions apply.
+#[cfg(feature = "nalgebra")]
+pub use nalgebra;
+/// The `ndarray` crate the conversions are written for (feature `ndarray`): name its types
+/// through this path, or depend on the same version, so that the conversions apply.
+#[cfg(feature = "ndarray")]
+pub use ndarray;
 
 /// The examples of the guides in `docs/`, compiled and run as doc-tests.
 #[cfg(doctest)]

@@ -173,7 +173,7 @@ fn transposed_output(m: usize, n: usize, a: &Operand<'_, impl Copy>, b_transpose
 
 /// Writes the row-major `rows × cols` array `src` transposed into `dst`, row-major
 /// `cols × rows`.
-fn transpose_into<T: Copy>(src: &[T], rows: usize, cols: usize, dst: &mut [T]) {
+pub(crate) fn transpose_into<T: Copy>(src: &[T], rows: usize, cols: usize, dst: &mut [T]) {
     // Sixteen source rows at a time, read side by side: each output row then receives 16
     // consecutive elements (a whole cache line of `f32`) per pass, where going one source row
     // at a time would write single elements `rows` apart. (256 × 128 `f32`: 10 µs, against 21

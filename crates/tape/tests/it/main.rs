@@ -9,6 +9,8 @@ mod composite;
 mod errors;
 mod higher;
 mod higher_props;
+mod interop_nalgebra;
+mod interop_ndarray;
 mod scalar_ops;
 mod storage;
 mod sweep;
