@@ -121,106 +121,12 @@ impl<T: Element> TensorAlgebra<T> for Array<T> {
 
     fn binary_vjp(op: BinaryOp, x: &Self, y: &Self, out: &Self, g: &Self) -> (Self, Self) {
         // Fast path: `x` has the output's shape and `y` repeats along its leading dimensions
-        // (a bias row). The partials are evaluated and summed in the same order as the generic
-        // loop, so the values are the same; `Add` skips the multiplications by one.
-        let shape = out.shape();
-        if x.shape() == shape && row_period(y.shape(), shape).is_some() {
-            let row = y.len();
-            let mut gy = vec![T::zero(); row];
-            let gx = if op == BinaryOp::Add {
-                for gs in g.data().chunks_exact(row) {
-                    for (a, &v) in gy.iter_mut().zip(gs) {
-                        *a += v;
-                    }
-                }
-                // The gradient passes through unchanged: a clone, which for a gradient the
-                // sweep has made shared is a second reference rather than a copy.
-                return (
-                    g.clone(),
-                    Array::from_parts(gy, Shape::from_slice(y.shape())),
-                );
-            } else {
-                let (xd, yd, od, gd) = (x.data(), y.data(), out.data(), g.data());
-                let mut gx = buffers::scratch(x.len());
-                with_binary_df!(op, |df| {
-                    for (r, gxr) in gx.chunks_exact_mut(row).enumerate() {
-                        let base = r * row;
-                        let (xs, os, gs) = (
-                            &xd[base..base + row],
-                            &od[base..base + row],
-                            &gd[base..base + row],
-                        );
-                        for j in 0..row {
-                            let (dx, dy) = df(xs[j], yd[j], os[j]);
-                            gxr[j] = gs[j] * dx;
-                            gy[j] += gs[j] * dy;
-                        }
-                    }
-                });
-                gx
-            };
-            return (
-                Array::from_parts(gx, Shape::from_slice(x.shape())),
-                Array::from_parts(gy, Shape::from_slice(y.shape())),
-            );
+        // (a bias row). Otherwise the generic rule's walk, in runs.
+        if x.shape() == out.shape() && row_period(y.shape(), out.shape()).is_some() {
+            binary_vjp_rows(op, x, y, out, g)
+        } else {
+            binary_vjp_runs(op, x, y, out, g)
         }
-        // Any other broadcast: the generic rule's walk, in runs, with the op matched once.
-        // Each input's gradient receives its terms in the same order as in the generic rule.
-        let mut gx = buffers::filled(x.len(), T::zero());
-        let mut gy = buffers::filled(y.len(), T::zero());
-        let (xd, yd, od, gd) = (x.data(), y.data(), out.data(), g.data());
-        let sx = broadcast_strides(x.shape(), shape);
-        let sy = broadcast_strides(y.shape(), shape);
-        let runs = Runs::new(shape, &sx, &sy);
-        let (len, ax, ay) = (runs.len, runs.a_step, runs.b_step);
-        with_binary_df!(op, |df| {
-            match (ax, ay) {
-                // `y` repeats along the run (a column `[m, 1]`): its term is summed in a
-                // register, in the same order.
-                (1, 0) => runs.for_each(|i0, ix0, iy| {
-                    let (xs, os, gs) = (&xd[ix0..ix0 + len], &od[i0..i0 + len], &gd[i0..i0 + len]);
-                    let (y, mut acc) = (yd[iy], gy[iy]);
-                    for (k, gxk) in gx[ix0..ix0 + len].iter_mut().enumerate() {
-                        let (dx, dy) = df(xs[k], y, os[k]);
-                        *gxk += gs[k] * dx;
-                        acc += gs[k] * dy;
-                    }
-                    gy[iy] = acc;
-                }),
-                (0, 1) => runs.for_each(|i0, ix, iy0| {
-                    let (ys, os, gs) = (&yd[iy0..iy0 + len], &od[i0..i0 + len], &gd[i0..i0 + len]);
-                    let (x, mut acc) = (xd[ix], gx[ix]);
-                    for (k, gyk) in gy[iy0..iy0 + len].iter_mut().enumerate() {
-                        let (dx, dy) = df(x, ys[k], os[k]);
-                        acc += gs[k] * dx;
-                        *gyk += gs[k] * dy;
-                    }
-                    gx[ix] = acc;
-                }),
-                (1, 1) => runs.for_each(|i0, ix0, iy0| {
-                    let (xs, ys) = (&xd[ix0..ix0 + len], &yd[iy0..iy0 + len]);
-                    let (os, gs) = (&od[i0..i0 + len], &gd[i0..i0 + len]);
-                    let (gxs, gys) = (&mut gx[ix0..ix0 + len], &mut gy[iy0..iy0 + len]);
-                    for k in 0..len {
-                        let (dx, dy) = df(xs[k], ys[k], os[k]);
-                        gxs[k] += gs[k] * dx;
-                        gys[k] += gs[k] * dy;
-                    }
-                }),
-                _ => runs.for_each(|i0, ix0, iy0| {
-                    for k in 0..len {
-                        let (i, ix, iy) = (i0 + k, ix0 + k * ax, iy0 + k * ay);
-                        let (dx, dy) = df(xd[ix], yd[iy], od[i]);
-                        gx[ix] += gd[i] * dx;
-                        gy[iy] += gd[i] * dy;
-                    }
-                }),
-            }
-        });
-        (
-            Array::from_parts(gx, Shape::from_slice(x.shape())),
-            Array::from_parts(gy, Shape::from_slice(y.shape())),
-        )
     }
 
     fn mul(&self, other: &Self) -> Self {
@@ -278,6 +184,125 @@ impl<T: Element> TensorAlgebra<T> for Array<T> {
     fn constant(&self, value: Array<T>) -> Self {
         value
     }
+}
+
+/// [`TensorAlgebra::binary_vjp`] on arrays where `x` has the output's shape and `y` repeats
+/// along its leading dimensions (a bias row). The partials are evaluated and summed in the same
+/// order as the generic loop, so the values are the same; `Add` skips the multiplications by
+/// one.
+fn binary_vjp_rows<T: Element>(
+    op: BinaryOp,
+    x: &Array<T>,
+    y: &Array<T>,
+    out: &Array<T>,
+    g: &Array<T>,
+) -> (Array<T>, Array<T>) {
+    let row = y.len();
+    let mut gy = vec![T::zero(); row];
+    let gx = if op == BinaryOp::Add {
+        for gs in g.data().chunks_exact(row) {
+            for (a, &v) in gy.iter_mut().zip(gs) {
+                *a += v;
+            }
+        }
+        // The gradient passes through unchanged: a clone, which for a gradient the
+        // sweep has made shared is a second reference rather than a copy.
+        return (
+            g.clone(),
+            Array::from_parts(gy, Shape::from_slice(y.shape())),
+        );
+    } else {
+        let (xd, yd, od, gd) = (x.data(), y.data(), out.data(), g.data());
+        let mut gx = buffers::scratch(x.len());
+        with_binary_df!(op, |df| {
+            for (r, gxr) in gx.chunks_exact_mut(row).enumerate() {
+                let base = r * row;
+                let (xs, os, gs) = (
+                    &xd[base..base + row],
+                    &od[base..base + row],
+                    &gd[base..base + row],
+                );
+                for j in 0..row {
+                    let (dx, dy) = df(xs[j], yd[j], os[j]);
+                    gxr[j] = gs[j] * dx;
+                    gy[j] += gs[j] * dy;
+                }
+            }
+        });
+        gx
+    };
+    return (
+        Array::from_parts(gx, Shape::from_slice(x.shape())),
+        Array::from_parts(gy, Shape::from_slice(y.shape())),
+    );
+}
+
+/// [`TensorAlgebra::binary_vjp`] on arrays for any broadcast: the generic rule's walk, in runs,
+/// with the op matched once. Each input's gradient receives its terms in the same order as in
+/// the generic rule.
+fn binary_vjp_runs<T: Element>(
+    op: BinaryOp,
+    x: &Array<T>,
+    y: &Array<T>,
+    out: &Array<T>,
+    g: &Array<T>,
+) -> (Array<T>, Array<T>) {
+    let shape = out.shape();
+    let mut gx = buffers::filled(x.len(), T::zero());
+    let mut gy = buffers::filled(y.len(), T::zero());
+    let (xd, yd, od, gd) = (x.data(), y.data(), out.data(), g.data());
+    let sx = broadcast_strides(x.shape(), shape);
+    let sy = broadcast_strides(y.shape(), shape);
+    let runs = Runs::new(shape, &sx, &sy);
+    let (len, ax, ay) = (runs.len, runs.a_step, runs.b_step);
+    with_binary_df!(op, |df| {
+        match (ax, ay) {
+            // `y` repeats along the run (a column `[m, 1]`): its term is summed in a
+            // register, in the same order.
+            (1, 0) => runs.for_each(|i0, ix0, iy| {
+                let (xs, os, gs) = (&xd[ix0..ix0 + len], &od[i0..i0 + len], &gd[i0..i0 + len]);
+                let (y, mut acc) = (yd[iy], gy[iy]);
+                for (k, gxk) in gx[ix0..ix0 + len].iter_mut().enumerate() {
+                    let (dx, dy) = df(xs[k], y, os[k]);
+                    *gxk += gs[k] * dx;
+                    acc += gs[k] * dy;
+                }
+                gy[iy] = acc;
+            }),
+            (0, 1) => runs.for_each(|i0, ix, iy0| {
+                let (ys, os, gs) = (&yd[iy0..iy0 + len], &od[i0..i0 + len], &gd[i0..i0 + len]);
+                let (x, mut acc) = (xd[ix], gx[ix]);
+                for (k, gyk) in gy[iy0..iy0 + len].iter_mut().enumerate() {
+                    let (dx, dy) = df(x, ys[k], os[k]);
+                    acc += gs[k] * dx;
+                    *gyk += gs[k] * dy;
+                }
+                gx[ix] = acc;
+            }),
+            (1, 1) => runs.for_each(|i0, ix0, iy0| {
+                let (xs, ys) = (&xd[ix0..ix0 + len], &yd[iy0..iy0 + len]);
+                let (os, gs) = (&od[i0..i0 + len], &gd[i0..i0 + len]);
+                let (gxs, gys) = (&mut gx[ix0..ix0 + len], &mut gy[iy0..iy0 + len]);
+                for k in 0..len {
+                    let (dx, dy) = df(xs[k], ys[k], os[k]);
+                    gxs[k] += gs[k] * dx;
+                    gys[k] += gs[k] * dy;
+                }
+            }),
+            _ => runs.for_each(|i0, ix0, iy0| {
+                for k in 0..len {
+                    let (i, ix, iy) = (i0 + k, ix0 + k * ax, iy0 + k * ay);
+                    let (dx, dy) = df(xd[ix], yd[iy], od[i]);
+                    gx[ix] += gd[i] * dx;
+                    gy[iy] += gd[i] * dy;
+                }
+            }),
+        }
+    });
+    (
+        Array::from_parts(gx, Shape::from_slice(x.shape())),
+        Array::from_parts(gy, Shape::from_slice(y.shape())),
+    )
 }
 
 /// The gradient of a unary elementwise op by the rule evaluated per element: the reference the

@@ -127,26 +127,7 @@ pub(crate) fn vjp<T: Element, V: TensorAlgebra<T>>(
             let (ga, gb) = V::binary_vjp(*b, x[0], x[1], out, g);
             smallvec![Some(ga), Some(gb)]
         }
-        // C = op(A)·op(B). For ta = false: ∂A = G·op(B)ᵀ; for ta = true (C = Aᵀ·op(B)):
-        // ∂A = op(B)·Gᵀ. Symmetrically ∂B = op(A)ᵀ·G, or Gᵀ·op(A) when tb.
-        &TensorOp::MatMul { ta, tb } => {
-            let (a, b) = (x[0], x[1]);
-            let ga = need[0].then(|| {
-                if ta {
-                    b.matmul_t(tb, g, true)
-                } else {
-                    g.matmul_t(false, b, !tb)
-                }
-            });
-            let gb = need[1].then(|| {
-                if tb {
-                    g.matmul_t(true, a, ta)
-                } else {
-                    a.matmul_t(!ta, g, false)
-                }
-            });
-            smallvec![ga, gb]
-        }
+        &TensorOp::MatMul { ta, tb } => matmul_vjp(ta, tb, x[0], x[1], g, need),
         TensorOp::SumAll | TensorOp::SumTo => smallvec![Some(g.broadcast_to(&x[0].shape()))],
         TensorOp::BroadcastTo => smallvec![Some(g.sum_to(&x[0].shape()))],
         TensorOp::Reshape => smallvec![Some(g.reshape(&x[0].shape()))],
@@ -162,13 +143,7 @@ pub(crate) fn vjp<T: Element, V: TensorAlgebra<T>>(
             let mask = g.constant(Array::mask_at(&x[0].shape(), &[arg]));
             smallvec![Some(mask.mul(g))]
         }
-        TensorOp::MaxAxis { axis, arg } => {
-            let shape = x[0].shape();
-            let mut keep_shape = shape.clone();
-            keep_shape[*axis] = 1;
-            let mask = g.constant(Array::mask_at(&shape, arg));
-            smallvec![Some(mask.mul(&g.reshape(&keep_shape).broadcast_to(&shape)))]
-        }
+        TensorOp::MaxAxis { axis, arg } => smallvec![Some(max_axis_vjp(*axis, arg, x[0], g))],
         TensorOp::GatherElems(idx) => smallvec![Some(g.scatter_elems(idx, x[0].shape()[1]))],
         TensorOp::ScatterElems(idx) => smallvec![Some(g.gather_elems(idx))],
         TensorOp::IndexSelect(idx) => smallvec![Some(g.index_add(idx, x[0].shape()[0]))],
@@ -182,19 +157,19 @@ pub(crate) fn vjp<T: Element, V: TensorAlgebra<T>>(
             smallvec![Some(g.slice(axis, before, before + n))]
         }
         &TensorOp::Concat { axis } => {
+            // Each part's gradient is its slice of `g`.
             let mut start = 0;
             x.iter()
                 .map(|xi| {
-                    let n = xi.shape()[axis];
-                    start += n;
-                    Some(g.slice(axis, start - n, start))
+                    start += xi.shape()[axis];
+                    Some(g.slice(axis, start - xi.shape()[axis], start))
                 })
                 .collect()
         }
         TensorOp::FromScalars => {
-            let n = x.len();
-            let flat = g.reshape(&[n]);
-            (0..n)
+            // Element `i` of `g` goes to scalar `i`, as a 0-d tensor.
+            let flat = g.reshape(&[x.len()]);
+            (0..x.len())
                 .map(|i| Some(flat.slice(0, i, i + 1).reshape(&[])))
                 .collect()
         }
@@ -207,4 +182,42 @@ pub(crate) fn vjp<T: Element, V: TensorAlgebra<T>>(
             unreachable!("internal error: custom ops are dispatched by the caller")
         }
     }
+}
+
+/// The product `C = op(A)·op(B)`: for `ta = false`, `∂A = G·op(B)ᵀ`; for `ta = true`
+/// (`C = Aᵀ·op(B)`), `∂A = op(B)·Gᵀ`. Symmetrically `∂B = op(A)ᵀ·G`, or `Gᵀ·op(A)` when `tb`.
+/// Only the gradients `need` asks for are computed (each is a product of its own).
+fn matmul_vjp<T: Element, V: TensorAlgebra<T>>(
+    ta: bool,
+    tb: bool,
+    a: &V,
+    b: &V,
+    g: &V,
+    need: &[bool],
+) -> SmallVec<[Option<V>; 2]> {
+    let ga = need[0].then(|| {
+        if ta {
+            b.matmul_t(tb, g, true)
+        } else {
+            g.matmul_t(false, b, !tb)
+        }
+    });
+    let gb = need[1].then(|| {
+        if tb {
+            g.matmul_t(true, a, ta)
+        } else {
+            a.matmul_t(!ta, g, false)
+        }
+    });
+    smallvec![ga, gb]
+}
+
+/// The maximum along `axis`: `g`, broadcast back along the axis, at each argmax (`arg`) and 0
+/// elsewhere.
+fn max_axis_vjp<T: Element, V: TensorAlgebra<T>>(axis: usize, arg: &[usize], x: &V, g: &V) -> V {
+    let shape = x.shape();
+    let mut keep_shape = shape.clone();
+    keep_shape[axis] = 1;
+    let mask = g.constant(Array::mask_at(&shape, arg));
+    mask.mul(&g.reshape(&keep_shape).broadcast_to(&shape))
 }
