@@ -231,10 +231,10 @@ fn binary_vjp_rows<T: Element>(
         });
         gx
     };
-    return (
+    (
         Array::from_parts(gx, Shape::from_slice(x.shape())),
         Array::from_parts(gy, Shape::from_slice(y.shape())),
-    );
+    )
 }
 
 /// [`TensorAlgebra::binary_vjp`] on arrays for any broadcast: the generic rule's walk, in runs,
