@@ -50,7 +50,7 @@ fn hessian_vector_product_of_an_mlp_loss_matches_second_differences() {
     let params = bound.params();
     let mut g_dot_d = tape.constant(0.0);
     for ((_, p), d) in params.iter().zip(&direction) {
-        g_dot_d = g_dot_d + (grads.wrt(*p) * tape.tensor_constant(d.clone())).sum();
+        g_dot_d += (grads.wrt(*p) * tape.tensor_constant(d.clone())).sum();
     }
     let hd = g_dot_d.backward();
     let curvature: f64 = params

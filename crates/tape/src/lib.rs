@@ -55,6 +55,7 @@ mod interop;
 mod node;
 mod parallel;
 mod real;
+#[macro_use]
 pub mod rules;
 mod scalar;
 mod shape;

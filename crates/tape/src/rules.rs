@@ -314,6 +314,17 @@ elementwise_ops! {
             domain: BinaryDomain::new(Domain::new(-3.0, 3.0), Domain::new(-3.0, 3.0).avoiding(&[0.0], 0.3)),
             example: (1.0, 4.0) => (0.25, 0.25, -0.0625),
         }
+        /// `x % y`, the remainder with the sign of `x` (IEEE `fmod`, as Rust's `%`); partials 1
+        /// and `−trunc(x/y)`, computed as `−(x − out)/y` so that it differentiates to 0. Jumps
+        /// where `x/y` crosses an integer.
+        Rem {
+            name: "rem", scalar: -, tensor: - / try_rem, float: -,
+            f: |x, y| x % y,
+            df: |x, y, out| (x.cst(1.0), -((x - out) / y)),
+            // x/y stays in (2.05, 2.4): away from the jumps at the integers.
+            domain: BinaryDomain::new(Domain::new(4.2, 4.8), Domain::new(2.0, 2.05)),
+            example: (5.5, 2.0) => (1.5, 1.0, -2.0),
+        }
         /// `xʸ` with a variable exponent; partials `y xʸ⁻¹` and `xʸ ln x`, the latter **0 at
         /// `x = 0`** (PyTorch) and NaN for `x < 0`.
         Pow {
@@ -331,9 +342,10 @@ elementwise_ops! {
             example: (2.0, 3.0) => (8.0, 12.0, 8.0 * std::f64::consts::LN_2),
         }
         /// The larger of `x` and `y`; **a tie sends the whole gradient to `x`**, the first
-        /// operand; NaN in `x` propagates.
+        /// operand; NaN in `x` propagates. (`Float::max` on a scalar returns the other operand
+        /// where one is NaN, as `f64::max` does, and this op otherwise.)
         Max {
-            name: "max", scalar: max, tensor: maximum / try_maximum, float: max,
+            name: "max", scalar: max, tensor: maximum / try_maximum, float: -,
             f: |x, y| if x >= y || x.is_nan() { x } else { y },
             df: |x, y, _out| {
                 let m = x.ge_mask(y);
@@ -343,9 +355,9 @@ elementwise_ops! {
             example: (0.5, 2.0) => (2.0, 0.0, 1.0),
         }
         /// The smaller of `x` and `y`; **a tie sends the whole gradient to `x`**, the first
-        /// operand; NaN in `x` propagates.
+        /// operand; NaN in `x` propagates. (`Float::min`: as `Float::max`.)
         Min {
-            name: "min", scalar: min, tensor: minimum / try_minimum, float: min,
+            name: "min", scalar: min, tensor: minimum / try_minimum, float: -,
             f: |x, y| if x <= y || x.is_nan() { x } else { y },
             df: |x, y, _out| {
                 let m = y.ge_mask(x);

@@ -4,16 +4,29 @@
 //! [`crate::rules`]; backward then only multiplies and adds.
 
 use std::fmt;
-use std::ops::{Add, Div, Mul, Neg, Sub};
+use std::iter::{Product, Sum};
+use std::ops::{
+    Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Rem, RemAssign, Sub, SubAssign,
+};
+
+mod float;
 
 use crate::backward::sweep::{Seed, sweep};
 use crate::node::{ScalarNode, Tag};
 use crate::rules::{BinaryOp, UnaryOp};
 use crate::{Element, Gradients, GraphGradients, Real, Tape, TapeError};
 
-/// A handle to a scalar on a [`Tape`]: `Copy`, cheap (a reference, an index and the value),
-/// and usable with `+ - * /` against other handles of the same tape and plain numbers on
-/// either side.
+/// A scalar: a handle to a node of a [`Tape`], or a constant on no tape. `Copy` and cheap (a
+/// reference, an index and the value), usable with `+ - * / %` against other scalars and plain
+/// numbers on either side, and a number of the ecosystem: it implements `num_traits::Float`
+/// (and with it `Num`, `NumCast`, `Zero`, `One`, ...), so code written generic over `Float`
+/// is differentiated unchanged.
+///
+/// A constant made without a tape — [`Scalar::constant`], `F::zero()`,
+/// `F::from_f64(2.0).unwrap()` in generic code — joins the tape of the first handle it is
+/// combined with; combined with each other, constants stay constants (the value is computed,
+/// nothing is recorded). Piecewise-constant functions (`floor`, `signum`, comparisons) give
+/// constants: their derivative is zero wherever it exists.
 ///
 /// # Panics
 /// Combining handles of two different tapes panics with
@@ -30,17 +43,44 @@ use crate::{Element, Gradients, GraphGradients, Real, Tape, TapeError};
 /// ```
 #[derive(Clone, Copy)]
 pub struct Scalar<'t, T: Element> {
-    pub(crate) tape: &'t Tape<T>,
+    /// The tape, or `None` for a constant on no tape (whose `idx` is 0 and means nothing).
+    pub(crate) tape: Option<&'t Tape<T>>,
     pub(crate) idx: u32,
     value: T,
 }
 
 impl<'t, T: Element> Scalar<'t, T> {
+    #[inline(always)]
     pub(crate) fn from_parts(tape: &'t Tape<T>, idx: u32, value: T) -> Self {
-        Scalar { tape, idx, value }
+        Scalar {
+            tape: Some(tape),
+            idx,
+            value,
+        }
     }
 
-    /// The value computed when this node was recorded.
+    /// A constant on no tape: it records nothing, and joins the tape of the first handle it
+    /// is combined with. What `Zero::zero()`, `One::one()` and `NumCast::from` give.
+    ///
+    /// ```
+    /// use tape::{Scalar, Tape};
+    /// let two = Scalar::<f64>::constant(2.0);
+    /// assert!(two.tape().is_none());
+    /// let tape = Tape::<f64>::new();
+    /// let x = tape.var(3.0);
+    /// let y = two * x + two * two;     // 2·2 is computed, not recorded
+    /// assert_eq!((y.value(), y.backward().wrt(x)), (10.0, 2.0));
+    /// ```
+    #[inline]
+    pub const fn constant(value: T) -> Self {
+        Scalar {
+            tape: None,
+            idx: 0,
+            value,
+        }
+    }
+
+    /// The value computed when this node was recorded (or the constant's value).
     ///
     /// ```
     /// let tape = tape::Tape::<f64>::new();
@@ -52,20 +92,22 @@ impl<'t, T: Element> Scalar<'t, T> {
         self.value
     }
 
-    /// The tape this handle records on.
+    /// The tape this handle records on; `None` for a constant on no tape.
     ///
     /// ```
     /// let tape = tape::Tape::<f64>::new();
     /// let x = tape.var(1.0);
-    /// assert!(std::ptr::eq(x.tape(), &tape));
-    /// let c = x.tape().constant(2.0); // record on the handle's tape without naming it
+    /// assert!(std::ptr::eq(x.tape().unwrap(), &tape));
+    /// let c = x.tape().unwrap().constant(2.0); // record on the handle's tape without naming it
     /// assert_eq!((x * c).backward().wrt(x), 2.0);
+    /// assert!(tape::Scalar::<f64>::constant(1.0).tape().is_none());
     /// ```
-    pub fn tape(self) -> &'t Tape<T> {
+    pub fn tape(self) -> Option<&'t Tape<T>> {
         self.tape
     }
 
-    /// The node's index in the list (as shown by the tape's `Debug` output).
+    /// The node's index in the list (as shown by the tape's `Debug` output); 0 for a constant
+    /// on no tape (node 0 of a tape is never a recorded value).
     ///
     /// ```
     /// let tape = tape::Tape::<f64>::new();
@@ -77,6 +119,19 @@ impl<'t, T: Element> Scalar<'t, T> {
         self.idx as usize
     }
 
+    /// This scalar on `tape`: itself if it is on it, else (a constant on no tape) recorded
+    /// there as a constant.
+    #[track_caller]
+    pub(crate) fn on(self, tape: &'t Tape<T>, op: &str) -> Self {
+        match self.tape {
+            Some(t) => {
+                tape.same(t, op);
+                self
+            }
+            None => tape.constant(self.value),
+        }
+    }
+
     // Always inlined: the op is then a constant at each call site, so the `match`es in
     // `op.f` and `op.df` fold away.
     #[inline(always)]
@@ -84,21 +139,69 @@ impl<'t, T: Element> Scalar<'t, T> {
     pub(crate) fn unary(self, op: UnaryOp) -> Self {
         let x = self.value;
         let out = op.f(x);
+        let Some(tape) = self.tape else {
+            return Scalar::constant(out);
+        };
         let d = op.df(x, out);
         let param = op.param().map_or(T::zero(), T::cast_from);
         let node = ScalarNode::new(Tag::from_unary(op), self.idx, 0, d, param);
-        Scalar::from_parts(self.tape, self.tape.push_scalar(node, out), out)
+        Scalar::from_parts(tape, tape.push_scalar(node, out), out)
     }
 
     #[inline(always)]
     #[track_caller]
     pub(crate) fn binary(self, other: Self, op: BinaryOp) -> Self {
-        self.tape.same(other.tape, op.name());
+        let (Some(tape), Some(other_tape)) = (self.tape, other.tape) else {
+            return self.binary_with_constant(other, op);
+        };
+        tape.same(other_tape, op.name());
+        self.record_binary(tape, other, op, op.f(self.value, other.value))
+    }
+
+    /// Records `op` on two handles of `tape`, with the value `out` (`op.f` of the values, or
+    /// for `mul_add` the fused result of which this add is the last step).
+    #[inline(always)]
+    #[track_caller]
+    pub(crate) fn record_binary(
+        self,
+        tape: &'t Tape<T>,
+        other: Self,
+        op: BinaryOp,
+        out: T,
+    ) -> Self {
         let (x, y) = (self.value, other.value);
-        let out = op.f(x, y);
         let (dx, dy) = op.df(x, y, out);
         let node = ScalarNode::new(Tag::from_binary(op), self.idx, other.idx, dx, dy);
-        Scalar::from_parts(self.tape, self.tape.push_scalar(node, out), out)
+        Scalar::from_parts(tape, tape.push_scalar(node, out), out)
+    }
+
+    /// `op` where one operand or both are constants on no tape: folded if both are; recorded
+    /// as one node with the constant as its parameter where the table has such an op (`x + c`,
+    /// `c · x`, `xᶜ`); else with the constant recorded on the other operand's tape.
+    #[track_caller]
+    fn binary_with_constant(self, other: Self, op: BinaryOp) -> Self {
+        match (self.tape, other.tape) {
+            (Some(tape), None) => {
+                let c = other.value.as_f64();
+                match op {
+                    BinaryOp::Add => self.unary(UnaryOp::AddC(c)),
+                    BinaryOp::Sub => self.unary(UnaryOp::AddC(-c)),
+                    BinaryOp::Mul => self.unary(UnaryOp::MulC(c)),
+                    BinaryOp::Pow => self.unary(UnaryOp::PowF(c)),
+                    // x / c records a division (multiplying by 1/c rounds differently).
+                    _ => self.binary(other.on(tape, op.name()), op),
+                }
+            }
+            (None, Some(tape)) => {
+                let c = self.value.as_f64();
+                match op {
+                    BinaryOp::Add => other.unary(UnaryOp::AddC(c)),
+                    BinaryOp::Mul => other.unary(UnaryOp::MulC(c)),
+                    _ => self.on(tape, op.name()).binary(other, op),
+                }
+            }
+            _ => Scalar::constant(op.f(self.value, other.value)),
+        }
     }
 
     /// `xⁿ` for an integer `n`; derivative `n xⁿ⁻¹`.
@@ -125,7 +228,7 @@ impl<'t, T: Element> Scalar<'t, T> {
         self.unary(UnaryOp::PowF(c.as_f64()))
     }
 
-    /// The same value with no path back: gradients stop here.
+    /// The same value with no path back — a constant on no tape: gradients stop here.
     ///
     /// ```
     /// let tape = tape::Tape::<f64>::new();
@@ -135,7 +238,7 @@ impl<'t, T: Element> Scalar<'t, T> {
     /// ```
     #[track_caller]
     pub fn detach(self) -> Self {
-        self.tape.constant(self.value)
+        Scalar::constant(self.value)
     }
 
     /// A custom differentiable scalar function given its value and derivative at `self`:
@@ -156,8 +259,11 @@ impl<'t, T: Element> Scalar<'t, T> {
     /// ```
     #[track_caller]
     pub fn custom(self, value: T, derivative: T) -> Self {
+        let Some(tape) = self.tape else {
+            return Scalar::constant(value);
+        };
         let node = ScalarNode::new(Tag::CUSTOM, self.idx, 0, derivative, T::zero());
-        Scalar::from_parts(self.tape, self.tape.push_scalar(node, value), value)
+        Scalar::from_parts(tape, tape.push_scalar(node, value), value)
     }
 }
 
@@ -189,7 +295,8 @@ impl<'t, T: Element> Scalar<'t, T> {
     ///
     /// # Errors
     /// [`TapeError::NonFinite`] (anomaly detection on) for the first non-finite value recorded
-    /// or gradient computed; [`TapeError::Custom`] if a custom backward misbehaves.
+    /// or gradient computed; [`TapeError::Custom`] if a custom backward misbehaves;
+    /// [`TapeError::InvalidArgument`] for a constant on no tape.
     ///
     /// ```
     /// let tape = tape::Tape::<f64>::new();
@@ -200,7 +307,18 @@ impl<'t, T: Element> Scalar<'t, T> {
     /// assert!(bad.try_backward().is_err());
     /// ```
     pub fn try_backward(self) -> Result<Gradients<T>, TapeError> {
-        sweep(self.tape, Seed::Scalar(self.idx as usize))
+        sweep(self.on_a_tape("backward")?, Seed::Scalar(self.idx as usize))
+    }
+
+    /// The tape, or the error that a constant on no tape has no gradients to take.
+    fn on_a_tape(self, op: &'static str) -> Result<&'t Tape<T>, TapeError> {
+        self.tape.ok_or_else(|| {
+            TapeError::invalid(
+                op,
+                "the scalar is a constant on no tape: it depends on no input, so it has no gradient",
+                &[],
+            )
+        })
     }
 
     /// Backward with the gradients recorded on the tape (PyTorch's `create_graph=True`): the
@@ -221,13 +339,16 @@ impl<'t, T: Element> Scalar<'t, T> {
     /// assert!((d.data()[0] + 2.0 * 0.5f64.cos() * 0.5f64.sin()).abs() < 1e-15);
     /// ```
     pub fn backward_graph(self) -> Result<GraphGradients<'t, T>, TapeError> {
-        crate::backward::graph::record(self)
+        crate::backward::graph::record(self.on_a_tape("backward_graph")?, self)
     }
 }
 
 impl<T: Element> fmt::Debug for Scalar<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Scalar(#{} = {})", self.idx, self.value)
+        match self.tape {
+            Some(_) => write!(f, "Scalar(#{} = {})", self.idx, self.value),
+            None => write!(f, "Scalar(constant {})", self.value),
+        }
     }
 }
 
@@ -246,7 +367,7 @@ impl<'t, T: Element> Neg for Scalar<'t, T> {
 }
 
 macro_rules! scalar_binop {
-    ($tr:ident, $m:ident, $op:expr) => {
+    ($tr:ident, $m:ident, $atr:ident, $am:ident, $op:expr) => {
         impl<'t, T: Element> $tr for Scalar<'t, T> {
             type Output = Self;
             #[inline]
@@ -255,12 +376,27 @@ macro_rules! scalar_binop {
                 self.binary(rhs, $op)
             }
         }
+        impl<'t, T: Element> $atr for Scalar<'t, T> {
+            #[inline]
+            #[track_caller]
+            fn $am(&mut self, rhs: Self) {
+                *self = self.binary(rhs, $op);
+            }
+        }
+        impl<'t, T: Element> $atr<T> for Scalar<'t, T> {
+            #[inline]
+            #[track_caller]
+            fn $am(&mut self, rhs: T) {
+                *self = $tr::$m(*self, rhs);
+            }
+        }
     };
 }
-scalar_binop!(Add, add, BinaryOp::Add);
-scalar_binop!(Sub, sub, BinaryOp::Sub);
-scalar_binop!(Mul, mul, BinaryOp::Mul);
-scalar_binop!(Div, div, BinaryOp::Div);
+scalar_binop!(Add, add, AddAssign, add_assign, BinaryOp::Add);
+scalar_binop!(Sub, sub, SubAssign, sub_assign, BinaryOp::Sub);
+scalar_binop!(Mul, mul, MulAssign, mul_assign, BinaryOp::Mul);
+scalar_binop!(Div, div, DivAssign, div_assign, BinaryOp::Div);
+scalar_binop!(Rem, rem, RemAssign, rem_assign, BinaryOp::Rem);
 
 // Handle ∘ constant, recorded as one unary node with the constant as its parameter.
 impl<'t, T: Element> Add<T> for Scalar<'t, T> {
@@ -292,9 +428,17 @@ impl<'t, T: Element> Div<T> for Scalar<'t, T> {
     #[inline]
     #[track_caller]
     fn div(self, c: T) -> Self {
-        // Multiplying by the reciprocal would round differently from x / c; record x / c as a
-        // binary op against a constant node so the value is exactly IEEE division.
-        self.binary(self.tape.constant(c), BinaryOp::Div)
+        // Multiplying by the reciprocal would round differently from x / c: a division is
+        // recorded, against the constant, so the value is exactly IEEE division.
+        self.binary(Scalar::constant(c), BinaryOp::Div)
+    }
+}
+impl<'t, T: Element> Rem<T> for Scalar<'t, T> {
+    type Output = Self;
+    #[inline]
+    #[track_caller]
+    fn rem(self, c: T) -> Self {
+        self.binary(Scalar::constant(c), BinaryOp::Rem)
     }
 }
 
@@ -314,7 +458,7 @@ macro_rules! scalar_lhs_const {
             #[inline]
             #[track_caller]
             fn sub(self, x: Scalar<'t, $t>) -> Scalar<'t, $t> {
-                x.tape.constant(self).binary(x, BinaryOp::Sub)
+                Scalar::constant(self).binary(x, BinaryOp::Sub)
             }
         }
         impl<'t> Mul<Scalar<'t, $t>> for $t {
@@ -330,7 +474,15 @@ macro_rules! scalar_lhs_const {
             #[inline]
             #[track_caller]
             fn div(self, x: Scalar<'t, $t>) -> Scalar<'t, $t> {
-                x.tape.constant(self).binary(x, BinaryOp::Div)
+                Scalar::constant(self).binary(x, BinaryOp::Div)
+            }
+        }
+        impl<'t> Rem<Scalar<'t, $t>> for $t {
+            type Output = Scalar<'t, $t>;
+            #[inline]
+            #[track_caller]
+            fn rem(self, x: Scalar<'t, $t>) -> Scalar<'t, $t> {
+                Scalar::constant(self).binary(x, BinaryOp::Rem)
             }
         }
     };
@@ -338,9 +490,74 @@ macro_rules! scalar_lhs_const {
 scalar_lhs_const!(f32);
 scalar_lhs_const!(f64);
 
+impl<'t, T: Element> From<T> for Scalar<'t, T> {
+    /// A constant on no tape ([`Scalar::constant`]).
+    fn from(value: T) -> Self {
+        Scalar::constant(value)
+    }
+}
+
+impl<T: Element> Default for Scalar<'_, T> {
+    /// The constant 0, on no tape.
+    fn default() -> Self {
+        Scalar::constant(T::zero())
+    }
+}
+
+impl<T: Element> PartialEq for Scalar<'_, T> {
+    /// Compares values (as `f64` does: NaN equals nothing); records nothing.
+    fn eq(&self, other: &Self) -> bool {
+        self.value == other.value
+    }
+}
+
+impl<T: Element> PartialOrd for Scalar<'_, T> {
+    /// Compares values; records nothing.
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        self.value.partial_cmp(&other.value)
+    }
+}
+
+impl<'t, T: Element> Sum for Scalar<'t, T> {
+    /// The sum in order, recorded as a chain of adds (0, on no tape, for an empty iterator).
+    #[track_caller]
+    fn sum<I: Iterator<Item = Self>>(mut iter: I) -> Self {
+        match iter.next() {
+            Some(first) => iter.fold(first, |acc, x| acc + x),
+            None => Scalar::constant(T::zero()),
+        }
+    }
+}
+
+impl<'a, 't, T: Element> Sum<&'a Scalar<'t, T>> for Scalar<'t, T> {
+    #[track_caller]
+    fn sum<I: Iterator<Item = &'a Self>>(iter: I) -> Self {
+        iter.copied().sum()
+    }
+}
+
+impl<'t, T: Element> Product for Scalar<'t, T> {
+    /// The product in order, recorded as a chain of multiplications (1, on no tape, for an
+    /// empty iterator).
+    #[track_caller]
+    fn product<I: Iterator<Item = Self>>(mut iter: I) -> Self {
+        match iter.next() {
+            Some(first) => iter.fold(first, |acc, x| acc * x),
+            None => Scalar::constant(T::one()),
+        }
+    }
+}
+
+impl<'a, 't, T: Element> Product<&'a Scalar<'t, T>> for Scalar<'t, T> {
+    #[track_caller]
+    fn product<I: Iterator<Item = &'a Self>>(iter: I) -> Self {
+        iter.copied().product()
+    }
+}
+
 impl<'t, T: Element> Real for Scalar<'t, T> {
     fn cst(&self, c: f64) -> Self {
-        self.tape.constant(T::cast_from(c))
+        Scalar::constant(T::cast_from(c))
     }
     fn unary(self, op: UnaryOp) -> Self {
         Scalar::unary(self, op)

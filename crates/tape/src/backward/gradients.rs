@@ -202,8 +202,12 @@ impl<'t, T: Element> Wrt<T> for Scalar<'t, T> {
         = T
     where
         T: 'g;
+    /// A constant on no tape has gradient 0.
     fn grad_in(self, grads: &Gradients<T>) -> T {
-        grads.check(self.tape, self.idx, "wrt");
+        let Some(tape) = self.tape else {
+            return T::zero();
+        };
+        grads.check(tape, self.idx, "wrt");
         grads.scalars[self.idx as usize]
     }
 }

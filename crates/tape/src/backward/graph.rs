@@ -85,9 +85,13 @@ impl<'t, T: Element> GraphGradients<'t, T> {
 
 impl<'t, T: Element> WrtGraph<'t, T> for Scalar<'t, T> {
     type Output = Scalar<'t, T>;
+    /// A constant on no tape has gradient 0.
     fn graph_grad_in(self, grads: &GraphGradients<'t, T>) -> Scalar<'t, T> {
-        grads.check(self.tape, self.idx);
-        grads.scalars[self.idx as usize].unwrap_or_else(|| self.tape.constant(T::zero()))
+        let Some(tape) = self.tape else {
+            return Scalar::constant(T::zero());
+        };
+        grads.check(tape, self.idx);
+        grads.scalars[self.idx as usize].unwrap_or_else(|| Scalar::constant(T::zero()))
     }
 }
 
@@ -121,9 +125,9 @@ enum Step<T: Element> {
 /// The recorded backward from scalar `out`: each node's derivative rule evaluated on handles,
 /// so that every gradient is itself on the tape.
 pub(crate) fn record<'t, T: Element>(
+    tape: &'t Tape<T>,
     out: Scalar<'t, T>,
 ) -> Result<GraphGradients<'t, T>, TapeError> {
-    let tape = out.tape;
     let out = out.idx as usize;
     let (n_slots, checking) = {
         let inner = tape.inner.borrow();

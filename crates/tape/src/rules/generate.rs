@@ -135,6 +135,23 @@ macro_rules! elementwise_ops {
         }
     };
 
+    (@float_unary - $($rest:tt)*) => {};
+    (@float_unary $m:ident $V:ident) => {
+        #[inline]
+        #[track_caller]
+        fn $m(self) -> Self {
+            self.unary(UnaryOp::$V)
+        }
+    };
+    (@float_binary - $($rest:tt)*) => {};
+    (@float_binary $m:ident $V:ident) => {
+        #[inline]
+        #[track_caller]
+        fn $m(self, other: Self) -> Self {
+            self.binary(other, BinaryOp::$V)
+        }
+    };
+
     // ---- the table ------------------------------------------------------------------------
     (
         unary {
@@ -534,6 +551,15 @@ macro_rules! elementwise_ops {
         impl<'t, T: Element> Scalar<'t, T> {
             $( elementwise_ops!(@scalar_unary $um $U [$($udoc)*] ($uex) ($uval) ($ugrad)); )*
             $( elementwise_ops!(@scalar_binary $bs $B [$($bdoc)*] ($bex, $bey) ($bval) ($bgx, $bgy)); )*
+        }
+
+        /// The `num_traits::Float` methods that are ops of the table, for `impl Float for
+        /// Scalar` (`scalar/float.rs`).
+        macro_rules! table_float_methods {
+            () => {
+                $( elementwise_ops!(@float_unary $ufloat $U); )*
+                $( elementwise_ops!(@float_binary $bfloat $B); )*
+            };
         }
 
         impl<'t, T: Element> Tensor<'t, T> {

@@ -2,7 +2,7 @@
 //! broadcasting binary ops of [`crate::rules::BinaryOp`]. Backward: `unary_vjp` and
 //! `binary_vjp` in [`super::algebra`], which evaluate the same rules.
 
-use std::ops::{Add, Div, Mul, Neg, Sub};
+use std::ops::{Add, Div, Mul, Neg, Rem, Sub};
 
 use super::op::TensorOp;
 use crate::rules::{BinaryOp, UnaryOp};
@@ -98,6 +98,7 @@ tensor_binop!(Add, add, BinaryOp::Add);
 tensor_binop!(Sub, sub, BinaryOp::Sub);
 tensor_binop!(Mul, mul, BinaryOp::Mul);
 tensor_binop!(Div, div, BinaryOp::Div);
+tensor_binop!(Rem, rem, BinaryOp::Rem);
 
 impl<'t, T: Element> Add<T> for Tensor<'t, T> {
     type Output = Self;

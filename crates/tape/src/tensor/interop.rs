@@ -25,13 +25,13 @@ impl<'t, T: Element> Tensor<'t, T> {
     /// ```
     #[track_caller]
     pub fn try_from_scalars(scalars: &[Scalar<'t, T>], shape: &[usize]) -> Result<Self, TapeError> {
-        let Some(first) = scalars.first() else {
+        if scalars.is_empty() {
             return Err(TapeError::invalid(
                 "from_scalars",
                 "no scalars given",
                 shape,
             ));
-        };
+        }
         if numel(shape) != scalars.len() {
             return Err(TapeError::invalid(
                 "from_scalars",
@@ -39,15 +39,22 @@ impl<'t, T: Element> Tensor<'t, T> {
                 shape,
             ));
         }
-        let tape = first.tape;
-        for s in scalars {
-            tape.same(s.tape, "from_scalars");
-        }
+        // The tape of the first scalar that has one; constants on no tape are recorded there.
+        let Some(tape) = scalars.iter().find_map(|s| s.tape) else {
+            return Err(TapeError::invalid(
+                "from_scalars",
+                "every scalar is a constant on no tape; use Tape::tensor_constant",
+                shape,
+            ));
+        };
         let value = Array::from_parts(
             scalars.iter().map(|s| s.value()).collect(),
             Shape::from_slice(shape),
         );
-        let inputs: Vec<u32> = scalars.iter().map(|s| s.idx).collect();
+        let inputs: Vec<u32> = scalars
+            .iter()
+            .map(|s| s.on(tape, "from_scalars").idx)
+            .collect();
         Ok(tape.push_tensor(TensorOp::FromScalars, &inputs, value))
     }
 
@@ -159,6 +166,10 @@ impl<'t, T: Element> Tensor<'t, T> {
 impl<'t, T: Element> Scalar<'t, T> {
     /// This scalar as a 0-dimensional tensor (which broadcasts against any shape).
     ///
+    /// # Panics
+    /// For a constant on no tape, which has no tape to put a tensor on: combine it with a
+    /// tensor directly (`c * t`), or use [`Tape::tensor_constant`](crate::Tape::tensor_constant).
+    ///
     /// ```
     /// let tape = tape::Tape::<f64>::new();
     /// let s = tape.var(2.0);
@@ -179,7 +190,7 @@ macro_rules! tensor_scalar_op {
             /// Broadcasts the scalar over the tensor.
             #[track_caller]
             fn $m(self, s: Scalar<'t, T>) -> Tensor<'t, T> {
-                self.$m(s.to_tensor())
+                self.$m(s.on(self.tape, stringify!($m)).to_tensor())
             }
         }
         impl<'t, T: Element> $tr<Tensor<'t, T>> for Scalar<'t, T> {
@@ -187,7 +198,7 @@ macro_rules! tensor_scalar_op {
             /// Broadcasts the scalar over the tensor.
             #[track_caller]
             fn $m(self, t: Tensor<'t, T>) -> Tensor<'t, T> {
-                self.to_tensor().$m(t)
+                self.on(t.tape, stringify!($m)).to_tensor().$m(t)
             }
         }
     };

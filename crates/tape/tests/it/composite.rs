@@ -264,7 +264,7 @@ fn clear_keeps_capacity_and_later_results_are_right() {
         let x = tape.var(v);
         let mut y = x * 0.0;
         for k in 1..=50 {
-            y = y + x * k as f64;
+            y += x * k as f64;
         }
         (y.value(), y.backward().wrt(x))
     };
