@@ -215,17 +215,8 @@ pub(crate) fn transpose_into<T: Copy>(src: &[T], rows: usize, cols: usize, dst: 
 /// taken by the caller. The matrix-multiply library's own split instead
 /// blocks the caller until the pool is done: within a training step, where the pool's threads
 /// have gone to sleep between products, that made two threads barely faster than one (W2 at
-/// 1.4–2.0 ms, median 1.74, against 1.1–1.6 ms, median 1.45, with the split here).
-///
-/// When `b` is stored transposed (its columns contiguous: the `x·Wᵀ` of a linear layer) and
-/// the output is at least twice as wide as a thread's share of its rows, the split is by rows,
-/// each block computed column-major and transposed into place ([`transposed_output`]; so also
-/// on one thread). A narrower output with `b` transposed is split by blocks of columns, each
-/// multiplied into a buffer of its own and copied into `c`: packing `b` in that layout is a
-/// strided gather, which a split by rows would repeat in every thread (W3's 128×784·784×256
-/// with `b` transposed took 510–540 µs on two threads with the library's split, 650 µs on one,
-/// 330 µs split by columns). Otherwise the split is by blocks of rows, written in place.
-/// Products too narrow to split go to the library's own split.
+/// 1.4–2.0 ms, median 1.74, against 1.1–1.6 ms, median 1.45, with the split here). How the
+/// output is cut is [`Split::choose`]'s decision.
 pub(crate) fn gemm<T: Gemm + Cached>(
     m: usize,
     k: usize,
@@ -235,21 +226,129 @@ pub(crate) fn gemm<T: Gemm + Cached>(
     c: &mut [T],
     threads: usize,
 ) {
-    let product = |m: usize,
-                   n: usize,
-                   a: Operand<'_, T>,
-                   b: Operand<'_, T>,
-                   c: &mut [T],
-                   c_strides: (isize, isize),
-                   threads| { T::gemm(m, k, n, a, b, c, c_strides, threads) };
-    let b_transposed = b.strides.0 == 1 && b.strides.1 != 1;
-    // Blocks of rows for a split by rows: one per thread (every block packs all of `b`, so
-    // more blocks cost more packing: W3's 128×784·784×256 on two threads ran at 157–164 GFLOP/s
-    // in two blocks, 120–138 in four). A thread slow to start still costs nothing: the caller
-    // then takes its block.
-    let height = m.div_ceil(threads).next_multiple_of(BLOCK_ALIGN).min(m);
-    // `f(row0, rows)` for blocks of `height` rows of `c`, on the calling thread and the pool's.
-    let by_rows = |c: &mut [T], f: &(dyn Fn(usize, &mut [T]) + Sync)| {
+    let product = Product { k, n, a, b };
+    match Split::choose(m, n, &a, &b, threads) {
+        Split::Whole => product.rows_into(0, m, c, threads),
+        Split::WholeTransposed => product.rows_transposed_into(0, m, c, threads),
+        Split::Rows { height } => product.by_rows(c, height, threads, |row0, h, rows| {
+            product.rows_into(row0, h, rows, 1)
+        }),
+        Split::RowsTransposed { height } => product.by_rows(c, height, threads, |row0, h, rows| {
+            product.rows_transposed_into(row0, h, rows, 1)
+        }),
+        Split::Columns { width } => product.by_columns(m, c, width, threads),
+    }
+}
+
+/// How a product's output is cut between threads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Split {
+    /// Not cut: one call of the library, with its own split if more than one thread is asked.
+    Whole,
+    /// Not cut, computed column-major and transposed into place ([`transposed_output`]).
+    WholeTransposed,
+    /// Blocks of `height` rows, each written in place.
+    Rows { height: usize },
+    /// Blocks of `height` rows, each computed column-major and transposed into place.
+    RowsTransposed { height: usize },
+    /// Blocks of `width` columns, each multiplied into a buffer of its own and copied into
+    /// place.
+    Columns { width: usize },
+}
+
+impl Split {
+    /// The cut of an `m × n` product of `a` and `b` on `threads` threads.
+    ///
+    /// When `b` is stored transposed (its columns contiguous: the `x·Wᵀ` of a linear layer) and
+    /// the output is at least twice as wide as a thread's share of its rows, the split is by
+    /// rows, each block computed column-major and transposed into place
+    /// ([`transposed_output`]; so also on one thread). A narrower output with `b` transposed is
+    /// split by blocks of columns: packing `b` in that layout is a strided gather, which a
+    /// split by rows would repeat in every thread (W3's 128×784·784×256 with `b` transposed
+    /// took 510–540 µs on two threads with the library's split, 650 µs on one, 330 µs split by
+    /// columns). Otherwise the split is by blocks of rows, written in place. Products too
+    /// narrow to split go to the library's own split.
+    fn choose<T: Copy>(
+        m: usize,
+        n: usize,
+        a: &Operand<'_, T>,
+        b: &Operand<'_, T>,
+        threads: usize,
+    ) -> Self {
+        let b_transposed = b.strides.0 == 1 && b.strides.1 != 1;
+        // One block of rows per thread (every block packs all of `b`, so more blocks cost more
+        // packing: W3's 128×784·784×256 on two threads ran at 157–164 GFLOP/s in two blocks,
+        // 120–138 in four). A thread slow to start still costs nothing: the caller then takes
+        // its block.
+        let height = m.div_ceil(threads).next_multiple_of(BLOCK_ALIGN).min(m);
+        if threads > 1
+            && b_transposed
+            && m >= 2 * BLOCK_ALIGN
+            && transposed_output(height, n, a, true)
+        {
+            // (Two threads, 128×1024·(1024×1024)ᵀ: 0.82–0.84 of the time of the split by
+            // columns; 128×784·(256×784)ᵀ: 0.96–0.98.)
+            Split::RowsTransposed { height }
+        } else if threads > 1 && b_transposed && n >= 2 * BLOCK_ALIGN {
+            // About two blocks per thread, each a multiple of the kernel's tile.
+            let width = n.div_ceil(2 * threads).next_multiple_of(BLOCK_ALIGN).min(n);
+            Split::Columns { width }
+        } else if threads > 1 && !b_transposed && m >= 4 * BLOCK_ALIGN {
+            Split::Rows { height }
+        } else if transposed_output(m, n, a, b_transposed) {
+            Split::WholeTransposed
+        } else {
+            Split::Whole
+        }
+    }
+}
+
+/// The operands of one product `a · b` and the dimensions every block shares: `a` has `k`
+/// columns, `b` is `k × n`.
+struct Product<'a, T> {
+    k: usize,
+    n: usize,
+    a: Operand<'a, T>,
+    b: Operand<'a, T>,
+}
+
+impl<T: Gemm + Cached> Product<'_, T> {
+    /// Rows `row0..row0 + h` of the product, written row-major into `out`.
+    fn rows_into(&self, row0: usize, h: usize, out: &mut [T], threads: usize) {
+        let (k, n) = (self.k, self.n);
+        T::gemm(
+            h,
+            k,
+            n,
+            self.a.skip_rows(row0),
+            self.b,
+            out,
+            (n as isize, 1),
+            threads,
+        );
+    }
+
+    /// Rows `row0..row0 + h` of the product, computed column-major into a buffer and
+    /// transposed into `out`, row-major.
+    fn rows_transposed_into(&self, row0: usize, h: usize, out: &mut [T], threads: usize) {
+        let (k, n) = (self.k, self.n);
+        let mut part = buffers::scratch(h * n);
+        let a = self.a.skip_rows(row0);
+        T::gemm(h, k, n, a, self.b, &mut part, (1, h as isize), threads);
+        transpose_into(&part, n, h, out);
+        buffers::recycle(part);
+    }
+
+    /// Calls `block(row0, h, rows)` for blocks of `height` rows of `c` (`rows` being those
+    /// rows of `c`), on the calling thread and the pool's.
+    fn by_rows(
+        &self,
+        c: &mut [T],
+        height: usize,
+        threads: usize,
+        block: impl Fn(usize, usize, &mut [T]) + Sync,
+    ) {
+        let n = self.n;
         if n == 0 {
             return;
         }
@@ -259,68 +358,37 @@ pub(crate) fn gemm<T: Gemm + Cached>(
             .collect();
         run_blocks(blocks.len(), threads, |i| {
             if let Some(rows) = lock(&blocks[i]).take() {
-                f(i * height, rows);
+                block(i * height, rows.len() / n, rows);
             }
         });
-    };
-    // Rows `row0..row0 + h` of the product, computed column-major into a buffer and
-    // transposed into `out` (those rows of `c`).
-    let transposed_rows = |row0: usize, h: usize, out: &mut [T], threads: usize| {
-        let mut part = buffers::scratch(h * n);
-        product(
-            h,
-            n,
-            a.skip_rows(row0),
-            b,
-            &mut part,
-            (1, h as isize),
-            threads,
-        );
-        transpose_into(&part, n, h, out);
-        buffers::recycle(part);
-    };
-    if threads > 1 && b_transposed && m >= 2 * BLOCK_ALIGN && transposed_output(height, n, &a, true)
-    {
-        // Each block computed column-major (so `bᵀ` is the contiguous operand, as above) and
-        // transposed into its rows of `c`. (Two threads, 128×1024·(1024×1024)ᵀ: 0.82–0.84 of
-        // the time of the split by columns; 128×784·(256×784)ᵀ: 0.96–0.98.)
-        by_rows(c, &|row0, rows| {
-            transposed_rows(row0, rows.len() / n, rows, 1)
-        });
-    } else if threads > 1 && b_transposed && n >= 2 * BLOCK_ALIGN {
-        // About two blocks per thread, each a multiple of the kernel's tile.
-        let width = n.div_ceil(2 * threads).next_multiple_of(BLOCK_ALIGN).min(n);
+    }
+
+    /// The `m`-row product into `c` in blocks of `width` columns, each multiplied into a
+    /// buffer of its own on the calling thread or the pool's and then copied into place.
+    fn by_columns(&self, m: usize, c: &mut [T], width: usize, threads: usize) {
+        let (k, n) = (self.k, self.n);
         let blocks = n.div_ceil(width);
+        let width_of = |i: usize| width.min(n - i * width);
         // The blocks' buffers come from (and go back to) the calling thread's buffer cache, so
         // a step that repeats the product allocates nothing (a block of 128 × 256 `f32` is at
         // the allocator's threshold for mapping fresh pages on every call).
         let parts: Vec<Mutex<Vec<T>>> = (0..blocks)
-            .map(|i| Mutex::new(buffers::scratch(m * width.min(n - i * width))))
+            .map(|i| Mutex::new(buffers::scratch(m * width_of(i))))
             .collect();
         run_blocks(blocks, threads, |i| {
-            let n0 = i * width;
-            let w = width.min(n - n0);
+            let w = width_of(i);
             let part = &mut lock(&parts[i]);
-            product(m, w, a, b.skip_cols(n0), part, (w as isize, 1), 1);
+            let b = self.b.skip_cols(i * width);
+            T::gemm(m, k, w, self.a, b, part, (w as isize, 1), 1);
         });
         for (i, part) in parts.into_iter().enumerate() {
             let part = part.into_inner().unwrap_or_else(|e| e.into_inner());
-            let n0 = i * width;
-            let w = width.min(n - n0);
+            let (n0, w) = (i * width, width_of(i));
             for (row, src) in c.chunks_exact_mut(n).zip(part.chunks_exact(w)) {
                 row[n0..n0 + w].copy_from_slice(src);
             }
             buffers::recycle(part);
         }
-    } else if threads > 1 && !b_transposed && m >= 4 * BLOCK_ALIGN {
-        by_rows(c, &|row0, rows| {
-            let h = rows.len() / n;
-            product(h, n, a.skip_rows(row0), b, rows, (n as isize, 1), 1);
-        });
-    } else if transposed_output(m, n, &a, b_transposed) {
-        transposed_rows(0, m, c, threads);
-    } else {
-        product(m, n, a, b, c, (n as isize, 1), threads);
     }
 }
 
@@ -504,17 +572,55 @@ mod tests {
         assert!(got.iter().all(|v| v.is_nan()));
     }
 
+    /// Shapes `(m, k, n)` of the products with `b` stored transposed, tested below.
+    const B_TRANSPOSED: &[(usize, usize, usize)] = &[
+        (5, 7, 33),
+        (64, 40, 100),
+        (3, 1, 50),
+        (17, 9, 16),
+        (1, 300, 257),
+        (40, 50, 300),
+        (8, 0, 40),
+    ];
+
+    /// Shapes `(m, k, n)` of the products with `b` stored as it is used, tested below.
+    const B_AS_IS: &[(usize, usize, usize)] =
+        &[(64, 5, 9), (100, 33, 40), (257, 3, 17), (80, 3, 0)];
+
+    #[test]
+    fn the_shapes_tested_take_every_split() {
+        let data = [0.0; 1];
+        let mut seen = Vec::new();
+        for threads in 1..=4 {
+            for (shapes, b_strides) in [(B_TRANSPOSED, (1, 7)), (B_AS_IS, (7, 1))] {
+                for &(m, _, n) in shapes {
+                    let (a, b) = (
+                        Operand::new(&data[..], (7, 1)),
+                        Operand::new(&data[..], b_strides),
+                    );
+                    seen.push(Split::choose(m, n, &a, &b, threads));
+                }
+            }
+        }
+        let every = [
+            Split::Whole,
+            Split::WholeTransposed,
+            Split::Rows { height: 0 },
+            Split::RowsTransposed { height: 0 },
+            Split::Columns { width: 0 },
+        ];
+        for split in every {
+            let kind = std::mem::discriminant(&split);
+            assert!(
+                seen.iter().any(|s| std::mem::discriminant(s) == kind),
+                "{split:?}"
+            );
+        }
+    }
+
     #[test]
     fn a_product_split_by_columns_equals_the_textbook_product() {
-        for &(m, k, n) in &[
-            (5, 7, 33),
-            (64, 40, 100),
-            (3, 1, 50),
-            (17, 9, 16),
-            (1, 300, 257),
-            (40, 50, 300),
-            (8, 0, 40),
-        ] {
+        for &(m, k, n) in B_TRANSPOSED {
             let a = Array::<f64>::rand_uniform(&[m, k], -1.0, 1.0, 1);
             let b = Array::<f64>::rand_uniform(&[n, k], -1.0, 1.0, 2);
             let expected = reference(a.data(), b.data(), m, k, n);
@@ -563,7 +669,7 @@ mod tests {
     #[test]
     fn a_product_split_by_rows_equals_the_textbook_product() {
         // `b` stored as it is used (`[k, n]`), `a` stored as is or transposed (`[k, m]`).
-        for &(m, k, n) in &[(64, 5, 9), (100, 33, 40), (257, 3, 17), (80, 3, 0)] {
+        for &(m, k, n) in B_AS_IS {
             let a = Array::<f64>::rand_uniform(&[m, k], -1.0, 1.0, 3);
             let a_t = Array::<f64>::rand_uniform(&[k, m], -1.0, 1.0, 4);
             let b = Array::<f64>::rand_uniform(&[k, n], -1.0, 1.0, 5);
