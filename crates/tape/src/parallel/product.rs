@@ -3,7 +3,7 @@
 
 use std::sync::Mutex;
 
-use super::{lock, run_blocks};
+use super::{Team, lock, run_blocks};
 use crate::array::buffers::{self, Cached};
 
 /// An element type the matrix-multiply library computes with: `c = a · b` on strided
@@ -208,10 +208,10 @@ pub(crate) fn transpose_into<T: Copy>(src: &[T], rows: usize, cols: usize, dst: 
 }
 
 /// `c = a · b` for an `m × k` operand `a`, a `k × n` operand `b` and a row-major `m × n`
-/// output `c`, on up to `threads` threads.
+/// output `c`, on the threads of `team`.
 ///
-/// The output is split into blocks, which the calling thread and the pool's threads take in
-/// turn, so the calling thread always works, and a block no pool thread has started yet is
+/// The output is split into blocks, which the calling thread and the rest of the team take in
+/// turn, so the calling thread always works, and a block no other thread has started yet is
 /// taken by the caller. The matrix-multiply library's own split instead
 /// blocks the caller until the pool is done: within a training step, where the pool's threads
 /// have gone to sleep between products, that made two threads barely faster than one (W2 at
@@ -224,19 +224,20 @@ pub(crate) fn gemm<T: Gemm + Cached>(
     a: Operand<'_, T>,
     b: Operand<'_, T>,
     c: &mut [T],
-    threads: usize,
+    team: Team,
 ) {
     let product = Product { k, n, a, b };
+    let threads = team.threads();
     match Split::choose(m, n, &a, &b, threads) {
         Split::Whole => product.rows_into(0, m, c, threads),
         Split::WholeTransposed => product.rows_transposed_into(0, m, c, threads),
-        Split::Rows { height } => product.by_rows(c, height, threads, |row0, h, rows| {
+        Split::Rows { height } => product.by_rows(c, height, team, |row0, h, rows| {
             product.rows_into(row0, h, rows, 1)
         }),
-        Split::RowsTransposed { height } => product.by_rows(c, height, threads, |row0, h, rows| {
+        Split::RowsTransposed { height } => product.by_rows(c, height, team, |row0, h, rows| {
             product.rows_transposed_into(row0, h, rows, 1)
         }),
-        Split::Columns { width } => product.by_columns(m, c, width, threads),
+        Split::Columns { width } => product.by_columns(m, c, width, team),
     }
 }
 
@@ -313,7 +314,8 @@ struct Product<'a, T> {
 }
 
 impl<T: Gemm + Cached> Product<'_, T> {
-    /// Rows `row0..row0 + h` of the product, written row-major into `out`.
+    /// Rows `row0..row0 + h` of the product, written row-major into `out` (by the library, on
+    /// `threads` threads of its own split).
     fn rows_into(&self, row0: usize, h: usize, out: &mut [T], threads: usize) {
         let (k, n) = (self.k, self.n);
         T::gemm(
@@ -340,12 +342,12 @@ impl<T: Gemm + Cached> Product<'_, T> {
     }
 
     /// Calls `block(row0, h, rows)` for blocks of `height` rows of `c` (`rows` being those
-    /// rows of `c`), on the calling thread and the pool's.
+    /// rows of `c`), on the threads of `team`.
     fn by_rows(
         &self,
         c: &mut [T],
         height: usize,
-        threads: usize,
+        team: Team,
         block: impl Fn(usize, usize, &mut [T]) + Sync,
     ) {
         let n = self.n;
@@ -356,7 +358,7 @@ impl<T: Gemm + Cached> Product<'_, T> {
             .chunks_mut(height * n)
             .map(|rows| Mutex::new(Some(rows)))
             .collect();
-        run_blocks(blocks.len(), threads, |i| {
+        run_blocks(blocks.len(), team, |i| {
             if let Some(rows) = lock(&blocks[i]).take() {
                 block(i * height, rows.len() / n, rows);
             }
@@ -364,8 +366,8 @@ impl<T: Gemm + Cached> Product<'_, T> {
     }
 
     /// The `m`-row product into `c` in blocks of `width` columns, each multiplied into a
-    /// buffer of its own on the calling thread or the pool's and then copied into place.
-    fn by_columns(&self, m: usize, c: &mut [T], width: usize, threads: usize) {
+    /// buffer of its own on a thread of `team` and then copied into place.
+    fn by_columns(&self, m: usize, c: &mut [T], width: usize, team: Team) {
         let (k, n) = (self.k, self.n);
         let blocks = n.div_ceil(width);
         let width_of = |i: usize| width.min(n - i * width);
@@ -375,7 +377,7 @@ impl<T: Gemm + Cached> Product<'_, T> {
         let parts: Vec<Mutex<Vec<T>>> = (0..blocks)
             .map(|i| Mutex::new(buffers::scratch(m * width_of(i))))
             .collect();
-        run_blocks(blocks, threads, |i| {
+        run_blocks(blocks, team, |i| {
             let w = width_of(i);
             let part = &mut lock(&parts[i]);
             let b = self.b.skip_cols(i * width);
@@ -408,7 +410,8 @@ mod tests {
         c
     }
 
-    /// `gemm` on 1 to 4 threads equals `expected`, whatever `c` held before.
+    /// `gemm` on 1 to 4 threads, its own or a `rayon` pool's, equals `expected`, whatever `c`
+    /// held before; under `rayon`, every block runs on a thread of the caller's pool.
     fn assert_product_on_threads(
         m: usize,
         k: usize,
@@ -417,15 +420,28 @@ mod tests {
         b: Operand<'_, f64>,
         expected: &[f64],
     ) {
-        for threads in 1..=4 {
+        let host = crate::parallel::tests::host_pool(3);
+        let teams = (2..=4).flat_map(|t| [Team::Own(t), Team::Rayon(t)]);
+        for team in std::iter::once(Team::Alone).chain(teams) {
             // Recycled garbage in `c` must not leak into the result.
             let mut c = vec![f64::NAN; m * n];
-            gemm(m, k, n, a, b, &mut c, threads);
+            if let Team::Rayon(_) = team {
+                let ((), per_thread) = crate::parallel::tests::blocks_per_thread(&host, || {
+                    gemm(m, k, n, a, b, &mut c, team)
+                });
+                let blocks = match Split::choose(m, n, &a, &b, team.threads()) {
+                    Split::Whole | Split::WholeTransposed => 0,
+                    _ if n == 0 => 0,
+                    Split::Rows { height } | Split::RowsTransposed { height } => m.div_ceil(height),
+                    Split::Columns { width } => n.div_ceil(width),
+                };
+                let on_host: usize = per_thread.iter().sum();
+                assert_eq!(on_host, blocks, "{m}×{k}·{k}×{n}, {team:?}: {per_thread:?}");
+            } else {
+                gemm(m, k, n, a, b, &mut c, team);
+            }
             for (x, y) in c.iter().zip(expected) {
-                assert!(
-                    (x - y).abs() < 1e-12,
-                    "{m}×{k}·{k}×{n} on {threads} threads"
-                );
+                assert!((x - y).abs() < 1e-12, "{m}×{k}·{k}×{n}, {team:?}");
             }
         }
     }
@@ -614,6 +630,41 @@ mod tests {
             assert!(
                 seen.iter().any(|s| std::mem::discriminant(s) == kind),
                 "{split:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_large_product_under_rayon_is_shared_by_the_threads_of_the_callers_pool() {
+        // Two blocks of 128 rows; the caller takes one, and the other thread of the pool,
+        // once it has stolen the other half of the work, the other. On a busy machine the
+        // caller may finish both first, so the product is repeated until the second thread
+        // has taken part (it takes a few milliseconds on an idle one).
+        let host = crate::parallel::tests::host_pool(2);
+        let (m, k, n) = (256, 256, 256);
+        let a = Array::<f64>::rand_uniform(&[m, k], -1.0, 1.0, 5);
+        let b = Array::<f64>::rand_uniform(&[k, n], -1.0, 1.0, 6);
+        let (a, b) = (
+            Operand::new(a.data(), (k as isize, 1)),
+            Operand::new(b.data(), (n as isize, 1)),
+        );
+        assert_eq!(Split::choose(m, n, &a, &b, 2), Split::Rows { height: 128 });
+        let mut alone = vec![0.0; m * n];
+        gemm(m, k, n, a, b, &mut alone, Team::Alone);
+        let start = std::time::Instant::now();
+        loop {
+            let mut c = vec![f64::NAN; m * n];
+            let ((), per_thread) = crate::parallel::tests::blocks_per_thread(&host, || {
+                gemm(m, k, n, a, b, &mut c, Team::Rayon(2))
+            });
+            assert!(c.iter().zip(&alone).all(|(x, y)| (x - y).abs() < 1e-12));
+            assert_eq!(per_thread.iter().sum::<usize>(), 2, "{per_thread:?}");
+            if per_thread == [1, 1] {
+                break;
+            }
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(60),
+                "the pool's second thread never took a block: {per_thread:?}"
             );
         }
     }
