@@ -1,5 +1,5 @@
 //! Matrix products: the matrix-multiply library behind one safe call per element type
-//! ([`Gemm`]), and large products cut into blocks that several threads compute ([`gemm`]).
+//! ([`Gemm`]), and large products cut into blocks that several threads compute ([`gemm()`]).
 
 use std::sync::Mutex;
 
