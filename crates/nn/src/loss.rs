@@ -4,7 +4,7 @@
 //! wrong rank is an [`NnError`] naming the function and what is wrong, never a panic deep in
 //! the tape.
 
-use std::rc::Rc;
+use std::sync::Arc;
 
 use tape::{Array, Element, Function, Scalar, TapeError, Tensor};
 
@@ -69,7 +69,7 @@ fn check_labels(op: &'static str, shape: &[usize], labels: &[usize]) -> Result<u
 /// Backward: `∂loss/∂xⱼ = softmax(x)ⱼ − tⱼ`, divided by `B` for the mean.
 #[derive(Clone)]
 struct SoftmaxCrossEntropy {
-    labels: Rc<[usize]>,
+    labels: Arc<[usize]>,
     smoothing: f64,
 }
 
@@ -239,7 +239,7 @@ pub fn softmax_cross_entropy_with<'t, T: Element>(
         ));
     }
     let f = SoftmaxCrossEntropy {
-        labels: Rc::from(labels),
+        labels: Arc::from(labels),
         smoothing,
     };
     Ok(logits.tape().apply(&f, &[logits])?.item())

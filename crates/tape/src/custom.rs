@@ -5,14 +5,16 @@
 //! (a fused kernel, a numerically careful formula). Scalar functions can use the lighter
 //! [`Scalar::custom`](crate::Scalar::custom).
 
-use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::tensor::op::TensorOp;
 use crate::{Array, Element, Tape, TapeError, Tensor};
 
 /// A differentiable primitive over tensors: a forward and its vector-Jacobian product.
 ///
-/// Check every implementation with [`check::gradcheck`](crate::check::gradcheck).
+/// Check every implementation with [`check::gradcheck`](crate::check::gradcheck). A function
+/// is `Send + Sync`, since the tape keeps it and a tape may move to another thread: state it
+/// holds is plain data, or behind `Arc` rather than `Rc`.
 ///
 /// ```
 /// use tape::{Array, Function, Tape, TapeError};
@@ -39,7 +41,7 @@ use crate::{Array, Element, Tape, TapeError, Tensor};
 /// assert_eq!(y.to_vec(), vec![0.0, 2f64.ln(), 800.0]);
 /// assert_eq!(y.sum().backward().wrt(x).data(), &[0.0, 0.5, 1.0]);
 /// ```
-pub trait Function<T: Element> {
+pub trait Function<T: Element>: Send + Sync {
     /// The name shown in tape listings and error messages.
     fn name(&self) -> &str;
 
@@ -146,6 +148,6 @@ impl<T: Element> Tape<T> {
             f.forward(&xs)?
         };
         let idx: Vec<u32> = inputs.iter().map(|x| x.idx).collect();
-        Ok(self.push_tensor(TensorOp::Custom(Rc::new(f.clone())), &idx, out))
+        Ok(self.push_tensor(TensorOp::Custom(Arc::new(f.clone())), &idx, out))
     }
 }

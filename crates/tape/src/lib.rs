@@ -19,8 +19,9 @@
 //!   and backward over scalars is a tight multiply-add loop.
 //! - Tensors ([`Tensor`]) are contiguous row-major arrays with NumPy broadcasting, matrix
 //!   products through a real GEMM, reductions, reshapes and indexing.
-//! - Handles are `Copy` and borrow their tape; there is no global state besides the thread
-//!   count of large matrix products ([`set_num_threads`]).
+//! - Handles are `Copy` and borrow their tape; there is no global state besides where large
+//!   kernels run ([`set_parallelism`]: tapegrad's own threads, the caller's `rayon` pool, or
+//!   the calling thread). A tape is `Send`, so a host's tasks can each own one.
 //! - New primitives implement [`Function`]; [`check`] compares any gradient with central
 //!   finite differences.
 //! - Derivative rules are written once, generic over [`Real`] (numbers or handles), so they
@@ -67,7 +68,9 @@ pub use backward::{Gradients, GraphGradients, Wrt, WrtGraph};
 pub use custom::Function;
 pub use element::Element;
 pub use error::TapeError;
-pub use parallel::{num_threads, set_num_threads};
+pub use parallel::{
+    IDLE_SPIN, Parallelism, num_threads, parallelism, set_num_threads, set_parallelism,
+};
 pub use rules::Real;
 pub use scalar::Scalar;
 pub use shape::{Shape, broadcast_shapes};

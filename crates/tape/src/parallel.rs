@@ -1,20 +1,150 @@
-//! How many threads kernels may use: [`set_num_threads`] and [`num_threads`].
+//! Where kernels run: [`set_parallelism`] and [`parallelism`] (tapegrad's own threads, the
+//! caller's `rayon` pool, or the calling thread alone), and the shortcuts [`set_num_threads`]
+//! and [`num_threads`].
 //!
 //! Only large matrix products (from 2¹⁹ multiply-adds) and elementwise kernels on large
 //! arrays (from 2¹⁵ elements) run on more than one thread; everything else, the scalar tape
-//! included, runs on the calling thread. The count is process-wide, like PyTorch's
+//! included, runs on the calling thread. The setting is process-wide, like PyTorch's
 //! `torch.set_num_threads`.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-
-use crate::Element;
-use crate::array::buffers;
+use std::time::Duration;
 
 mod pool;
+mod product;
 
-/// 0 until first read or set.
-static THREADS: AtomicUsize = AtomicUsize::new(0);
+pub use product::Gemm;
+pub(crate) use product::{Operand, gemm, transpose_into};
+
+/// Where the kernels that share out their work run: matrix products of at least 2¹⁹
+/// multiply-adds and elementwise kernels on at least 2¹⁵ elements. Everything else runs on the
+/// calling thread, whatever the setting. Set with [`set_parallelism`].
+///
+/// ```
+/// use tape::{Array, Parallelism};
+///
+/// // A program with a rayon pool of its own: products run on that pool's threads.
+/// let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+/// tape::set_parallelism(Parallelism::Rayon);
+/// let a = Array::<f32>::full(&[256, 256], 1.0);
+/// let c = pool.install(|| a.matmul(&a).unwrap());  // 2²⁴ multiply-adds, on `pool`
+/// assert_eq!(c.get(&[3, 7]), 256.0);
+/// assert_eq!(pool.install(tape::num_threads), 2);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Parallelism {
+    /// The calling thread and up to `n − 1` threads of tapegrad's own pool (`n` at least 1;
+    /// 0 counts as 1). The pool's threads start when first needed, and each sleeps once it
+    /// has found no work for [`IDLE_SPIN`]. A product too narrow to cut into blocks (fewer
+    /// than 64 rows, or 32 columns of a transposed right operand) is left whole to the
+    /// matrix-multiply library, whose own split runs on `rayon`'s global pool. The default,
+    /// with `n` from the `TAPEGRAD_THREADS` environment variable, else the number of cores.
+    Own(usize),
+    /// The `rayon` pool the calling thread belongs to (in `ThreadPool::install`, or in a task
+    /// of that pool), else `rayon`'s global pool, as `rayon::join` chooses; as many threads as
+    /// that pool has. tapegrad then starts no thread of its own: a program that already runs
+    /// a `rayon` pool keeps one pool, and its tasks' products take their blocks from it.
+    Rayon,
+    /// The calling thread alone.
+    None,
+}
+
+/// How long each thread of tapegrad's own pool ([`Parallelism::Own`]) keeps checking for
+/// work after its last job before it sleeps: the longest it keeps a core busy after a
+/// product or elementwise kernel has returned. A program that stops calling kernels has all
+/// its cores back within this time (the pool's threads wake again with the next job).
+///
+/// ```
+/// assert!(tape::IDLE_SPIN <= std::time::Duration::from_millis(1));
+/// ```
+pub const IDLE_SPIN: Duration = Duration::from_micros(200);
+
+/// The setting, encoded: [`UNSET`] until first read or set, [`RAYON`], [`NONE`], or the
+/// thread count of [`Parallelism::Own`].
+static SETTING: AtomicUsize = AtomicUsize::new(UNSET);
+const UNSET: usize = 0;
+const RAYON: usize = usize::MAX;
+const NONE: usize = usize::MAX - 1;
+/// The largest thread count stored (the pool starts at most 63 threads anyway).
+const MAX_OWN: usize = usize::MAX - 2;
+
+/// Sets where large matrix products and elementwise kernels run, for the whole process.
+///
+/// ```
+/// use tape::Parallelism;
+/// tape::set_parallelism(Parallelism::None);
+/// assert_eq!(tape::parallelism(), Parallelism::None);
+/// assert_eq!(tape::num_threads(), 1);
+/// tape::set_parallelism(Parallelism::Own(0));
+/// assert_eq!(tape::parallelism(), Parallelism::Own(1));
+/// ```
+pub fn set_parallelism(parallelism: Parallelism) {
+    let code = match parallelism {
+        Parallelism::Own(n) => n.clamp(1, MAX_OWN),
+        Parallelism::Rayon => RAYON,
+        Parallelism::None => NONE,
+    };
+    SETTING.store(code, Ordering::Relaxed);
+}
+
+/// Where large matrix products and elementwise kernels run: the last [`set_parallelism`] (or
+/// [`set_num_threads`]), or else [`Parallelism::Own`] with the count of the
+/// `TAPEGRAD_THREADS` environment variable, or else of the available cores.
+///
+/// ```
+/// tape::set_num_threads(3);
+/// assert_eq!(tape::parallelism(), tape::Parallelism::Own(3));
+/// ```
+pub fn parallelism() -> Parallelism {
+    match SETTING.load(Ordering::Relaxed) {
+        UNSET => {
+            let n = std::env::var("TAPEGRAD_THREADS")
+                .ok()
+                .and_then(|s| s.trim().parse::<usize>().ok())
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+                .clamp(1, MAX_OWN);
+            // Keep a setting made concurrently rather than overwrite it.
+            match SETTING.compare_exchange(UNSET, n, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => Parallelism::Own(n),
+                Err(set) => decode(set),
+            }
+        }
+        code => decode(code),
+    }
+}
+
+fn decode(code: usize) -> Parallelism {
+    match code {
+        RAYON => Parallelism::Rayon,
+        NONE => Parallelism::None,
+        n => Parallelism::Own(n),
+    }
+}
+
+/// Sets how many threads large matrix products and elementwise kernels may use (at least 1),
+/// on tapegrad's own pool: [`set_parallelism`]`(`[`Parallelism::Own`]`(n))`.
+///
+/// ```
+/// tape::set_num_threads(1);
+/// assert_eq!(tape::num_threads(), 1);
+/// ```
+pub fn set_num_threads(n: usize) {
+    set_parallelism(Parallelism::Own(n));
+}
+
+/// How many threads large matrix products and elementwise kernels called from this thread may
+/// use: `n` for [`Parallelism::Own`]`(n)`, 1 for [`Parallelism::None`], and for
+/// [`Parallelism::Rayon`] the size of the `rayon` pool this thread is in (else of the global
+/// pool).
+///
+/// ```
+/// assert!(tape::num_threads() >= 1);
+/// ```
+pub fn num_threads() -> usize {
+    Team::current().threads()
+}
 
 /// Matrix products with fewer multiply-adds (`m·k·n`) than this run on one thread: below it,
 /// handing work to a second thread costs more than it saves. (On two threads, 128×128·128×32
@@ -22,48 +152,46 @@ static THREADS: AtomicUsize = AtomicUsize::new(0);
 /// 34 µs.)
 pub(crate) const PARALLEL_GEMM_MIN: usize = 1 << 19;
 
-/// Sets how many threads large matrix products and elementwise kernels may use (at least 1).
-///
-/// ```
-/// tape::set_num_threads(1);
-/// assert_eq!(tape::num_threads(), 1);
-/// ```
-pub fn set_num_threads(n: usize) {
-    THREADS.store(n.max(1), Ordering::Relaxed);
+/// The threads one kernel call uses, read from the setting once at the start of the call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Team {
+    /// The calling thread alone.
+    Alone,
+    /// The calling thread and up to `n − 1` threads of tapegrad's pool (`n` ≥ 2).
+    Own(usize),
+    /// The `n` threads of the `rayon` pool of the calling thread (`n` ≥ 2).
+    Rayon(usize),
 }
 
-/// How many threads large matrix products and elementwise kernels may use: the last
-/// [`set_num_threads`], or else the `TAPEGRAD_THREADS` environment variable, or else the
-/// number of available cores.
-///
-/// ```
-/// assert!(tape::num_threads() >= 1);
-/// ```
-pub fn num_threads() -> usize {
-    match THREADS.load(Ordering::Relaxed) {
-        0 => {
-            let n = std::env::var("TAPEGRAD_THREADS")
-                .ok()
-                .and_then(|s| s.trim().parse::<usize>().ok())
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-                .max(1);
-            // Keep a count set concurrently rather than overwrite it.
-            match THREADS.compare_exchange(0, n, Ordering::Relaxed, Ordering::Relaxed) {
-                Ok(_) => n,
-                Err(set) => set,
-            }
+impl Team {
+    /// The team the setting gives a kernel called on this thread.
+    pub(crate) fn current() -> Team {
+        match parallelism() {
+            Parallelism::Own(n) if n > 1 => Team::Own(n),
+            Parallelism::Rayon => match rayon::current_num_threads() {
+                n if n > 1 => Team::Rayon(n),
+                _ => Team::Alone,
+            },
+            _ => Team::Alone,
         }
-        n => n,
     }
-}
 
-/// The threads a product of `m·k` by `k·n` should use.
-#[inline]
-pub(crate) fn gemm_threads(m: usize, k: usize, n: usize) -> usize {
-    if m.saturating_mul(k).saturating_mul(n) < PARALLEL_GEMM_MIN {
-        1
-    } else {
-        num_threads()
+    /// The team of a product of `m·k` by `k·n`: alone below [`PARALLEL_GEMM_MIN`].
+    #[inline]
+    pub(crate) fn for_product(m: usize, k: usize, n: usize) -> Team {
+        if m.saturating_mul(k).saturating_mul(n) < PARALLEL_GEMM_MIN {
+            Team::Alone
+        } else {
+            Team::current()
+        }
+    }
+
+    /// How many threads, the caller included.
+    pub(crate) fn threads(self) -> usize {
+        match self {
+            Team::Alone => 1,
+            Team::Own(n) | Team::Rayon(n) => n,
+        }
     }
 }
 
@@ -93,11 +221,12 @@ pub(crate) fn for_chunks_with<T: Send, const S: usize>(
         with.iter().all(|w| w.len() == n),
         "internal error: for_chunks_with: slices of different lengths"
     );
-    let threads = if n < PARALLEL_ELEMENTS_MIN {
-        1
+    let team = if n < PARALLEL_ELEMENTS_MIN {
+        Team::Alone
     } else {
-        num_threads()
+        Team::current()
     };
+    let threads = team.threads();
     if threads == 1 {
         return f(0, out, with);
     }
@@ -115,222 +244,11 @@ pub(crate) fn for_chunks_with<T: Send, const S: usize>(
         out = tail;
         with = split.map(|(_, t)| t);
     }
-    run_blocks(chunks.len(), threads, |i| {
+    run_blocks(chunks.len(), team, |i| {
         if let Some((chunk, with)) = lock(&chunks[i]).take() {
             f(i * len, chunk, with);
         }
     });
-}
-
-/// A matrix operand of a product: its elements and `(row stride, column stride)`.
-#[derive(Clone, Copy)]
-pub(crate) struct Operand<'a, T> {
-    pub(crate) data: &'a [T],
-    pub(crate) strides: (isize, isize),
-}
-
-impl<'a, T> Operand<'a, T> {
-    pub(crate) fn new(data: &'a [T], strides: (isize, isize)) -> Self {
-        Operand { data, strides }
-    }
-
-    /// The operand from row `r` on (`r` rows skipped).
-    fn skip_rows(self, r: usize) -> Self {
-        Operand {
-            data: &self.data[r * self.strides.0 as usize..],
-            ..self
-        }
-    }
-
-    /// The operand from column `c` on (`c` columns skipped).
-    fn skip_cols(self, c: usize) -> Self {
-        Operand {
-            data: &self.data[c * self.strides.1 as usize..],
-            ..self
-        }
-    }
-}
-
-/// Rows or columns per block of a product's output: a multiple of 16, the height of `gemm`'s
-/// AVX2 tile (its AVX-512 tile is 64 high; on two threads W2's 128 rows still split evenly).
-const BLOCK_ALIGN: usize = 16;
-
-/// Whether an `m × n` product of a row-major `a` and a transposed `b` (the `x·Wᵀ` of a linear
-/// layer) is computed column-major into a buffer and transposed into place.
-///
-/// The matrix-multiply library packs the operand it treats as its left-hand side into panels,
-/// and for a row-major output that is `bᵀ`, the weight: stored `[n, k]` row-major, packing it
-/// is a gather from `k`-strided rows, paid once per `m` rows of output (and slowest when `k`
-/// is a power of two). Asked for a column-major output, the library packs `a` instead and
-/// reads `bᵀ` contiguously, which is cheaper when `n` is the larger dimension. The time of the
-/// product with the transposition, against the row-major output, one thread, `f32`, medians of
-/// pairs run alternately: 128×784·(256×784)ᵀ 0.95–0.98; 32×784·(256×784)ᵀ 0.71–0.73;
-/// 128×1024·(1024×1024)ᵀ 0.80–0.84; 128×2048·(2048×2048)ᵀ 0.84–0.86; 128×784·(1024×784)ᵀ
-/// 0.97–1.0. At `n = m` the two orders ran alike; at `m = 2n` the row-major one was faster.
-fn transposed_output(m: usize, n: usize, a: &Operand<'_, impl Copy>, b_transposed: bool) -> bool {
-    b_transposed && a.strides.1 == 1 && n >= 2 * m
-}
-
-/// Writes the row-major `rows × cols` array `src` transposed into `dst`, row-major
-/// `cols × rows`.
-pub(crate) fn transpose_into<T: Copy>(src: &[T], rows: usize, cols: usize, dst: &mut [T]) {
-    // Sixteen source rows at a time, read side by side: each output row then receives 16
-    // consecutive elements (a whole cache line of `f32`) per pass, where going one source row
-    // at a time would write single elements `rows` apart. (256 × 128 `f32`: 10 µs, against 21
-    // for 16 × 16 tiles of single elements; 1,024 × 128: 50 against 90–150.)
-    const TILE: usize = 16;
-    let src = &src[..rows * cols];
-    let whole = rows / TILE * TILE;
-    for j0 in (0..whole).step_by(TILE) {
-        let block = &src[j0 * cols..(j0 + TILE) * cols];
-        let lines: [&[T]; TILE] = std::array::from_fn(|t| &block[t * cols..(t + 1) * cols]);
-        for i in 0..cols {
-            let at = i * rows + j0;
-            let out: &mut [T; TILE] = (&mut dst[at..at + TILE])
-                .try_into()
-                .expect("a slice of TILE elements");
-            for (x, line) in out.iter_mut().zip(&lines) {
-                *x = line[i];
-            }
-        }
-    }
-    for j in whole..rows {
-        for (i, &v) in src[j * cols..(j + 1) * cols].iter().enumerate() {
-            dst[i * rows + j] = v;
-        }
-    }
-}
-
-/// `c = a · b` for an `m × k` operand `a`, a `k × n` operand `b` and a row-major `m × n`
-/// output `c`, on up to `threads` threads.
-///
-/// The output is split into blocks, which the calling thread and the pool's threads take in
-/// turn, so the calling thread always works, and a block no pool thread has started yet is
-/// taken by the caller. The matrix-multiply library's own split instead
-/// blocks the caller until the pool is done: within a training step, where the pool's threads
-/// have gone to sleep between products, that made two threads barely faster than one (W2 at
-/// 1.4–2.0 ms, median 1.74, against 1.1–1.6 ms, median 1.45, with the split here).
-///
-/// When `b` is stored transposed (its columns contiguous: the `x·Wᵀ` of a linear layer) and
-/// the output is at least twice as wide as a thread's share of its rows, the split is by rows,
-/// each block computed column-major and transposed into place ([`transposed_output`]; so also
-/// on one thread). A narrower output with `b` transposed is split by blocks of columns, each
-/// multiplied into a buffer of its own and copied into `c`: packing `b` in that layout is a
-/// strided gather, which a split by rows would repeat in every thread (W3's 128×784·784×256
-/// with `b` transposed took 510–540 µs on two threads with the library's split, 650 µs on one,
-/// 330 µs split by columns). Otherwise the split is by blocks of rows, written in place.
-/// Products too narrow to split go to the library's own split.
-pub(crate) fn gemm<T: Element>(
-    m: usize,
-    k: usize,
-    n: usize,
-    a: Operand<'_, T>,
-    b: Operand<'_, T>,
-    c: &mut [T],
-    threads: usize,
-) {
-    let product = |m: usize,
-                   n: usize,
-                   a: Operand<'_, T>,
-                   b: Operand<'_, T>,
-                   c: &mut [T],
-                   c_strides: (isize, isize),
-                   threads| {
-        T::gemm(
-            m,
-            k,
-            n,
-            T::one(),
-            a.data,
-            a.strides,
-            b.data,
-            b.strides,
-            T::zero(),
-            c,
-            c_strides,
-            threads,
-        )
-    };
-    let b_transposed = b.strides.0 == 1 && b.strides.1 != 1;
-    // Blocks of rows for a split by rows: one per thread (every block packs all of `b`, so
-    // more blocks cost more packing: W3's 128×784·784×256 on two threads ran at 157–164 GFLOP/s
-    // in two blocks, 120–138 in four). A thread slow to start still costs nothing: the caller
-    // then takes its block.
-    let height = m.div_ceil(threads).next_multiple_of(BLOCK_ALIGN).min(m);
-    // `f(row0, rows)` for blocks of `height` rows of `c`, on the calling thread and the pool's.
-    let by_rows = |c: &mut [T], f: &(dyn Fn(usize, &mut [T]) + Sync)| {
-        if n == 0 {
-            return;
-        }
-        let blocks: Vec<Mutex<Option<&mut [T]>>> = c
-            .chunks_mut(height * n)
-            .map(|rows| Mutex::new(Some(rows)))
-            .collect();
-        run_blocks(blocks.len(), threads, |i| {
-            if let Some(rows) = lock(&blocks[i]).take() {
-                f(i * height, rows);
-            }
-        });
-    };
-    // Rows `row0..row0 + h` of the product, computed column-major into a buffer and
-    // transposed into `out` (those rows of `c`).
-    let transposed_rows = |row0: usize, h: usize, out: &mut [T], threads: usize| {
-        let mut part = buffers::scratch(h * n);
-        product(
-            h,
-            n,
-            a.skip_rows(row0),
-            b,
-            &mut part,
-            (1, h as isize),
-            threads,
-        );
-        transpose_into(&part, n, h, out);
-        buffers::recycle(part);
-    };
-    if threads > 1 && b_transposed && m >= 2 * BLOCK_ALIGN && transposed_output(height, n, &a, true)
-    {
-        // Each block computed column-major (so `bᵀ` is the contiguous operand, as above) and
-        // transposed into its rows of `c`. (Two threads, 128×1024·(1024×1024)ᵀ: 0.82–0.84 of
-        // the time of the split by columns; 128×784·(256×784)ᵀ: 0.96–0.98.)
-        by_rows(c, &|row0, rows| {
-            transposed_rows(row0, rows.len() / n, rows, 1)
-        });
-    } else if threads > 1 && b_transposed && n >= 2 * BLOCK_ALIGN {
-        // About two blocks per thread, each a multiple of the kernel's tile.
-        let width = n.div_ceil(2 * threads).next_multiple_of(BLOCK_ALIGN).min(n);
-        let blocks = n.div_ceil(width);
-        // The blocks' buffers come from (and go back to) the calling thread's buffer cache, so
-        // a step that repeats the product allocates nothing (a block of 128 × 256 `f32` is at
-        // the allocator's threshold for mapping fresh pages on every call).
-        let parts: Vec<Mutex<Vec<T>>> = (0..blocks)
-            .map(|i| Mutex::new(buffers::scratch(m * width.min(n - i * width))))
-            .collect();
-        run_blocks(blocks, threads, |i| {
-            let n0 = i * width;
-            let w = width.min(n - n0);
-            let part = &mut lock(&parts[i]);
-            product(m, w, a, b.skip_cols(n0), part, (w as isize, 1), 1);
-        });
-        for (i, part) in parts.into_iter().enumerate() {
-            let part = part.into_inner().unwrap_or_else(|e| e.into_inner());
-            let n0 = i * width;
-            let w = width.min(n - n0);
-            for (row, src) in c.chunks_exact_mut(n).zip(part.chunks_exact(w)) {
-                row[n0..n0 + w].copy_from_slice(src);
-            }
-            buffers::recycle(part);
-        }
-    } else if threads > 1 && !b_transposed && m >= 4 * BLOCK_ALIGN {
-        by_rows(c, &|row0, rows| {
-            let h = rows.len() / n;
-            product(h, n, a.skip_rows(row0), b, rows, (n as isize, 1), 1);
-        });
-    } else if transposed_output(m, n, &a, b_transposed) {
-        transposed_rows(0, m, c, threads);
-    } else {
-        product(m, n, a, b, c, (n as isize, 1), threads);
-    }
 }
 
 fn gcd(mut a: usize, mut b: usize) -> usize {
@@ -344,10 +262,10 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Runs `block(i)` for every `i < blocks`, each once, on the calling thread and up to
-/// `threads − 1` threads of the pool, whichever is free first taking the next block: a pool
-/// thread that is slow to start (its core busy) delays the whole by at most one block.
-fn run_blocks(blocks: usize, threads: usize, block: impl Fn(usize) + Sync) {
+/// Runs `block(i)` for every `i < blocks`, each once, on the calling thread and the rest of
+/// `team`, whichever is free first taking the next block: a thread that is slow to start (its
+/// core busy) delays the whole by at most one block.
+fn run_blocks(blocks: usize, team: Team, block: impl Fn(usize) + Sync) {
     let next = AtomicUsize::new(0);
     let work = || {
         loop {
@@ -355,151 +273,126 @@ fn run_blocks(blocks: usize, threads: usize, block: impl Fn(usize) + Sync) {
             if i >= blocks {
                 break;
             }
+            #[cfg(test)]
+            tests::BLOCKS_RUN.with(|n| n.set(n.get() + 1));
             block(i);
         }
     };
-    pool::run(threads.min(blocks).saturating_sub(1), &work);
+    let calls = team.threads().min(blocks);
+    match team {
+        Team::Alone => work(),
+        Team::Own(_) => pool::run(calls.saturating_sub(1), &work),
+        Team::Rayon(_) => fan_out(calls, &work),
+    }
+}
+
+/// Calls `work` `calls` times (at least once) as tasks of the current `rayon` pool, by halves:
+/// the caller starts on its half and leaves the other for an idle thread to steal. A half that
+/// nobody stole, the caller runs when its own returns, and (`work` sharing its blocks through
+/// a counter) finds nothing left to do, so a busy pool costs one check.
+fn fan_out(calls: usize, work: &(dyn Fn() + Sync)) {
+    if calls <= 1 {
+        return work();
+    }
+    let stolen = calls / 2;
+    rayon::join(|| fan_out(calls - stolen, work), || fan_out(stolen, work));
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
-    use crate::Array;
+    use std::cell::Cell;
 
-    /// `a · bᵀ` by the textbook loop, in f64.
-    fn reference(a: &[f64], b_rows: &[f64], m: usize, k: usize, n: usize) -> Vec<f64> {
-        let mut c = vec![0.0; m * n];
-        for i in 0..m {
-            for j in 0..n {
-                c[i * n + j] = (0..k).map(|p| a[i * k + p] * b_rows[j * k + p]).sum();
-            }
-        }
-        c
+    thread_local! {
+        /// How many blocks of [`run_blocks`] this thread has run.
+        pub(crate) static BLOCKS_RUN: Cell<usize> = const { Cell::new(0) };
     }
 
-    /// `gemm` on 1 to 4 threads equals `expected`, whatever `c` held before.
-    fn assert_product_on_threads(
-        m: usize,
-        k: usize,
-        n: usize,
-        a: Operand<'_, f64>,
-        b: Operand<'_, f64>,
-        expected: &[f64],
-    ) {
-        for threads in 1..=4 {
-            // Recycled garbage in `c` must not leak into the result.
-            let mut c = vec![f64::NAN; m * n];
-            gemm(m, k, n, a, b, &mut c, threads);
-            for (x, y) in c.iter().zip(expected) {
-                assert!(
-                    (x - y).abs() < 1e-12,
-                    "{m}×{k}·{k}×{n} on {threads} threads"
-                );
-            }
-        }
+    /// A `rayon` pool of `n` threads named `host-0`, `host-1`, …: a host program's pool.
+    pub(crate) fn host_pool(n: usize) -> rayon::ThreadPool {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .thread_name(|i| format!("host-{i}"))
+            .build()
+            .expect("a rayon pool")
     }
 
-    #[test]
-    fn a_product_split_by_columns_equals_the_textbook_product() {
-        for &(m, k, n) in &[
-            (5, 7, 33),
-            (64, 40, 100),
-            (3, 1, 50),
-            (17, 9, 16),
-            (1, 300, 257),
-            (40, 50, 300),
-            (8, 0, 40),
-        ] {
-            let a = Array::<f64>::rand_uniform(&[m, k], -1.0, 1.0, 1);
-            let b = Array::<f64>::rand_uniform(&[n, k], -1.0, 1.0, 2);
-            let expected = reference(a.data(), b.data(), m, k, n);
-            let (a, b) = (
-                Operand::new(a.data(), (k as isize, 1)),
-                Operand::new(b.data(), (1, k as isize)),
-            );
-            assert_product_on_threads(m, k, n, a, b, &expected);
-        }
-    }
-
-    #[test]
-    fn the_shapes_above_take_both_output_orders() {
-        // Which cases of `a_product_split_by_columns_…` go through the transposition: a
-        // product at least twice as wide as it is high, with `b` transposed and `a` row-major.
-        let data = [0.0; 1];
-        let a = Operand::new(&data[..], (7, 1));
-        assert!(transposed_output(5, 33, &a, true));
-        assert!(transposed_output(40, 80, &a, true));
-        assert!(!transposed_output(40, 79, &a, true));
-        assert!(!transposed_output(64, 100, &a, true));
-        assert!(!transposed_output(5, 33, &a, false));
-        let a_t = Operand::new(&data[..], (1, 5));
-        assert!(!transposed_output(5, 33, &a_t, true));
-    }
-
-    #[test]
-    fn transposing_writes_every_element_to_its_mirror() {
-        // Fewer rows than a tile, whole tiles, and tiles with a remainder.
-        for (rows, cols) in [(3, 4), (16, 5), (35, 7), (1, 1), (0, 3)] {
-            let src: Vec<u32> = (0..(rows * cols) as u32).collect();
-            let mut dst = vec![u32::MAX; rows * cols];
-            transpose_into(&src, rows, cols, &mut dst);
-            for i in 0..cols {
-                for j in 0..rows {
-                    assert_eq!(
-                        dst[i * rows + j],
-                        src[j * cols + i],
-                        "{rows}×{cols} at ({i}, {j})"
-                    );
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn a_product_split_by_rows_equals_the_textbook_product() {
-        // `b` stored as it is used (`[k, n]`), `a` stored as is or transposed (`[k, m]`).
-        for &(m, k, n) in &[(64, 5, 9), (100, 33, 40), (257, 3, 17), (80, 3, 0)] {
-            let a = Array::<f64>::rand_uniform(&[m, k], -1.0, 1.0, 3);
-            let a_t = Array::<f64>::rand_uniform(&[k, m], -1.0, 1.0, 4);
-            let b = Array::<f64>::rand_uniform(&[k, n], -1.0, 1.0, 5);
-            let b_rows: Vec<f64> = (0..n)
-                .flat_map(|j| (0..k).map(move |p| (p, j)))
-                .map(|(p, j)| b.data()[p * n + j])
-                .collect();
-            let a_t_rows: Vec<f64> = (0..m)
-                .flat_map(|i| (0..k).map(move |p| (p, i)))
-                .map(|(p, i)| a_t.data()[p * m + i])
-                .collect();
-            let cases = [
-                (
-                    a.data(),
-                    (k as isize, 1),
-                    reference(a.data(), &b_rows, m, k, n),
-                ),
-                (
-                    a_t.data(),
-                    (1, m as isize),
-                    reference(&a_t_rows, &b_rows, m, k, n),
-                ),
-            ];
-            for (a_data, a_strides, expected) in cases {
-                let (a, b) = (
-                    Operand::new(a_data, a_strides),
-                    Operand::new(b.data(), (n as isize, 1)),
-                );
-                assert_product_on_threads(m, k, n, a, b, &expected);
-            }
-        }
+    /// Runs `f` on `pool` and returns, with its result, how many blocks of [`run_blocks`]
+    /// each of the pool's threads ran meanwhile.
+    pub(crate) fn blocks_per_thread<R: Send>(
+        pool: &rayon::ThreadPool,
+        f: impl FnOnce() -> R + Send,
+    ) -> (R, Vec<usize>) {
+        pool.broadcast(|_| BLOCKS_RUN.with(|n| n.set(0)));
+        let result = pool.install(f);
+        (result, pool.broadcast(|_| BLOCKS_RUN.with(Cell::get)))
     }
 
     #[test]
     fn every_block_runs_exactly_once() {
-        for (blocks, threads) in [(1, 2), (4, 2), (7, 3), (3, 8)] {
-            let counts: Vec<AtomicUsize> = (0..blocks).map(|_| AtomicUsize::new(0)).collect();
-            run_blocks(blocks, threads, |i| {
-                counts[i].fetch_add(1, Ordering::Relaxed);
-            });
-            assert!(counts.iter().all(|c| c.load(Ordering::Relaxed) == 1));
+        let host = host_pool(3);
+        for (blocks, threads) in [(1, 2), (4, 2), (7, 3), (3, 8), (0, 2)] {
+            for team in [Team::Alone, Team::Own(threads), Team::Rayon(threads)] {
+                let counts: Vec<AtomicUsize> = (0..blocks).map(|_| AtomicUsize::new(0)).collect();
+                let run = || {
+                    run_blocks(blocks, team, |i| {
+                        counts[i].fetch_add(1, Ordering::Relaxed);
+                    })
+                };
+                // On the calling thread, and (for `rayon`) from inside a pool as well.
+                run();
+                host.install(run);
+                assert!(
+                    counts.iter().all(|c| c.load(Ordering::Relaxed) == 2),
+                    "{blocks} blocks, {team:?}"
+                );
+            }
         }
+    }
+
+    #[test]
+    fn blocks_under_rayon_run_on_the_callers_pool_and_its_other_threads_join_in() {
+        // Each block waits until the other has started, which only another thread can do
+        // while this one waits; both must be threads of the caller's pool.
+        let host = host_pool(2);
+        let started = [AtomicUsize::new(0), AtomicUsize::new(0)];
+        let ran_on = Mutex::new(Vec::new());
+        host.install(|| {
+            run_blocks(2, Team::Rayon(2), |i| {
+                let me = std::thread::current();
+                lock(&ran_on).push((rayon::current_thread_index(), me.name().map(String::from)));
+                started[i].store(1, Ordering::SeqCst);
+                let t0 = std::time::Instant::now();
+                while started[1 - i].load(Ordering::SeqCst) == 0
+                    && t0.elapsed() < Duration::from_secs(30)
+                {
+                    std::thread::yield_now();
+                }
+            })
+        });
+        let mut ran_on = ran_on.into_inner().unwrap();
+        ran_on.sort();
+        assert_eq!(
+            ran_on,
+            [
+                (Some(0), Some("host-0".to_string())),
+                (Some(1), Some("host-1".to_string()))
+            ]
+        );
+    }
+
+    #[test]
+    fn elementwise_chunks_under_rayon_run_on_the_callers_pool() {
+        // `for_chunks` reads the process-wide setting, which other tests change: the chunks
+        // are shared out by `run_blocks` with an explicit team here, as `for_chunks_with`
+        // does with the one it reads.
+        let host = host_pool(2);
+        let blocks = 5;
+        let ((), per_thread) = blocks_per_thread(&host, || {
+            run_blocks(blocks, Team::Rayon(rayon::current_num_threads()), |_| {
+                std::hint::black_box((0..10_000).sum::<u64>());
+            })
+        });
+        assert_eq!(per_thread.iter().sum::<usize>(), blocks, "{per_thread:?}");
     }
 }

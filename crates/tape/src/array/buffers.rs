@@ -7,11 +7,38 @@
 //! [`MAX_BUFFERS`] buffers and [`MAX_BYTES`] bytes per element type and thread, dropping the
 //! oldest beyond that, so its memory stays bounded whatever the program does. Small arrays
 //! bypass it entirely: they cost one length check.
+//!
+//! Each element type has a cache of its own on each thread; [`Cached`] says where it is.
 
 use std::cell::RefCell;
 use std::thread::LocalKey;
 
-use crate::Element;
+use num_traits::Zero;
+
+/// An element type with a cache of buffers on every thread.
+///
+/// A supertrait of [`Element`](crate::Element), implemented for `f32` and `f64` here and
+/// nowhere else: the trait is public only so that a public trait may name it, and this module
+/// is private, so no type outside the crate can implement it (which seals `Element`).
+pub trait Cached: Copy + Zero + 'static {
+    /// This thread's cache of buffers of this type.
+    fn cache() -> &'static LocalKey<RefCell<BufferCache<Self>>>;
+}
+
+macro_rules! impl_cached {
+    ($($t:ty),*) => {$(
+        impl Cached for $t {
+            fn cache() -> &'static LocalKey<RefCell<BufferCache<$t>>> {
+                thread_local! {
+                    static CACHE: RefCell<BufferCache<$t>> = RefCell::new(BufferCache::default());
+                }
+                &CACHE
+            }
+        }
+    )*};
+}
+
+impl_cached!(f32, f64);
 
 /// Buffers shorter than this (in elements) are left to the allocator.
 pub(crate) const MIN_LEN: usize = 1024;
@@ -25,7 +52,6 @@ pub(crate) const MAX_BYTES: usize = 64 << 20;
 /// The cached buffers of one element type on one thread, oldest first. They keep the length
 /// and the (stale) contents they had, so that a kernel which overwrites every element can take
 /// one without clearing it first ([`scratch`]).
-#[doc(hidden)]
 #[derive(Default)]
 pub struct BufferCache<T> {
     buffers: Vec<Vec<T>>,
@@ -77,18 +103,13 @@ impl<T> BufferCache<T> {
     }
 }
 
-/// The cache of `T` on this thread.
-fn cache<T: Element>() -> &'static LocalKey<RefCell<BufferCache<T>>> {
-    T::buffer_cache()
-}
-
 /// An empty `Vec` with room for `n` elements, from the cache when it has one.
 #[inline]
-pub(crate) fn with_capacity<T: Element>(n: usize) -> Vec<T> {
+pub(crate) fn with_capacity<T: Cached>(n: usize) -> Vec<T> {
     if n < MIN_LEN {
         return Vec::with_capacity(n);
     }
-    cache::<T>()
+    T::cache()
         .try_with(|c| c.try_borrow_mut().ok().and_then(|mut c| c.take(n)))
         .ok()
         .flatten()
@@ -102,9 +123,9 @@ pub(crate) fn with_capacity<T: Element>(n: usize) -> Vec<T> {
 /// `n` elements of unspecified value (zeros, or what a recycled buffer held), for a kernel
 /// that overwrites every one of them.
 #[inline]
-pub(crate) fn scratch<T: Element>(n: usize) -> Vec<T> {
+pub(crate) fn scratch<T: Cached>(n: usize) -> Vec<T> {
     if n >= MIN_LEN {
-        let reused = cache::<T>()
+        let reused = T::cache()
             .try_with(|c| {
                 c.try_borrow_mut()
                     .ok()
@@ -121,7 +142,7 @@ pub(crate) fn scratch<T: Element>(n: usize) -> Vec<T> {
 
 /// `n` copies of `v`, in a buffer from the cache when it has one.
 #[inline]
-pub(crate) fn filled<T: Element>(n: usize, v: T) -> Vec<T> {
+pub(crate) fn filled<T: Cached>(n: usize, v: T) -> Vec<T> {
     let mut buf = with_capacity(n);
     buf.resize(n, v);
     buf
@@ -130,11 +151,11 @@ pub(crate) fn filled<T: Element>(n: usize, v: T) -> Vec<T> {
 /// Gives a buffer back to this thread's cache (or to the allocator if it is small, or the
 /// thread is shutting down).
 #[inline]
-pub(crate) fn recycle<T: Element>(buf: Vec<T>) {
+pub(crate) fn recycle<T: Cached>(buf: Vec<T>) {
     if buf.capacity() < MIN_LEN {
         return;
     }
-    let _ = cache::<T>().try_with(move |c| {
+    let _ = T::cache().try_with(move |c| {
         if let Ok(mut c) = c.try_borrow_mut() {
             c.give(buf);
         }

@@ -278,12 +278,12 @@ impl<T: Element> Array<T> {
         } else {
             buffers::filled(m * n, T::zero())
         };
-        let threads = crate::parallel::gemm_threads(m, k, n);
+        let team = crate::parallel::Team::for_product(m, k, n);
         let (a, b) = (
             Operand::new(&self.data, a_strides),
             Operand::new(&other.data, b_strides),
         );
-        crate::parallel::gemm(m, k, n, a, b, &mut out, threads);
+        crate::parallel::gemm(m, k, n, a, b, &mut out, team);
         Array::from_parts(out, SmallVec::from_slice(&[m, n]))
     }
 

@@ -22,10 +22,12 @@ use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock, TryLockError};
 use std::time::{Duration, Instant};
 
-/// How long an idle worker keeps checking for the next job before it sleeps. Long enough to
-/// span the elementwise work between two products of a training step, short enough that a
-/// program that stops using products gives the core back almost at once.
-const SPIN: Duration = Duration::from_micros(200);
+use super::IDLE_SPIN;
+
+/// How long an idle worker keeps checking for the next job before it sleeps ([`IDLE_SPIN`]).
+/// Long enough to span the elementwise work between two products of a training step, short
+/// enough that a program that stops using products gives the core back almost at once.
+const SPIN: Duration = IDLE_SPIN;
 
 /// The most workers the pool starts, whatever thread count is asked for.
 const MAX_WORKERS: usize = 63;

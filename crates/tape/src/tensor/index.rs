@@ -1,7 +1,7 @@
 //! Indexing: one element per row (for cross-entropy), rows by index, and their adjoints
 //! (scatter, index_add), which are ops of their own so that the backward is differentiable.
 
-use std::rc::Rc;
+use std::sync::Arc;
 
 use super::op::TensorOp;
 use crate::{Element, TapeError, Tensor};
@@ -56,7 +56,7 @@ impl<'t, T: Element> Tensor<'t, T> {
         let out = self.with_value(|a| a.gather_elems(idx));
         Ok(self
             .tape
-            .push_tensor(TensorOp::GatherElems(Rc::from(idx)), &[self.idx], out))
+            .push_tensor(TensorOp::GatherElems(Arc::from(idx)), &[self.idx], out))
     }
 
     /// [`Tensor::try_gather`], panicking on bad input.
@@ -107,7 +107,7 @@ impl<'t, T: Element> Tensor<'t, T> {
         let out = self.with_value(|a| a.scatter_elems(idx, n_cols));
         Ok(self
             .tape
-            .push_tensor(TensorOp::ScatterElems(Rc::from(idx)), &[self.idx], out))
+            .push_tensor(TensorOp::ScatterElems(Arc::from(idx)), &[self.idx], out))
     }
 
     /// [`Tensor::try_scatter`], panicking on bad input.
@@ -156,7 +156,7 @@ impl<'t, T: Element> Tensor<'t, T> {
         let out = self.with_value(|a| a.index_select(idx));
         Ok(self
             .tape
-            .push_tensor(TensorOp::IndexSelect(Rc::from(idx)), &[self.idx], out))
+            .push_tensor(TensorOp::IndexSelect(Arc::from(idx)), &[self.idx], out))
     }
 
     /// [`Tensor::try_index_select`], panicking on bad input.
@@ -202,7 +202,7 @@ impl<'t, T: Element> Tensor<'t, T> {
         let out = self.with_value(|a| a.index_add(idx, n_rows));
         Ok(self
             .tape
-            .push_tensor(TensorOp::IndexAdd(Rc::from(idx)), &[self.idx], out))
+            .push_tensor(TensorOp::IndexAdd(Arc::from(idx)), &[self.idx], out))
     }
 
     /// [`Tensor::try_index_add`], panicking on bad input.

@@ -5,7 +5,7 @@
 //! [`Array`]s it is the first-order backward; with [`Tensor`](crate::Tensor) handles it
 //! records the backward on the tape.
 
-use std::rc::Rc;
+use std::sync::Arc;
 
 use smallvec::{SmallVec, smallvec};
 
@@ -29,18 +29,18 @@ pub(crate) enum TensorOp<T: Element> {
     Reshape,
     /// The permutation (behind a reference count, like the other variants' index lists, so
     /// that the op stays small: every tensor node holds one).
-    Permute(Rc<[usize]>),
+    Permute(Arc<[usize]>),
     MaxAll {
         arg: usize,
     },
     MaxAxis {
         axis: usize,
-        arg: Rc<[usize]>,
+        arg: Arc<[usize]>,
     },
-    GatherElems(Rc<[usize]>),
-    ScatterElems(Rc<[usize]>),
-    IndexSelect(Rc<[usize]>),
-    IndexAdd(Rc<[usize]>),
+    GatherElems(Arc<[usize]>),
+    ScatterElems(Arc<[usize]>),
+    IndexSelect(Arc<[usize]>),
+    IndexAdd(Arc<[usize]>),
     Slice {
         axis: usize,
         start: usize,
@@ -58,7 +58,7 @@ pub(crate) enum TensorOp<T: Element> {
     Element {
         flat: usize,
     },
-    Custom(Rc<dyn Function<T>>),
+    Custom(Arc<dyn Function<T>>),
 }
 
 impl<T: Element> TensorOp<T> {

@@ -1,7 +1,7 @@
 //! Reductions: sums, means and maxima over all elements or along an axis. Backward: sums
 //! broadcast the gradient back; maxima send it to the first maximal element.
 
-use std::rc::Rc;
+use std::sync::Arc;
 
 use super::op::TensorOp;
 use crate::{Element, Scalar, Shape, TapeError, Tensor};
@@ -251,7 +251,7 @@ impl<'t, T: Element> Tensor<'t, T> {
         }
         let op = TensorOp::MaxAxis {
             axis,
-            arg: Rc::from(arg),
+            arg: Arc::from(arg),
         };
         Ok(self.tape.push_tensor(op, &[self.idx], out))
     }

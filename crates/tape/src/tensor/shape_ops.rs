@@ -3,7 +3,7 @@
 
 use super::op::TensorOp;
 use crate::shape::{broadcast_shapes, numel};
-use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::{Array, Element, TapeError, Tensor};
 
@@ -84,7 +84,7 @@ impl<'t, T: Element> Tensor<'t, T> {
         let out = self.with_value(|a| a.permute(perm));
         Ok(self
             .tape
-            .push_tensor(TensorOp::Permute(Rc::from(perm)), &[self.idx], out))
+            .push_tensor(TensorOp::Permute(Arc::from(perm)), &[self.idx], out))
     }
 
     /// [`Tensor::try_permute`], panicking on a bad permutation.
