@@ -15,7 +15,9 @@ mod pool;
 mod product;
 
 pub use product::Gemm;
-pub(crate) use product::{Operand, gemm, transpose_into};
+#[cfg(feature = "nalgebra")]
+pub(crate) use product::transpose_into;
+pub(crate) use product::{Operand, gemm};
 
 /// Where the kernels that share out their work run: matrix products of at least 2¹⁹
 /// multiply-adds and elementwise kernels on at least 2¹⁵ elements. Everything else runs on the

@@ -277,6 +277,35 @@ elementwise_ops! {
             domain: Domain::new(-3.0, 3.0),
             example: (3.0) at 0.5 => (1.5, 3.0),
         }
+        /// `c − x` (recorded for `c − x` with a constant `c`); derivative −1.
+        RSubC(c: f64) {
+            name: "rsub_const",
+            samples: [2.0, -0.5],
+            f: |x| T::cast_from(c) - x,
+            df: |x, _out| x.cst(-1.0),
+            domain: Domain::new(-3.0, 3.0),
+            example: (2.0) at 0.5 => (1.5, -1.0),
+        }
+        /// `x / c`, exactly IEEE division (recorded for `x / c` with a constant `c`);
+        /// derivative `1/c`.
+        DivC(c: f64) {
+            name: "div_const",
+            samples: [3.0, -0.5],
+            f: |x| x / T::cast_from(c),
+            df: |x, _out| x.cst(1.0 / c),
+            domain: Domain::new(-3.0, 3.0),
+            example: (4.0) at 3.0 => (0.75, 0.25),
+        }
+        /// `c / x` (recorded for `c / x` with a constant `c`); derivative `−c/x²`, computed
+        /// as `−out/x`.
+        RDivC(c: f64) {
+            name: "rdiv_const",
+            samples: [2.0, -1.5],
+            f: |x| T::cast_from(c) / x,
+            df: |x, out| -(out / x),
+            domain: Domain::new(-3.0, 3.0).avoiding(&[0.0], 0.2),
+            example: (2.0) at 4.0 => (0.5, -0.125),
+        }
     }
     binary {
         /// `x + y`.

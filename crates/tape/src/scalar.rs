@@ -176,8 +176,9 @@ impl<'t, T: Element> Scalar<'t, T> {
     }
 
     /// `op` where one operand or both are constants on no tape: folded if both are; recorded
-    /// as one node with the constant as its parameter where the table has such an op (`x + c`,
-    /// `c · x`, `xᶜ`); else with the constant recorded on the other operand's tape.
+    /// as one node with the constant as its parameter where the table has such an op (`x ± c`,
+    /// `c − x`, `c · x`, `x / c`, `c / x`, `xᶜ`); else with the constant recorded on the other
+    /// operand's tape.
     #[track_caller]
     fn binary_with_constant(self, other: Self, op: BinaryOp) -> Self {
         match (self.tape, other.tape) {
@@ -187,8 +188,8 @@ impl<'t, T: Element> Scalar<'t, T> {
                     BinaryOp::Add => self.unary(UnaryOp::AddC(c)),
                     BinaryOp::Sub => self.unary(UnaryOp::AddC(-c)),
                     BinaryOp::Mul => self.unary(UnaryOp::MulC(c)),
+                    BinaryOp::Div => self.unary(UnaryOp::DivC(c)),
                     BinaryOp::Pow => self.unary(UnaryOp::PowF(c)),
-                    // x / c records a division (multiplying by 1/c rounds differently).
                     _ => self.binary(other.on(tape, op.name()), op),
                 }
             }
@@ -196,7 +197,9 @@ impl<'t, T: Element> Scalar<'t, T> {
                 let c = self.value.as_f64();
                 match op {
                     BinaryOp::Add => other.unary(UnaryOp::AddC(c)),
+                    BinaryOp::Sub => other.unary(UnaryOp::RSubC(c)),
                     BinaryOp::Mul => other.unary(UnaryOp::MulC(c)),
+                    BinaryOp::Div => other.unary(UnaryOp::RDivC(c)),
                     _ => self.on(tape, op.name()).binary(other, op),
                 }
             }
@@ -428,9 +431,8 @@ impl<'t, T: Element> Div<T> for Scalar<'t, T> {
     #[inline]
     #[track_caller]
     fn div(self, c: T) -> Self {
-        // Multiplying by the reciprocal would round differently from x / c: a division is
-        // recorded, against the constant, so the value is exactly IEEE division.
-        self.binary(Scalar::constant(c), BinaryOp::Div)
+        // A division by the constant, not a product with 1/c, which rounds differently.
+        self.unary(UnaryOp::DivC(c.as_f64()))
     }
 }
 impl<'t, T: Element> Rem<T> for Scalar<'t, T> {
@@ -458,7 +460,7 @@ macro_rules! scalar_lhs_const {
             #[inline]
             #[track_caller]
             fn sub(self, x: Scalar<'t, $t>) -> Scalar<'t, $t> {
-                Scalar::constant(self).binary(x, BinaryOp::Sub)
+                x.unary(UnaryOp::RSubC(self as f64))
             }
         }
         impl<'t> Mul<Scalar<'t, $t>> for $t {
@@ -474,7 +476,7 @@ macro_rules! scalar_lhs_const {
             #[inline]
             #[track_caller]
             fn div(self, x: Scalar<'t, $t>) -> Scalar<'t, $t> {
-                Scalar::constant(self).binary(x, BinaryOp::Div)
+                x.unary(UnaryOp::RDivC(self as f64))
             }
         }
         impl<'t> Rem<Scalar<'t, $t>> for $t {

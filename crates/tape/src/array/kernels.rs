@@ -62,6 +62,16 @@ macro_rules! with_unary_fn {
                 let $f = |x: T| x * c;
                 $body
             }
+            UnaryOp::RSubC(c) => {
+                let c = T::cast_from(c);
+                let $f = |x: T| c - x;
+                $body
+            }
+            UnaryOp::DivC(c) => {
+                let c = T::cast_from(c);
+                let $f = |x: T| x / c;
+                $body
+            }
             op => {
                 let $f = |x: T| op.f(x);
                 $body

@@ -7,7 +7,7 @@ use std::ops::{Add, Div, Mul, Neg, Rem, Sub};
 use super::op::TensorOp;
 use crate::rules::{BinaryOp, UnaryOp};
 use crate::shape::broadcast_shapes;
-use crate::{Array, Element, TapeError, Tensor};
+use crate::{Element, TapeError, Tensor};
 
 impl<'t, T: Element> Tensor<'t, T> {
     #[track_caller]
@@ -42,12 +42,6 @@ impl<'t, T: Element> Tensor<'t, T> {
             Ok(t) => t,
             Err(e) => panic!("{e}"),
         }
-    }
-
-    /// A 0-d constant on this tensor's tape, to combine with it by broadcasting.
-    #[track_caller]
-    fn scalar_constant(self, c: T) -> Self {
-        self.tape.tensor_constant(Array::scalar(c))
     }
 
     /// `xⁿ` elementwise for an integer `n`; derivative `n xⁿ⁻¹`.
@@ -125,7 +119,7 @@ impl<'t, T: Element> Div<T> for Tensor<'t, T> {
     type Output = Self;
     #[track_caller]
     fn div(self, c: T) -> Self {
-        self.binary(self.scalar_constant(c), BinaryOp::Div)
+        self.unary(UnaryOp::DivC(c.as_f64()))
     }
 }
 
@@ -142,7 +136,7 @@ macro_rules! tensor_lhs_const {
             type Output = Tensor<'t, $t>;
             #[track_caller]
             fn sub(self, x: Tensor<'t, $t>) -> Tensor<'t, $t> {
-                x.scalar_constant(self).binary(x, BinaryOp::Sub)
+                x.unary(UnaryOp::RSubC(self as f64))
             }
         }
         impl<'t> Mul<Tensor<'t, $t>> for $t {
@@ -156,7 +150,7 @@ macro_rules! tensor_lhs_const {
             type Output = Tensor<'t, $t>;
             #[track_caller]
             fn div(self, x: Tensor<'t, $t>) -> Tensor<'t, $t> {
-                x.scalar_constant(self).binary(x, BinaryOp::Div)
+                x.unary(UnaryOp::RDivC(self as f64))
             }
         }
     };
