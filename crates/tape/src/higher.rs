@@ -7,11 +7,81 @@
 //! first-order backward uses ([`crate::rules`] and the tensor vector-Jacobian products); there
 //! is no second table of derivatives.
 //!
-//! On top of it: [`grad`], Hessian-vector products ([`hvp`]), full Hessians ([`hessian`]) and
-//! Jacobians ([`jacobian`]).
+//! On top of it, the function transforms for functions of one tensor: [`value_and_grad`],
+//! [`grad`], Hessian-vector products ([`hvp`]), full Hessians ([`hessian`]), Jacobian-vector
+//! products ([`jvp`]) and Jacobians ([`jacobian`]). [`crate::func`] has the same names for
+//! functions of a slice of scalars.
 
 pub use crate::backward::{GraphGradients, WrtGraph};
 use crate::{Array, Element, Scalar, Tape, TapeError, Tensor};
+
+/// `f(x)` and its gradient, for a scalar function of one tensor: one recording, one backward
+/// pass (the tensor form of [`crate::func::value_and_grad`]).
+///
+/// # Errors
+/// The errors of [`Scalar::try_backward`].
+///
+/// ```
+/// use tape::{higher::value_and_grad, Array};
+/// let x = Array::from_vec(vec![1.0, 2.0], &[2]).unwrap();
+/// let (v, g) = value_and_grad(|_, x| (x * x).sum(), &x).unwrap();
+/// assert_eq!((v, g.data()), (5.0, &[2.0, 4.0][..]));
+/// ```
+pub fn value_and_grad<T, F>(f: F, x: &Array<T>) -> Result<(T, Array<T>), TapeError>
+where
+    T: Element,
+    F: for<'t> Fn(&'t Tape<T>, Tensor<'t, T>) -> Scalar<'t, T>,
+{
+    let tape = Tape::new();
+    let xh = tape.tensor(x.clone());
+    let y = f(&tape, xh);
+    if y.tape().is_none() {
+        return Ok((y.value(), Array::zeros(x.shape())));
+    }
+    let mut g = y.try_backward()?;
+    Ok((y.value(), g.take(xh)))
+}
+
+/// `f(x)` and the Jacobian-vector product `J·v` of a tensor function of one tensor (the tensor
+/// form of [`crate::func::jvp_vec`]), by the transpose of the transpose: with `u` of the
+/// output's shape, `Jᵀu` is recorded ([`Scalar::backward_graph`]) and `J·v = ∇ᵤ⟨Jᵀu, v⟩`.
+/// About three reverse passes, whatever the sizes.
+///
+/// # Errors
+/// [`TapeError::ShapeMismatch`] if `v` does not have `x`'s shape; the errors of
+/// [`Scalar::backward_graph`].
+///
+/// ```
+/// use tape::{higher::jvp, Array};
+/// // f(x) = x² elementwise: J = diag(2x)
+/// let x = Array::from_vec(vec![1.0, 3.0], &[2]).unwrap();
+/// let v = Array::from_vec(vec![1.0, 10.0], &[2]).unwrap();
+/// let (y, jv) = jvp(|_, x| x * x, &x, &v).unwrap();
+/// assert_eq!((y.data(), jv.data()), (&[1.0, 9.0][..], &[2.0, 60.0][..]));
+/// ```
+pub fn jvp<T, F>(f: F, x: &Array<T>, v: &Array<T>) -> Result<(Array<T>, Array<T>), TapeError>
+where
+    T: Element,
+    F: for<'t> Fn(&'t Tape<T>, Tensor<'t, T>) -> Tensor<'t, T>,
+{
+    if x.shape() != v.shape() {
+        return Err(TapeError::shape(
+            "jvp",
+            "direction shape differs from the point",
+            x.shape(),
+            v.shape(),
+        ));
+    }
+    let tape = Tape::new();
+    let xh = tape.tensor(x.clone());
+    let y = f(&tape, xh);
+    // Jᵀu is linear in u, so u's value does not matter: zeros.
+    let u = tape.zeros(&y.shape());
+    let jtu = (u * y).sum().backward_graph()?.wrt(xh);
+    let d = (jtu * tape.tensor_constant(v.clone())).sum();
+    let mut g = d.try_backward()?;
+    Ok((y.value(), g.take(u)))
+}
 
 /// The gradient of a scalar function of one tensor at `x`, as an array.
 ///

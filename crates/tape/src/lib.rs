@@ -50,6 +50,8 @@ mod custom;
 mod debug;
 mod element;
 mod error;
+mod forward;
+pub mod func;
 pub mod higher;
 #[cfg(any(feature = "ndarray", feature = "nalgebra"))]
 mod interop;
@@ -68,6 +70,9 @@ pub use backward::{Gradients, GraphGradients, Wrt, WrtGraph};
 pub use custom::Function;
 pub use element::Element;
 pub use error::TapeError;
+/// The `num-traits` crate tapegrad implements (`Scalar` is a `num_traits::Float`), so that
+/// generic code names the same version.
+pub use num_traits;
 pub use parallel::{
     IDLE_SPIN, Parallelism, num_threads, parallelism, set_num_threads, set_parallelism,
 };

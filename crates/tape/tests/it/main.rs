@@ -7,6 +7,8 @@ mod check;
 mod common;
 mod composite;
 mod errors;
+mod float;
+mod func;
 mod higher;
 mod higher_props;
 mod interop_nalgebra;
@@ -17,6 +19,7 @@ mod sweep;
 mod table;
 mod tensor_elementwise;
 mod tensor_structural;
+mod testfunctions;
 mod walks;
 
 /// The matrix product skips the gradient of a constant operand; the other operand's gradient
