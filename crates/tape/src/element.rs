@@ -9,6 +9,7 @@ use num_traits::Float;
 use crate::Real;
 use crate::array::buffers::Cached;
 use crate::parallel::Gemm;
+use crate::tape::ConstantTape;
 
 /// A floating-point element type of tapes and arrays: implemented for `f32` and `f64`.
 ///
@@ -17,9 +18,10 @@ use crate::parallel::Gemm;
 /// derivative rules evaluate on plain numbers. Where a method exists in both (`exp`, `sin`,
 /// ...), generic code names the trait: `Float::exp(x)`.
 ///
-/// The trait is sealed: two supertraits private to the crate, implemented for `f32` and `f64`
-/// beside the kernels that need them (the matrix-multiply call and the per-thread buffer
-/// cache), keep other types out, since those kernels exist for these two types only.
+/// The trait is sealed: supertraits private to the crate, implemented for `f32` and `f64`
+/// beside the code that needs them (the matrix-multiply call, the per-thread buffer cache and
+/// the per-thread tape of constants), keep other types out, since those exist for these two
+/// types only.
 ///
 /// ```
 /// use tape::Element;
@@ -42,6 +44,7 @@ pub trait Element:
     + 'static
     + Gemm
     + Cached
+    + ConstantTape
 {
     /// The type's name, as printed in tape listings (`"f32"` or `"f64"`).
     const NAME: &'static str;

@@ -425,6 +425,33 @@ elementwise_ops! {
     }
 }
 
+impl BinaryOp {
+    /// The unary op of the table that computes this op with one operand a constant `c` — `x +
+    /// c`, `c − x`, `c · x`, `x / c`, `xᶜ`, ... (`constant_first`: `c` is the first operand) —
+    /// if there is one: a scalar op with a constant then records one node, with `c` as its
+    /// parameter. The value is the same to the bit (`x − c` is `x + (−c)` in IEEE arithmetic).
+    ///
+    /// ```
+    /// use tape::rules::{BinaryOp, UnaryOp};
+    /// assert_eq!(BinaryOp::Sub.with_constant(2.0, true), Some(UnaryOp::RSubC(2.0)));
+    /// assert_eq!(BinaryOp::Sub.with_constant(2.0, false), Some(UnaryOp::AddC(-2.0)));
+    /// assert_eq!(BinaryOp::Max.with_constant(2.0, false), None);
+    /// ```
+    #[inline(always)]
+    pub fn with_constant(self, c: f64, constant_first: bool) -> Option<UnaryOp> {
+        Some(match (self, constant_first) {
+            (BinaryOp::Add, _) => UnaryOp::AddC(c),
+            (BinaryOp::Mul, _) => UnaryOp::MulC(c),
+            (BinaryOp::Sub, false) => UnaryOp::AddC(-c),
+            (BinaryOp::Sub, true) => UnaryOp::RSubC(c),
+            (BinaryOp::Div, false) => UnaryOp::DivC(c),
+            (BinaryOp::Div, true) => UnaryOp::RDivC(c),
+            (BinaryOp::Pow, false) => UnaryOp::PowF(c),
+            _ => return None,
+        })
+    }
+}
+
 /// An interval with points to keep away from (kinks, poles, branch cuts): where an op is
 /// smooth enough for central differences to approximate its derivative. Property tests draw
 /// inputs uniformly from `[lo, hi]` and push any within `margin` of a point of `avoid` out to

@@ -10,6 +10,8 @@ use crate::tensor::op::TensorOp;
 use crate::{Array, Element, Gradients, Scalar, TapeError, Tensor};
 
 static NEXT_TAPE_ID: AtomicU64 = AtomicU64::new(1);
+/// The id of the tapes of constants (other tapes are numbered from 1).
+const CONSTANT_TAPE_ID: u64 = 0;
 
 /// A recording of operations: the Wengert list that [`Scalar::backward`] and
 /// [`Tape::vjp`] replay backwards.
@@ -54,8 +56,11 @@ pub(crate) struct Inner<T: Element> {
     constants: Vec<u32>,
     anomaly: Option<Box<Anomaly>>,
     /// How many nodes the fast recording path may fill: [`MAX_NODES`], or 0 while anomaly
-    /// detection is on, so that one comparison sends both cases to the slow path.
+    /// detection is on or on the constant tape, so that one comparison sends those cases to
+    /// the slow path.
     fast_limit: usize,
+    /// Whether this is a thread's tape of constants ([`ConstantTape`]), which records nothing.
+    records_nothing: bool,
 }
 
 /// A node recorded by a tensor op.
@@ -127,6 +132,7 @@ impl<T: Element> Tape<T> {
             constants: Vec::new(),
             anomaly: None,
             fast_limit: MAX_NODES,
+            records_nothing: false,
         };
         inner.fit_values();
         inner.push_sink();
@@ -231,7 +237,11 @@ impl<T: Element> Tape<T> {
         } else {
             inner.anomaly = None;
         }
-        inner.fast_limit = if on { 0 } else { MAX_NODES };
+        inner.fast_limit = if on || inner.records_nothing {
+            0
+        } else {
+            MAX_NODES
+        };
     }
 
     /// Whether anomaly detection is on.
@@ -301,7 +311,9 @@ impl<T: Element> Tape<T> {
     #[track_caller]
     pub fn constant(&self, value: T) -> Scalar<'_, T> {
         let idx = self.push_scalar(ScalarNode::inert(Tag::CONST), value);
-        self.inner.borrow_mut().constants.push(idx);
+        if !self.is_constant_tape() {
+            self.inner.borrow_mut().constants.push(idx);
+        }
         Scalar::from_parts(self, idx, value)
     }
 
@@ -661,8 +673,8 @@ impl<T: Element> Inner<T> {
         &self.tensor_inputs[start..start + len]
     }
 
-    /// [`Tape::push_scalar`] when the list is full, at the node limit, or anomaly detection is
-    /// on.
+    /// [`Tape::push_scalar`] when the list is full, at the node limit, anomaly detection is
+    /// on, or on a tape of constants (which records nothing).
     #[cold]
     #[inline(never)]
     fn push_scalar_slow(
@@ -673,6 +685,9 @@ impl<T: Element> Inner<T> {
         words: u64,
         location: &'static Location<'static>,
     ) {
+        if self.records_nothing {
+            return;
+        }
         let idx = self.push(ScalarNode::from_words(pa, pb, words), value);
         if self.anomaly.is_some() {
             let bad = (!value.is_finite()).then(|| value.as_f64());
@@ -756,6 +771,55 @@ impl<T: Element> Inner<T> {
         if err.is_some() {
             a.first = err;
         }
+    }
+}
+
+/// Each thread's tape of constants: the tape of every [`Scalar::constant`] (and of what
+/// `Zero::zero`, `NumCast::from` and the other constructors of generic code give). It records
+/// nothing (its id, 0, marks it), so that ops on constants fold to constants while the
+/// recording path stays what it is without constants: one pointer comparison in
+/// `Scalar::binary`, no test at all in `Scalar::unary`. One per thread and element type, made
+/// on first use and kept for the thread's life (a few hundred bytes): a `Scalar` is not
+/// `Send`, so a constant never meets another thread's.
+///
+/// Sealed: a supertrait of [`Element`], implemented for `f32` and `f64`.
+pub trait ConstantTape: Sized {
+    /// This thread's tape of constants.
+    fn constant_tape() -> &'static Tape<Self>
+    where
+        Self: Element;
+}
+
+macro_rules! impl_constant_tape {
+    ($t:ty) => {
+        impl ConstantTape for $t {
+            fn constant_tape() -> &'static Tape<$t> {
+                thread_local! {
+                    static TAPE: &'static Tape<$t> = Box::leak(Box::new(Tape::records_nothing()));
+                }
+                TAPE.with(|t| *t)
+            }
+        }
+    };
+}
+impl_constant_tape!(f32);
+impl_constant_tape!(f64);
+
+impl<T: Element> Tape<T> {
+    /// A tape that records nothing: the constant tape of [`ConstantTape`].
+    fn records_nothing() -> Self {
+        let mut tape = Tape::with_capacity(0);
+        tape.id = CONSTANT_TAPE_ID;
+        let inner = tape.inner.get_mut();
+        inner.records_nothing = true;
+        inner.fast_limit = 0;
+        tape
+    }
+
+    /// Whether this is a thread's tape of constants (see [`ConstantTape`]).
+    #[inline]
+    pub(crate) fn is_constant_tape(&self) -> bool {
+        self.id == CONSTANT_TAPE_ID
     }
 }
 

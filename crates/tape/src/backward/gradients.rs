@@ -204,7 +204,7 @@ impl<'t, T: Element> Wrt<T> for Scalar<'t, T> {
         T: 'g;
     /// A constant on no tape has gradient 0.
     fn grad_in(self, grads: &Gradients<T>) -> T {
-        let Some(tape) = self.tape else {
+        let Some(tape) = self.tape() else {
             return T::zero();
         };
         grads.check(tape, self.idx, "wrt");

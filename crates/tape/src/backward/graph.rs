@@ -87,7 +87,7 @@ impl<'t, T: Element> WrtGraph<'t, T> for Scalar<'t, T> {
     type Output = Scalar<'t, T>;
     /// A constant on no tape has gradient 0.
     fn graph_grad_in(self, grads: &GraphGradients<'t, T>) -> Scalar<'t, T> {
-        let Some(tape) = self.tape else {
+        let Some(tape) = self.tape() else {
             return Scalar::constant(T::zero());
         };
         grads.check(tape, self.idx);

@@ -295,7 +295,7 @@ macro_rules! elementwise_ops {
             /// assert_eq!(UnaryOp::AddC(1.5).f(2.0f32), 3.5);
             /// assert_eq!(UnaryOp::Relu.f(-2.0f64), 0.0);
             /// ```
-            #[inline]
+            #[inline(always)]
             #[allow(clippy::redundant_locals)]
             pub fn f<T: Element>(self, x: T) -> T {
                 match self {
@@ -323,7 +323,7 @@ macro_rules! elementwise_ops {
             /// assert_eq!(UnaryOp::PowI(3).df(2.0f64, 8.0), 12.0); // 3x²
             /// assert_eq!(UnaryOp::Relu.df(0.0f64, 0.0), 0.0); // the convention at the kink
             /// ```
-            #[inline]
+            #[inline(always)]
             #[allow(clippy::redundant_locals, unused_variables)]
             pub fn df<N: Real>(self, x: N, out: N) -> N {
                 match self {
@@ -429,7 +429,7 @@ macro_rules! elementwise_ops {
             /// assert_eq!(BinaryOp::Div.f(1.0f64, 4.0), 0.25);
             /// assert_eq!(BinaryOp::Max.f(-1.0f32, 2.0), 2.0);
             /// ```
-            #[inline]
+            #[inline(always)]
             #[allow(clippy::redundant_locals)]
             pub fn f<T: Element>(self, x: T, y: T) -> T {
                 match self {
@@ -453,7 +453,7 @@ macro_rules! elementwise_ops {
             /// assert_eq!(BinaryOp::Max.df(3.0f64, 3.0, 3.0), (1.0, 0.0)); // a tie: all to x
             /// assert_eq!(BinaryOp::Pow.df(0.0f64, 2.0, 0.0), (0.0, 0.0)); // 2·0¹, and 0 by convention
             /// ```
-            #[inline]
+            #[inline(always)]
             #[allow(clippy::redundant_locals)]
             pub fn df<N: Real>(self, x: N, y: N, out: N) -> (N, N) {
                 match self {

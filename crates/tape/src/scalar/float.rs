@@ -206,22 +206,17 @@ impl<T: Element> Float for Scalar<'_, T> {
     fn mul_add(self, a: Self, b: Self) -> Self {
         let fused = Float::mul_add(self.value(), a.value(), b.value());
         let product = self * a;
-        match (product.tape, b.tape) {
-            // The sum's node carries the fused value; its partials (1, 1) do not depend on it.
-            (Some(tape), Some(other)) => {
-                tape.same(other, "mul_add");
-                product.record_binary(tape, b, BinaryOp::Add, fused)
-            }
-            (Some(tape), None) => {
-                product.record_binary(tape, b.on(tape, "mul_add"), BinaryOp::Add, fused)
-            }
-            (None, Some(tape)) => {
-                product
-                    .on(tape, "mul_add")
-                    .record_binary(tape, b, BinaryOp::Add, fused)
-            }
-            (None, None) => Scalar::constant(fused),
+        if product.is_constant() && b.is_constant() {
+            return Scalar::constant(fused);
         }
+        let tape = if product.is_constant() {
+            b.tape
+        } else {
+            product.tape
+        };
+        // The sum's node carries the fused value; its partials (1, 1) do not depend on it.
+        let (product, b) = (product.on(tape, "mul_add"), b.on(tape, "mul_add"));
+        product.record_binary(tape, b, BinaryOp::Add, fused)
     }
 
     #[track_caller]

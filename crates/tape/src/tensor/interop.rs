@@ -40,7 +40,7 @@ impl<'t, T: Element> Tensor<'t, T> {
             ));
         }
         // The tape of the first scalar that has one; constants on no tape are recorded there.
-        let Some(tape) = scalars.iter().find_map(|s| s.tape) else {
+        let Some(tape) = scalars.iter().find_map(|s| s.tape()) else {
             return Err(TapeError::invalid(
                 "from_scalars",
                 "every scalar is a constant on no tape; use Tape::tensor_constant",
