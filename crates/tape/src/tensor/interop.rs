@@ -4,6 +4,7 @@
 use std::ops::{Add, Div, Mul, Sub};
 
 use super::op::TensorOp;
+use crate::error::OrPanic;
 use crate::shape::numel;
 use crate::{Array, Element, Scalar, Shape, TapeError, Tensor};
 
@@ -41,7 +42,7 @@ impl<'t, T: Element> Tensor<'t, T> {
         }
         let tape = first.tape;
         for s in scalars {
-            tape.same(s.tape, "from_scalars");
+            TapeError::same_tape(tape, s.tape, "from_scalars")?;
         }
         let value = Array::from_parts(
             scalars.iter().map(|s| s.value()).collect(),
@@ -67,7 +68,7 @@ impl<'t, T: Element> Tensor<'t, T> {
     /// ```
     #[track_caller]
     pub fn from_scalars(scalars: &[Scalar<'t, T>], shape: &[usize]) -> Self {
-        Self::try_from_scalars(scalars, shape).unwrap_or_else(|e| panic!("{e}"))
+        Self::try_from_scalars(scalars, shape).or_panic()
     }
 
     /// The element at a multi-index, as a [`Scalar`]; the gradient flows back to that element.
@@ -130,7 +131,7 @@ impl<'t, T: Element> Tensor<'t, T> {
     /// ```
     #[track_caller]
     pub fn get(self, index: &[usize]) -> Scalar<'t, T> {
-        self.try_get(index).unwrap_or_else(|e| panic!("{e}"))
+        self.try_get(index).or_panic()
     }
 
     /// The only element of a one-element tensor, as a [`Scalar`].
