@@ -73,6 +73,7 @@ pub mod checkpoint;
 pub mod cli;
 pub mod data;
 mod error;
+mod memory;
 pub mod metrics;
 pub mod optim;
 pub mod trainer;
