@@ -111,11 +111,11 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
                 Dtype::F64 => fit::train::<f64>(&args, out, show),
             }
         }
-        Command::Evaluate(args) => match model_file::load(&args.weights)? {
+        Command::Evaluate(args) => match model_file::load_noting(&args.weights)? {
             AnySavedMlp::F32(m) => apply::evaluate(&m, &args, out),
             AnySavedMlp::F64(m) => apply::evaluate(&m, &args, out),
         },
-        Command::Predict(args) => match model_file::load(&args.data.weights)? {
+        Command::Predict(args) => match model_file::load_noting(&args.data.weights)? {
             AnySavedMlp::F32(m) => apply::predict(&m, &args, out),
             AnySavedMlp::F64(m) => apply::predict(&m, &args, out),
         },
