@@ -365,7 +365,7 @@ impl<T: Element> Checkpoint<T> {
         let checksum = match stored_sum {
             None => Checksum::Absent,
             Some(stored) => {
-                let mut views = st.iter().into_iter().collect::<Vec<_>>();
+                let mut views = st.iter().collect::<Vec<_>>();
                 views.sort_by(|a, b| a.0.cmp(b.0));
                 let actual = checksum_of(
                     views
@@ -687,33 +687,47 @@ fn temporary_prefix(file_name: &std::ffi::OsStr) -> String {
     format!(".{}.tmp-", file_name.to_string_lossy())
 }
 
-/// Removes temporary files of earlier saves to the same target that no process is writing
-/// any more (left by a process that was killed with SIGKILL, or lost its power): each is
-/// locked while it is written, so a file whose lock can be taken is abandoned.
+/// Removes temporary files of earlier saves to the same target whose process has ended (it
+/// was killed with SIGKILL, or the machine lost its power). A temporary file's name holds
+/// the id of the process writing it; that process is gone if it is not this one and
+/// `/proc` does not list it (Linux), or if it is this one and the file is not among
+/// [`temporary_files`]. Elsewhere no other process's file is removed.
 fn remove_stale_temporaries(dir: &Path, file_name: &std::ffi::OsStr) {
     let prefix = temporary_prefix(file_name);
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
-        let is_ours = entry.file_name().to_string_lossy().starts_with(&prefix);
-        if !is_ours || !entry.file_type().is_ok_and(|t| t.is_file()) {
-            continue;
-        }
-        let Ok(file) = File::open(entry.path()) else {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
             continue;
         };
-        if file.try_lock().is_ok() {
+        if entry.file_type().is_ok_and(|t| t.is_file()) && process_is_gone(pid, &entry.path()) {
             // Best effort: another process may have removed it first.
             let _ = std::fs::remove_file(entry.path());
         }
     }
 }
 
+/// Whether the process `pid` that named the temporary file `file` has ended.
+fn process_is_gone(pid: u32, file: &Path) -> bool {
+    if pid == std::process::id() {
+        return !temporary_files()
+            .iter()
+            .any(|p| p.file_name() == file.file_name());
+    }
+    let proc_fs = Path::new("/proc");
+    proc_fs.join("self").exists() && !proc_fs.join(pid.to_string()).exists()
+}
+
 /// Writes `bytes` to `path` through a temporary file in the same directory: write, flush to
-/// disk, rename over `path`, then flush the directory entry. The temporary file is locked
-/// while it is written and listed in [`temporary_files`]; abandoned ones of earlier saves to
-/// the same target are removed first.
+/// disk, rename over `path`, then flush the directory entry. The temporary file is listed in
+/// [`temporary_files`] while it exists; abandoned ones of earlier saves to the same target
+/// are removed first.
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let file_name = path.file_name().ok_or_else(|| {
@@ -737,11 +751,10 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     temporary_files().push(tmp.clone());
     let written = (|| -> std::io::Result<()> {
         let mut file = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-        file.lock()?;
         file.write_all(bytes)?;
         file.sync_all()?;
+        drop(file);
         std::fs::rename(&tmp, path)
-        // The lock goes with the file handle, after the rename.
     })();
     if written.is_err() {
         // Best effort: the temporary file may not even have been created.

@@ -33,8 +33,10 @@ mod apply;
 mod args;
 mod fit;
 mod model_file;
+mod outputs;
 mod plot;
 mod report;
+mod signals;
 mod source;
 
 use std::io::{IsTerminal, Write};
@@ -56,7 +58,8 @@ const EVAL_BATCH: usize = 1000;
 
 /// The program: parses the command line, runs it, prints any error to standard error, and
 /// returns the exit status — 0 on success, 1 on an error, 2 for a command line that does not
-/// parse (with `clap`'s message and usage).
+/// parse (with `clap`'s message and usage). SIGINT and SIGTERM end it as usual, but remove
+/// the temporary file of a save in progress first.
 ///
 /// ```no_run
 /// fn main() -> std::process::ExitCode {
@@ -65,6 +68,7 @@ const EVAL_BATCH: usize = 1000;
 /// ```
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    signals::clean_up_on_interrupt();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match run(cli, &mut out) {

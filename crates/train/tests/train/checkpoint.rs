@@ -421,25 +421,29 @@ fn non_finite_values_are_neither_saved_nor_loaded() {
 fn abandoned_temporary_files_are_removed_by_the_next_save_and_live_ones_kept() {
     let dir = TempDir::new("ckpt-stale");
     let path = dir.path().join("m.safetensors");
-    // Left by a process killed during its save: nobody holds its lock.
-    let stale = dir.write(".m.safetensors.tmp-4000000-0", &[0; 1000]);
-    // Being written by a live process: locked.
-    let live = dir.write(".m.safetensors.tmp-4000001-0", &[0; 10]);
-    let holder = std::fs::File::open(&live).unwrap();
-    holder.lock().unwrap();
+    // Left by a process killed during its save: no process has this id (Linux's largest
+    // is 4,194,304).
+    let stale = dir.write(".m.safetensors.tmp-4999999-0", &[0; 1000]);
+    // Being written by a live process (process 1 is always there).
+    let live = dir.write(".m.safetensors.tmp-1-0", &[0; 10]);
+    // Left by this very process outside a save (as a probe would be): abandoned.
+    let own = dir.write(
+        &format!(".m.safetensors.tmp-{}-probe", std::process::id()),
+        &[0; 10],
+    );
     // Another target's temporary file is none of this save's business.
-    let other = dir.write(".n.safetensors.tmp-4000000-0", &[0; 10]);
+    let other = dir.write(".n.safetensors.tmp-4999999-0", &[0; 10]);
     let (w, _) = model_f32();
     save(&path, [("w", &w)], &BTreeMap::new()).unwrap();
-    assert!(!stale.exists());
+    assert!(!stale.exists() && !own.exists());
     assert!(live.exists() && other.exists());
-    drop(holder);
-    save(&path, [("w", &w)], &BTreeMap::new()).unwrap();
-    assert!(!live.exists());
+    let mut names = dir.file_names();
+    names.sort();
     assert_eq!(
-        dir.file_names(),
+        names,
         vec![
-            ".n.safetensors.tmp-4000000-0".to_string(),
+            ".m.safetensors.tmp-1-0".to_string(),
+            ".n.safetensors.tmp-4999999-0".to_string(),
             "m.safetensors".to_string()
         ]
     );
