@@ -6,3 +6,5 @@
 mod cli;
 mod examples;
 mod mnist;
+#[cfg(feature = "cli")]
+mod robustness;

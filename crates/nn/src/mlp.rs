@@ -54,10 +54,12 @@ impl<T: Element> Mlp<T> {
     /// [`Mlp::new`] with the weights drawn by `init`.
     ///
     /// # Errors
-    /// [`NnError::InvalidArgument`] if there are fewer than two sizes or a size is 0.
+    /// [`NnError::InvalidArgument`] if there are fewer than two sizes, a size is 0, or the
+    /// parameters would number more than a vector of `T` can hold (`isize::MAX` bytes).
     ///
     /// ```
     /// use nn::{Activation, Init, Mlp};
+    /// assert!(Mlp::<f32>::with_init(&[2, usize::MAX, 2], Activation::Tanh, Init::Zeros, 0).is_err());
     /// let mlp = Mlp::<f64>::with_init(&[2, 3, 1], Activation::Tanh, Init::Zeros, 0).unwrap();
     /// assert!(mlp.layers[0].weight.data().iter().all(|&w| w == 0.0));
     /// ```
@@ -78,6 +80,21 @@ impl<T: Element> Mlp<T> {
             return Err(NnError::invalid(
                 OP,
                 format!("layer sizes must be positive, got {sizes:?}"),
+            ));
+        }
+        // The parameter count, checked before anything is allocated: a width such as
+        // `usize::MAX` must be an error, not a capacity-overflow panic.
+        let n_params = sizes.windows(2).try_fold(0usize, |acc, w| {
+            w[0].checked_mul(w[1])?.checked_add(w[1])?.checked_add(acc)
+        });
+        let limit = isize::MAX as usize / std::mem::size_of::<T>();
+        if n_params.is_none_or(|n| n > limit) {
+            return Err(NnError::invalid(
+                OP,
+                format!(
+                    "layer sizes {sizes:?} make more parameters than {} can address",
+                    T::NAME
+                ),
             ));
         }
         let layers = sizes

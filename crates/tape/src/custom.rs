@@ -101,10 +101,8 @@ impl<T: Element> Tape<T> {
     /// Records a custom [`Function`] applied to `inputs`. The function is cloned onto the tape.
     ///
     /// # Errors
-    /// The error of the function's `forward`.
-    ///
-    /// # Panics
-    /// If an input belongs to another tape.
+    /// The error of the function's `forward`; [`TapeError::DifferentTapes`] if an input
+    /// belongs to another tape.
     ///
     /// ```
     /// use tape::{Array, Function, Tape, TapeError};
@@ -137,7 +135,7 @@ impl<T: Element> Tape<T> {
         F: Function<T> + Clone + 'static,
     {
         for x in inputs {
-            self.same(x.tape, f.name());
+            TapeError::same_tape(self, x.tape, f.name())?;
         }
         let out = {
             let inner = self.inner.borrow();

@@ -68,6 +68,22 @@ pub enum TapeError {
         /// The first non-finite number found.
         value: f64,
     },
+    /// Handles of two different tapes were combined in one op. The `try_` forms and every
+    /// other function that returns a `Result` report it; operators and the plain forms panic
+    /// with the same message.
+    ///
+    /// ```
+    /// use tape::{Tape, TapeError};
+    /// let (t1, t2) = (Tape::<f64>::new(), Tape::<f64>::new());
+    /// let err = t1.ones(&[2, 2]).try_matmul(t2.ones(&[2, 2])).unwrap_err();
+    /// assert_eq!(err, TapeError::DifferentTapes { op: "matmul".into() });
+    /// assert_eq!(err.to_string(), "matmul: operands belong to different tapes");
+    /// ```
+    #[error("{op}: operands belong to different tapes")]
+    DifferentTapes {
+        /// The op, or the custom function's name.
+        op: String,
+    },
     /// A custom function failed, or was used in a way it does not support.
     #[error("custom function `{name}`: {message}")]
     Custom {
@@ -93,11 +109,45 @@ impl TapeError {
         }
     }
 
+    /// `Ok` if `a` and `b` are the same tape, else [`TapeError::DifferentTapes`] naming `op`.
+    pub(crate) fn same_tape<T: crate::Element>(
+        a: &crate::Tape<T>,
+        b: &crate::Tape<T>,
+        op: &str,
+    ) -> Result<(), Self> {
+        if std::ptr::eq(a, b) {
+            Ok(())
+        } else {
+            Err(TapeError::DifferentTapes { op: op.to_string() })
+        }
+    }
+
     pub(crate) fn invalid(op: &'static str, message: impl Into<String>, shape: &[usize]) -> Self {
         TapeError::InvalidArgument {
             op,
             message: message.into(),
             shape: Shape::from_slice(shape),
+        }
+    }
+}
+
+/// `Result::unwrap` with the error's own message, for the panicking forms of the `try_` ops.
+///
+/// `#[track_caller]` here and on every method between it and the user's code makes the panic
+/// name the user's line, not this crate's. A closure (`unwrap_or_else(|e| panic!(..))`) would
+/// break that chain: closures do not take their caller's location.
+pub(crate) trait OrPanic<V> {
+    /// The value, or a panic with the error's message at the caller's location.
+    fn or_panic(self) -> V;
+}
+
+impl<V> OrPanic<V> for Result<V, TapeError> {
+    #[track_caller]
+    #[inline]
+    fn or_panic(self) -> V {
+        match self {
+            Ok(v) => v,
+            Err(e) => panic!("{e}"),
         }
     }
 }

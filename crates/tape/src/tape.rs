@@ -452,7 +452,7 @@ impl<T: Element> Tape<T> {
         output: Tensor<'_, T>,
         cotangent: &Array<T>,
     ) -> Result<Gradients<T>, TapeError> {
-        self.same(output.tape, "vjp");
+        TapeError::same_tape(self, output.tape, "vjp")?;
         let shape = output.shape();
         if shape.as_slice() != cotangent.shape() {
             return Err(TapeError::shape(

@@ -39,6 +39,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use nn::Model;
 use safetensors::{Dtype, SafeTensors, View};
@@ -65,10 +66,62 @@ use crate::{Result, TrainError};
 pub struct Checkpoint<T: Element> {
     /// The tensors by name.
     pub tensors: BTreeMap<String, Array<T>>,
-    /// The `__metadata__` table of the header (empty if there is none).
+    /// The `__metadata__` table of the header (empty if there is none), without the
+    /// checksum [`save`] adds ([`CHECKSUM_KEY`]).
     pub metadata: BTreeMap<String, String>,
     /// The file it was read from, for error messages.
     pub path: PathBuf,
+    /// Whether the file carried a checksum (which then matched: a file whose checksum does
+    /// not match is not loaded).
+    pub checksum: Checksum,
+}
+
+/// The metadata key under which [`save`] stores a checksum of the tensors and the rest of
+/// the metadata: `crc32:` and eight hexadecimal digits.
+///
+/// The CRC-32 runs over, for each tensor in order of name, its name, element type (`F32`,
+/// `F64`), shape and little-endian data, then over each other metadata key and value in
+/// order of key; every string and the data are preceded by their length in bytes and the
+/// shape by its rank, each as a little-endian `u64`, and every dimension is a
+/// little-endian `u64`.
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use tape::Array;
+/// let path = std::env::temp_dir().join(format!("tapegrad-doc-crc-{}.safetensors", std::process::id()));
+/// train::checkpoint::save(&path, [("w", &Array::<f32>::ones(&[2]))], &BTreeMap::new())?;
+/// let mut bytes = std::fs::read(&path)?;
+/// let header = String::from_utf8_lossy(&bytes[8..]).into_owned();
+/// assert!(header.contains(&format!("\"{}\":\"crc32:", train::checkpoint::CHECKSUM_KEY)));
+/// let last = bytes.len() - 1;
+/// bytes[last] ^= 0x01; // one bit of the data
+/// std::fs::write(&path, &bytes)?;
+/// let err = train::checkpoint::load::<f32>(&path).unwrap_err();
+/// assert!(err.to_string().contains("checksum"), "{err}");
+/// # std::fs::remove_file(&path)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub const CHECKSUM_KEY: &str = "tapegrad_checksum";
+
+/// Whether a loaded checkpoint carried a checksum.
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use tape::Array;
+/// use train::checkpoint::{self, Checksum};
+/// let path = std::env::temp_dir().join(format!("tapegrad-doc-sum-{}.safetensors", std::process::id()));
+/// checkpoint::save(&path, [("w", &Array::<f64>::ones(&[1]))], &BTreeMap::new())?;
+/// assert_eq!(checkpoint::load::<f64>(&path)?.checksum, Checksum::Verified);
+/// # std::fs::remove_file(&path)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Checksum {
+    /// The file had a checksum and it matched its contents.
+    Verified,
+    /// The file had none (written by another program, or by a tapegrad before checksums):
+    /// its contents could not be verified.
+    Absent,
 }
 
 /// Writes named arrays, and `metadata`, to a safetensors file at `path`, atomically: the
@@ -103,10 +156,11 @@ pub fn save<'a, T: Element, N: AsRef<str> + 'a>(
     let dtype = dtype_of::<T>().ok_or_else(|| {
         TrainError::invalid(OP, format!("element type {} cannot be stored", T::NAME))
     })?;
-    let views = tensors
-        .into_iter()
-        .map(|(name, array)| (name.as_ref().to_string(), LeBytes::new(dtype, array)))
-        .collect();
+    let mut views = Vec::new();
+    for (name, array) in tensors {
+        check_finite(OP, name.as_ref(), array)?;
+        views.push((name.as_ref().to_string(), LeBytes::new(dtype, array)));
+    }
     write_views(path, views, metadata)
 }
 
@@ -148,8 +202,17 @@ pub fn save_model<T: Element, M: Model<T>>(
         )
     })?;
     let mut views = Vec::new();
-    model.visit_params(&mut |name, p| views.push((name.to_string(), LeBytes::new(dtype, p))));
-    write_views(path.as_ref(), views, metadata)
+    let mut bad = None;
+    model.visit_params(&mut |name, p| {
+        if bad.is_none() {
+            bad = check_finite("checkpoint::save_model", name, p).err();
+        }
+        views.push((name.to_string(), LeBytes::new(dtype, p)));
+    });
+    match bad {
+        Some(e) => Err(e),
+        None => write_views(path.as_ref(), views, metadata),
+    }
 }
 
 /// Loads a checkpoint into a model's parameters (see [`nn::Model::visit_params_mut`]) and
@@ -214,16 +277,21 @@ fn write_views(
             ));
         }
     }
-    let info: Option<HashMap<String, String>> = if metadata.is_empty() {
-        None
-    } else {
-        Some(
-            metadata
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-        )
-    };
+    let mut sorted: Vec<&(String, LeBytes)> = views.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    let sum = checksum_of(
+        sorted
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.dtype, v.shape.as_slice(), v.bytes.as_slice())),
+        metadata,
+    );
+    let info: HashMap<String, String> = metadata
+        .iter()
+        .filter(|(k, _)| *k != CHECKSUM_KEY)
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .chain([(CHECKSUM_KEY.to_string(), sum)])
+        .collect();
+    let info = Some(info);
     let bytes = safetensors::serialize(views, info)
         .map_err(|e| TrainError::invalid(OP, format!("cannot serialise: {e}")))?;
     write_atomically(path, &bytes)
@@ -250,17 +318,107 @@ fn write_views(
 pub fn load<T: Element>(path: impl AsRef<Path>) -> Result<Checkpoint<T>> {
     let path = path.as_ref();
     let bytes = std::fs::read(path).map_err(|e| TrainError::io(path, e))?;
-    let st = parse(&bytes, path)?;
-    let mut tensors = BTreeMap::new();
-    for (name, view) in st.iter() {
-        check_dtype::<T>(path, name, view.dtype())?;
-        tensors.insert(name.to_string(), decode(view.data(), view.shape())?);
+    Checkpoint::from_bytes(&bytes, path)
+}
+
+impl<T: Element> Checkpoint<T> {
+    /// [`load`] on the bytes of a file already in memory; `name` stands for the file in
+    /// errors and becomes [`Checkpoint::path`].
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// use tape::Array;
+    /// use train::checkpoint::Checkpoint;
+    /// let path = std::env::temp_dir().join(format!("tapegrad-doc-bytes-{}.safetensors", std::process::id()));
+    /// train::checkpoint::save(&path, [("w", &Array::<f32>::ones(&[3]))], &BTreeMap::new())?;
+    /// let bytes = std::fs::read(&path)?;
+    /// let ck = Checkpoint::<f32>::from_bytes(&bytes, "in memory".as_ref())?;
+    /// assert_eq!(ck.tensors["w"].data(), &[1.0, 1.0, 1.0]);
+    /// let err = Checkpoint::<f32>::from_bytes(&bytes[..bytes.len() - 1], "in memory".as_ref());
+    /// assert!(err.unwrap_err().to_string().starts_with("in memory: not a valid safetensors file"));
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`load`], without the I/O errors.
+    pub fn from_bytes(bytes: &[u8], name: &Path) -> Result<Self> {
+        let st = parse(bytes, name)?;
+        let mut metadata = metadata_of(bytes, name)?;
+        let stored_sum = metadata.remove(CHECKSUM_KEY);
+        let mut tensors = BTreeMap::new();
+        for (tensor, view) in st.iter() {
+            check_dtype::<T>(name, tensor, view.dtype())?;
+            let array = decode::<T>(view.data(), view.shape(), name)?;
+            if let Some((i, v)) = array.first_non_finite() {
+                return Err(TrainError::Checkpoint {
+                    path: name.to_path_buf(),
+                    tensor: tensor.to_string(),
+                    message: format!(
+                        "element {i} is {}; the parameters of a model must be finite numbers",
+                        v.as_f64()
+                    ),
+                });
+            }
+            tensors.insert(tensor.to_string(), array);
+        }
+        let checksum = match stored_sum {
+            None => Checksum::Absent,
+            Some(stored) => {
+                let mut views = st.iter().collect::<Vec<_>>();
+                views.sort_by(|a, b| a.0.cmp(b.0));
+                let actual = checksum_of(
+                    views
+                        .iter()
+                        .map(|(n, v)| (*n, v.dtype(), v.shape(), v.data())),
+                    &metadata,
+                );
+                if stored != actual {
+                    return Err(TrainError::bad_file(
+                        name,
+                        format!(
+                            "the checksum does not match the contents (stored {stored}, computed {actual}): the file was changed or damaged after it was written"
+                        ),
+                    ));
+                }
+                Checksum::Verified
+            }
+        };
+        Ok(Checkpoint {
+            tensors,
+            metadata,
+            path: name.to_path_buf(),
+            checksum,
+        })
     }
-    Ok(Checkpoint {
-        tensors,
-        metadata: metadata_of(&bytes, path)?,
-        path: path.to_path_buf(),
-    })
+}
+
+/// The value of [`CHECKSUM_KEY`] for these tensors (name, element type, shape, data; in
+/// order of name) and this metadata (without the key itself).
+fn checksum_of<'a>(
+    tensors: impl Iterator<Item = (&'a str, Dtype, &'a [usize], &'a [u8])>,
+    metadata: &BTreeMap<String, String>,
+) -> String {
+    let mut crc = crc32fast::Hasher::new();
+    let mut bytes = |b: &[u8]| {
+        crc.update(&(b.len() as u64).to_le_bytes());
+        crc.update(b);
+    };
+    for (name, dtype, shape, data) in tensors {
+        bytes(name.as_bytes());
+        bytes(format!("{dtype:?}").as_bytes());
+        let dims: Vec<u8> = shape
+            .iter()
+            .flat_map(|&d| (d as u64).to_le_bytes())
+            .collect();
+        bytes(&dims);
+        bytes(data);
+    }
+    for (key, value) in metadata.iter().filter(|(k, _)| *k != CHECKSUM_KEY) {
+        bytes(key.as_bytes());
+        bytes(value.as_bytes());
+    }
+    format!("crc32:{:08x}", crc.finalize())
 }
 
 /// Loads a checkpoint into existing parameters, matched by name, and returns its metadata.
@@ -419,22 +577,43 @@ fn check_dtype<T: Element>(path: &Path, name: &str, dtype: Dtype) -> Result<()> 
 }
 
 /// Decodes little-endian elements of `T`'s type (checked by the caller).
-fn decode<T: Element>(data: &[u8], shape: &[usize]) -> Result<Array<T>> {
-    let values: Vec<T> = match T::NAME {
-        "f32" => data
-            .chunks_exact(4)
-            .map(|c| T::cast_from(f64::from(f32::from_le_bytes([c[0], c[1], c[2], c[3]]))))
-            .collect(),
-        _ => data
-            .chunks_exact(8)
-            .map(|c| {
-                T::cast_from(f64::from_le_bytes([
-                    c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
-                ]))
-            })
-            .collect(),
-    };
+fn decode<T: Element>(data: &[u8], shape: &[usize], name: &Path) -> Result<Array<T>> {
+    let width = if T::NAME == "f32" { 4 } else { 8 };
+    let mut values: Vec<T> = Vec::new();
+    values.try_reserve_exact(data.len() / width).map_err(|_| {
+        TrainError::bad_file(
+            name,
+            format!("not enough memory for a tensor of {} bytes", data.len()),
+        )
+    })?;
+    if width == 4 {
+        values.extend(
+            data.chunks_exact(4)
+                .map(|c| T::cast_from(f64::from(f32::from_le_bytes([c[0], c[1], c[2], c[3]])))),
+        );
+    } else {
+        values.extend(data.chunks_exact(8).map(|c| {
+            T::cast_from(f64::from_le_bytes([
+                c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
+            ]))
+        }));
+    }
     Ok(Array::from_vec(values, shape)?)
+}
+
+/// An error if an element of `array`, the tensor `name`, is NaN or infinite: a checkpoint
+/// holds what can be loaded back, and [`load`] refuses non-finite values.
+fn check_finite<T: Element>(op: &'static str, name: &str, array: &Array<T>) -> Result<()> {
+    match array.first_non_finite() {
+        None => Ok(()),
+        Some((i, v)) => Err(TrainError::invalid(
+            op,
+            format!(
+                "tensor `{name}`: element {i} is {}; only finite values can be saved",
+                v.as_f64()
+            ),
+        )),
+    }
 }
 
 fn list_names(mut names: Vec<&str>) -> String {
@@ -491,8 +670,64 @@ impl View for LeBytes {
     }
 }
 
+/// Temporary files this process is writing, so that a signal handler can remove them before
+/// the process ends (see [`temporary_files`]).
+static IN_PROGRESS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// The temporary files being written at this moment, locked: while the guard is held, no
+/// save starts or ends. The command line's handler of SIGINT and SIGTERM removes them, then
+/// ends the process with the guard still held.
+pub(crate) fn temporary_files() -> MutexGuard<'static, Vec<PathBuf>> {
+    IN_PROGRESS.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The prefix of the names of the temporary files that saving to `file_name` uses:
+/// `.{file_name}.tmp-`, followed by the process id and a counter.
+fn temporary_prefix(file_name: &std::ffi::OsStr) -> String {
+    format!(".{}.tmp-", file_name.to_string_lossy())
+}
+
+/// Removes temporary files of earlier saves to the same target whose process has ended (it
+/// was killed with SIGKILL, or the machine lost its power). A temporary file's name holds
+/// the id of the process writing it; that process is gone if it is not this one and
+/// `/proc` does not list it (Linux), or if it is this one and the file is not among
+/// [`temporary_files`]. Elsewhere no other process's file is removed.
+fn remove_stale_temporaries(dir: &Path, file_name: &std::ffi::OsStr) {
+    let prefix = temporary_prefix(file_name);
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if entry.file_type().is_ok_and(|t| t.is_file()) && process_is_gone(pid, &entry.path()) {
+            // Best effort: another process may have removed it first.
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Whether the process `pid` that named the temporary file `file` has ended.
+fn process_is_gone(pid: u32, file: &Path) -> bool {
+    if pid == std::process::id() {
+        return !temporary_files()
+            .iter()
+            .any(|p| p.file_name() == file.file_name());
+    }
+    let proc_fs = Path::new("/proc");
+    proc_fs.join("self").exists() && !proc_fs.join(pid.to_string()).exists()
+}
+
 /// Writes `bytes` to `path` through a temporary file in the same directory: write, flush to
-/// disk, rename over `path`, then flush the directory entry.
+/// disk, rename over `path`, then flush the directory entry. The temporary file is listed in
+/// [`temporary_files`] while it exists; abandoned ones of earlier saves to the same target
+/// are removed first.
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let file_name = path.file_name().ok_or_else(|| {
@@ -505,12 +740,15 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    remove_stale_temporaries(&dir, file_name);
     let tmp = dir.join(format!(
-        ".{}.tmp-{}-{}",
-        file_name.to_string_lossy(),
+        "{}{}-{}",
+        temporary_prefix(file_name),
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
+    // Listed before it exists, so that a signal never finds a file it does not know of.
+    temporary_files().push(tmp.clone());
     let written = (|| -> std::io::Result<()> {
         let mut file = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
         file.write_all(bytes)?;
@@ -518,9 +756,12 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         drop(file);
         std::fs::rename(&tmp, path)
     })();
-    if let Err(e) = written {
+    if written.is_err() {
         // Best effort: the temporary file may not even have been created.
         let _ = std::fs::remove_file(&tmp);
+    }
+    temporary_files().retain(|p| *p != tmp);
+    if let Err(e) = written {
         return Err(TrainError::io(path, e));
     }
     // Make the rename itself durable. Some platforms cannot open or sync a directory; the

@@ -19,10 +19,11 @@
 //! # Features
 //!
 //! - **`cli`** (on by default): the `cli` module, with the command line (`clap`), the
-//!   progress bar (`indicatif`) and the `--plot` curves (`plotters`). Nothing else in the
+//!   progress bar (`indicatif`), the `--plot` curves (`plotters`) and the clean-up on
+//!   SIGINT and SIGTERM (`signal-hook`). Nothing else in the
 //!   crate uses them: a program that trains from code can depend on
 //!   `tapegrad-train = { version = "0.1", default-features = false }` and builds none of
-//!   the three. Everything outside `cli`, [`trainer::Trainer`] included, is the same with
+//!   them. Everything outside `cli`, [`trainer::Trainer`] included, is the same with
 //!   or without it.
 //!
 //! Bad input is an error, never a panic and never garbage: a corrupt file is a
@@ -73,6 +74,7 @@ pub mod checkpoint;
 pub mod cli;
 pub mod data;
 mod error;
+mod memory;
 pub mod metrics;
 pub mod optim;
 pub mod trainer;

@@ -456,3 +456,22 @@ fn binding_shares_the_parameters_and_a_step_after_clear_updates_in_place() {
         .unwrap();
     assert_eq!(layer.weight.data().as_ptr(), ptr);
 }
+
+/// Widths whose parameter count overflows (or passes what a vector can hold) are an error,
+/// checked before anything is allocated, never a capacity-overflow panic.
+#[test]
+fn sizes_past_addressable_memory_are_an_error() {
+    use nn::{Activation, Mlp};
+    for sizes in [
+        vec![64, usize::MAX, 10],
+        vec![64, 1 << 40, 1 << 40, 10],
+        vec![1 << 62, 2],
+    ] {
+        let err = Mlp::<f32>::new(&sizes, Activation::Relu, 0).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("more parameters than f32 can address"),
+            "{sizes:?}: {err}"
+        );
+    }
+}

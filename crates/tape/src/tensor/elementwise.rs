@@ -5,6 +5,7 @@
 use std::ops::{Add, Div, Mul, Neg, Rem, Sub};
 
 use super::op::TensorOp;
+use crate::error::OrPanic;
 use crate::rules::{BinaryOp, UnaryOp};
 use crate::shape::broadcast_shapes;
 use crate::{Element, TapeError, Tensor};
@@ -19,7 +20,7 @@ impl<'t, T: Element> Tensor<'t, T> {
     /// A broadcasting binary op, or the error naming the op and both shapes.
     #[track_caller]
     pub(crate) fn try_binary(self, other: Self, op: BinaryOp) -> Result<Self, TapeError> {
-        self.tape.same(other.tape, op.name());
+        TapeError::same_tape(self.tape, other.tape, op.name())?;
         let out = {
             let inner = self.tape.inner.borrow();
             let a = inner.tensor_value(self.slot as usize);
@@ -38,10 +39,7 @@ impl<'t, T: Element> Tensor<'t, T> {
 
     #[track_caller]
     pub(crate) fn binary(self, other: Self, op: BinaryOp) -> Self {
-        match self.try_binary(other, op) {
-            Ok(t) => t,
-            Err(e) => panic!("{e}"),
-        }
+        self.try_binary(other, op).or_panic()
     }
 
     /// `xⁿ` elementwise for an integer `n`; derivative `n xⁿ⁻¹`.

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::op::TensorOp;
+use crate::error::OrPanic;
 use crate::{Element, TapeError, Tensor};
 
 fn check_indices(
@@ -75,7 +76,7 @@ impl<'t, T: Element> Tensor<'t, T> {
     /// ```
     #[track_caller]
     pub fn gather(self, idx: &[usize]) -> Self {
-        self.try_gather(idx).unwrap_or_else(|e| panic!("{e}"))
+        self.try_gather(idx).or_panic()
     }
 
     /// The adjoint of [`Tensor::gather`]: a `[n, n_cols]` tensor of zeros with `self[r]` at
@@ -124,8 +125,7 @@ impl<'t, T: Element> Tensor<'t, T> {
     /// ```
     #[track_caller]
     pub fn scatter(self, idx: &[usize], n_cols: usize) -> Self {
-        self.try_scatter(idx, n_cols)
-            .unwrap_or_else(|e| panic!("{e}"))
+        self.try_scatter(idx, n_cols).or_panic()
     }
 
     /// Rows `idx` of the tensor (along axis 0), repeats allowed. Backward adds each gradient
@@ -173,7 +173,7 @@ impl<'t, T: Element> Tensor<'t, T> {
     /// ```
     #[track_caller]
     pub fn index_select(self, idx: &[usize]) -> Self {
-        self.try_index_select(idx).unwrap_or_else(|e| panic!("{e}"))
+        self.try_index_select(idx).or_panic()
     }
 
     /// The adjoint of [`Tensor::index_select`]: `n_rows` rows of zeros with row `k` of `self`
@@ -218,7 +218,6 @@ impl<'t, T: Element> Tensor<'t, T> {
     /// ```
     #[track_caller]
     pub fn index_add(self, idx: &[usize], n_rows: usize) -> Self {
-        self.try_index_add(idx, n_rows)
-            .unwrap_or_else(|e| panic!("{e}"))
+        self.try_index_add(idx, n_rows).or_panic()
     }
 }

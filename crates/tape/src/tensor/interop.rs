@@ -4,6 +4,7 @@
 use std::ops::{Add, Div, Mul, Sub};
 
 use super::op::TensorOp;
+use crate::error::OrPanic;
 use crate::shape::numel;
 use crate::{Array, Element, Scalar, Shape, TapeError, Tensor};
 
@@ -47,6 +48,9 @@ impl<'t, T: Element> Tensor<'t, T> {
                 shape,
             ));
         };
+        for s in scalars.iter().filter_map(|s| s.tape()) {
+            TapeError::same_tape(tape, s, "from_scalars")?;
+        }
         let value = Array::from_parts(
             scalars.iter().map(|s| s.value()).collect(),
             Shape::from_slice(shape),
@@ -74,7 +78,7 @@ impl<'t, T: Element> Tensor<'t, T> {
     /// ```
     #[track_caller]
     pub fn from_scalars(scalars: &[Scalar<'t, T>], shape: &[usize]) -> Self {
-        Self::try_from_scalars(scalars, shape).unwrap_or_else(|e| panic!("{e}"))
+        Self::try_from_scalars(scalars, shape).or_panic()
     }
 
     /// The element at a multi-index, as a [`Scalar`]; the gradient flows back to that element.
@@ -137,7 +141,7 @@ impl<'t, T: Element> Tensor<'t, T> {
     /// ```
     #[track_caller]
     pub fn get(self, index: &[usize]) -> Scalar<'t, T> {
-        self.try_get(index).unwrap_or_else(|e| panic!("{e}"))
+        self.try_get(index).or_panic()
     }
 
     /// The only element of a one-element tensor, as a [`Scalar`].

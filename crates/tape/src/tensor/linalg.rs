@@ -2,6 +2,7 @@
 //! transposes passed as flags (strides), never materialised.
 
 use super::op::TensorOp;
+use crate::error::OrPanic;
 use crate::{Element, TapeError, Tensor};
 
 impl<'t, T: Element> Tensor<'t, T> {
@@ -20,7 +21,7 @@ impl<'t, T: Element> Tensor<'t, T> {
     /// ```
     #[track_caller]
     pub fn try_matmul_t(self, ta: bool, other: Self, tb: bool) -> Result<Self, TapeError> {
-        self.tape.same(other.tape, "matmul");
+        TapeError::same_tape(self.tape, other.tape, "matmul")?;
         let out = {
             let inner = self.tape.inner.borrow();
             let a = inner.tensor_value(self.slot as usize);
@@ -66,8 +67,7 @@ impl<'t, T: Element> Tensor<'t, T> {
     /// ```
     #[track_caller]
     pub fn matmul_t(self, ta: bool, other: Self, tb: bool) -> Self {
-        self.try_matmul_t(ta, other, tb)
-            .unwrap_or_else(|e| panic!("{e}"))
+        self.try_matmul_t(ta, other, tb).or_panic()
     }
 
     /// Matrix product with NumPy's rules for vectors: `[m, k]·[k, n] → [m, n]`,
@@ -88,7 +88,7 @@ impl<'t, T: Element> Tensor<'t, T> {
     /// ```
     #[track_caller]
     pub fn try_matmul(self, other: Self) -> Result<Self, TapeError> {
-        self.tape.same(other.tape, "matmul");
+        TapeError::same_tape(self.tape, other.tape, "matmul")?;
         let (sa, sb) = (self.shape(), other.shape());
         let bad = |what| TapeError::shape("matmul", what, &sa, &sb);
         match (sa.len(), sb.len()) {
@@ -135,6 +135,6 @@ impl<'t, T: Element> Tensor<'t, T> {
     /// ```
     #[track_caller]
     pub fn matmul(self, other: Self) -> Self {
-        self.try_matmul(other).unwrap_or_else(|e| panic!("{e}"))
+        self.try_matmul(other).or_panic()
     }
 }

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::op::TensorOp;
+use crate::error::OrPanic;
 use crate::{Element, Scalar, Shape, TapeError, Tensor};
 
 impl<'t, T: Element> Tensor<'t, T> {
@@ -91,7 +92,7 @@ impl<'t, T: Element> Tensor<'t, T> {
     /// ```
     #[track_caller]
     pub fn sum_to(self, shape: &[usize]) -> Self {
-        self.try_sum_to(shape).unwrap_or_else(|e| panic!("{e}"))
+        self.try_sum_to(shape).or_panic()
     }
 
     /// Sum along `axis`, keeping it as a dimension of size 1 if `keepdim`.
@@ -137,8 +138,7 @@ impl<'t, T: Element> Tensor<'t, T> {
     /// ```
     #[track_caller]
     pub fn sum_axis(self, axis: usize, keepdim: bool) -> Self {
-        self.try_sum_axis(axis, keepdim)
-            .unwrap_or_else(|e| panic!("{e}"))
+        self.try_sum_axis(axis, keepdim).or_panic()
     }
 
     /// Mean along `axis`.
@@ -172,8 +172,7 @@ impl<'t, T: Element> Tensor<'t, T> {
     /// ```
     #[track_caller]
     pub fn mean_axis(self, axis: usize, keepdim: bool) -> Self {
-        self.try_mean_axis(axis, keepdim)
-            .unwrap_or_else(|e| panic!("{e}"))
+        self.try_mean_axis(axis, keepdim).or_panic()
     }
 
     /// Largest element, as a [`Scalar`]. The gradient goes to the first maximal element (a
@@ -270,8 +269,7 @@ impl<'t, T: Element> Tensor<'t, T> {
     /// ```
     #[track_caller]
     pub fn max_axis(self, axis: usize, keepdim: bool) -> Self {
-        self.try_max_axis(axis, keepdim)
-            .unwrap_or_else(|e| panic!("{e}"))
+        self.try_max_axis(axis, keepdim).or_panic()
     }
 
     /// Minimum along `axis`, as `-max_axis(-x)`.
@@ -315,7 +313,6 @@ impl<'t, T: Element> Tensor<'t, T> {
     /// ```
     #[track_caller]
     pub fn min_axis(self, axis: usize, keepdim: bool) -> Self {
-        self.try_min_axis(axis, keepdim)
-            .unwrap_or_else(|e| panic!("{e}"))
+        self.try_min_axis(axis, keepdim).or_panic()
     }
 }

@@ -2,6 +2,7 @@
 //! another shape op (reshape back, the inverse permutation, sum_to, pad, slice).
 
 use super::op::TensorOp;
+use crate::error::OrPanic;
 use crate::shape::{broadcast_shapes, numel};
 use std::sync::Arc;
 
@@ -40,7 +41,7 @@ impl<'t, T: Element> Tensor<'t, T> {
     /// ```
     #[track_caller]
     pub fn reshape(self, shape: &[usize]) -> Self {
-        self.try_reshape(shape).unwrap_or_else(|e| panic!("{e}"))
+        self.try_reshape(shape).or_panic()
     }
 
     /// All elements as one dimension.
@@ -102,7 +103,7 @@ impl<'t, T: Element> Tensor<'t, T> {
     /// ```
     #[track_caller]
     pub fn permute(self, perm: &[usize]) -> Self {
-        self.try_permute(perm).unwrap_or_else(|e| panic!("{e}"))
+        self.try_permute(perm).or_panic()
     }
 
     /// Swaps two axes.
@@ -145,7 +146,7 @@ impl<'t, T: Element> Tensor<'t, T> {
     /// ```
     #[track_caller]
     pub fn transpose(self, a: usize, b: usize) -> Self {
-        self.try_transpose(a, b).unwrap_or_else(|e| panic!("{e}"))
+        self.try_transpose(a, b).or_panic()
     }
 
     /// The transpose of a 2-D tensor.
@@ -212,8 +213,7 @@ impl<'t, T: Element> Tensor<'t, T> {
     /// ```
     #[track_caller]
     pub fn broadcast_to(self, shape: &[usize]) -> Self {
-        self.try_broadcast_to(shape)
-            .unwrap_or_else(|e| panic!("{e}"))
+        self.try_broadcast_to(shape).or_panic()
     }
 
     /// Elements `start..end` along `axis`; backward pads the gradient with zeros.
@@ -260,8 +260,7 @@ impl<'t, T: Element> Tensor<'t, T> {
     /// ```
     #[track_caller]
     pub fn slice(self, axis: usize, start: usize, end: usize) -> Self {
-        self.try_slice(axis, start, end)
-            .unwrap_or_else(|e| panic!("{e}"))
+        self.try_slice(axis, start, end).or_panic()
     }
 
     /// Adds `before` zeros before and `after` zeros after along `axis`; backward slices.
@@ -310,8 +309,7 @@ impl<'t, T: Element> Tensor<'t, T> {
     /// ```
     #[track_caller]
     pub fn pad(self, axis: usize, before: usize, after: usize) -> Self {
-        self.try_pad(axis, before, after)
-            .unwrap_or_else(|e| panic!("{e}"))
+        self.try_pad(axis, before, after).or_panic()
     }
 
     /// Joins tensors along `axis`; all other dimensions must agree. Backward slices the
@@ -346,7 +344,7 @@ impl<'t, T: Element> Tensor<'t, T> {
             ));
         }
         for p in &parts[1..] {
-            tape.same(p.tape, "concat");
+            TapeError::same_tape(tape, p.tape, "concat")?;
             let s = p.shape();
             let agree = s.len() == s0.len()
                 && s.iter()
@@ -391,7 +389,7 @@ impl<'t, T: Element> Tensor<'t, T> {
     /// ```
     #[track_caller]
     pub fn concat(parts: &[Self], axis: usize) -> Self {
-        Self::try_concat(parts, axis).unwrap_or_else(|e| panic!("{e}"))
+        Self::try_concat(parts, axis).or_panic()
     }
 
     /// Inserts a dimension of size 1 at `axis`.

@@ -295,3 +295,134 @@ fn tensor_from_vec_rejects_a_length_that_does_not_fit() {
     );
     assert!(tape.is_empty());
 }
+
+/// Handles of two tapes: every function that returns a `Result` says so with
+/// `TapeError::DifferentTapes` naming the op, and never panics.
+#[test]
+fn results_refuse_handles_of_another_tape_without_panicking() {
+    use tape::{Array, Function};
+    let (t1, t2) = (Tape::<f64>::new(), Tape::<f64>::new());
+    let (a, b) = (t1.ones(&[2, 2]), t2.ones(&[2, 2]));
+    let different = |op: &str| TapeError::DifferentTapes { op: op.to_string() };
+
+    type TryOp<'t> = fn(Tensor<'t, f64>, Tensor<'t, f64>) -> Result<Tensor<'t, f64>, TapeError>;
+    let ops: [(&str, TryOp<'_>); 8] = [
+        ("add", Tensor::try_add),
+        ("sub", Tensor::try_sub),
+        ("mul", Tensor::try_mul),
+        ("div", Tensor::try_div),
+        ("pow", Tensor::try_pow),
+        ("max", Tensor::try_maximum),
+        ("min", Tensor::try_minimum),
+        ("matmul", Tensor::try_matmul),
+    ];
+    for (name, op) in ops {
+        assert_eq!(op(a, b).unwrap_err(), different(name), "{name}");
+        assert_eq!(op(b, a).unwrap_err(), different(name), "{name}");
+    }
+    assert_eq!(
+        a.try_matmul_t(true, b, false).unwrap_err(),
+        different("matmul")
+    );
+    // Vectors take matmul's reshaping path, which must check the tapes first too.
+    let (v1, v2) = (t1.ones(&[2]), t2.ones(&[2]));
+    assert_eq!(v1.try_matmul(v2).unwrap_err(), different("matmul"));
+    assert_eq!(a.try_matmul(v2).unwrap_err(), different("matmul"));
+    assert_eq!(
+        Tensor::try_concat(&[a, b], 0).unwrap_err(),
+        different("concat")
+    );
+    assert_eq!(
+        Tensor::try_from_scalars(&[t1.var(1.0), t2.var(2.0)], &[2]).unwrap_err(),
+        different("from_scalars")
+    );
+    assert_eq!(
+        t1.vjp(b, &Array::ones(&[2, 2])).unwrap_err(),
+        different("vjp")
+    );
+
+    #[derive(Clone)]
+    struct Identity;
+    impl Function<f64> for Identity {
+        fn name(&self) -> &str {
+            "identity"
+        }
+        fn forward(&self, x: &[&Array<f64>]) -> Result<Array<f64>, TapeError> {
+            Ok(x[0].clone())
+        }
+        fn backward(&self, _: &[&Array<f64>], _: &Array<f64>, g: &Array<f64>) -> Vec<Array<f64>> {
+            vec![g.clone()]
+        }
+    }
+    assert_eq!(
+        t1.apply(&Identity, &[b]).unwrap_err(),
+        different("identity")
+    );
+    // The refused calls recorded nothing: each tape holds only its three leaves.
+    assert_eq!((t1.len(), t2.len()), (3, 3));
+    // The panicking forms say the same.
+    assert_eq!(
+        panic_message(|| a.matmul(b)),
+        "matmul: operands belong to different tapes"
+    );
+}
+
+/// Where the last panic on this thread happened, as recorded by a hook that then hands the
+/// panic on to the previous hook (so other tests' panics print as usual).
+fn panic_location<R>(f: impl FnOnce() -> R) -> (String, u32) {
+    use std::cell::RefCell;
+    use std::sync::Once;
+    thread_local! {
+        static LAST: RefCell<Option<(String, u32)>> = const { RefCell::new(None) };
+    }
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if let Some(loc) = info.location() {
+                LAST.with(|l| *l.borrow_mut() = Some((loc.file().to_string(), loc.line())));
+            }
+            previous(info);
+        }));
+    });
+    panic_message(f);
+    LAST.with(|l| l.borrow_mut().take())
+        .expect("the hook saw the panic")
+}
+
+/// A shape error in an operator or plain method is reported at the line that called it, not
+/// inside the tape crate: `#[track_caller]` runs from the public method to the panic.
+#[test]
+fn panics_point_at_the_callers_line() {
+    let tape = Tape::<f64>::new();
+    let (m, v) = (tape.zeros(&[2, 3]), tape.zeros(&[2]));
+    let other = Tape::<f64>::new();
+    let w = other.zeros(&[3, 3]);
+    let here = file!().to_string();
+    let cases: Vec<(u32, (String, u32))> = vec![
+        (line!(), panic_location(|| m.matmul(v))),
+        (line!(), panic_location(|| m.matmul(w))),
+        (line!(), panic_location(|| m.matmul_t(true, v, false))),
+        (line!(), panic_location(|| m + v)),
+        (line!(), panic_location(|| v * m)),
+        (line!(), panic_location(|| m.reshape(&[4]))),
+        (line!(), panic_location(|| m.permute(&[0, 0]))),
+        (line!(), panic_location(|| m.transpose(0, 2))),
+        (line!(), panic_location(|| m.broadcast_to(&[4, 3]))),
+        (line!(), panic_location(|| m.slice(1, 2, 9))),
+        (line!(), panic_location(|| m.pad(5, 1, 1))),
+        (line!(), panic_location(|| m.sum_axis(2, false))),
+        (line!(), panic_location(|| m.mean_axis(2, false))),
+        (line!(), panic_location(|| m.max_axis(2, false))),
+        (line!(), panic_location(|| m.min_axis(2, false))),
+        (line!(), panic_location(|| m.sum_to(&[5]))),
+        (line!(), panic_location(|| m.gather(&[7, 7]))),
+        (line!(), panic_location(|| m.index_select(&[9]))),
+        (line!(), panic_location(|| v.scatter(&[9, 9], 2))),
+        (line!(), panic_location(|| m.get(&[5, 5]))),
+        (line!(), panic_location(|| Tensor::concat(&[m, v], 0))),
+    ];
+    for (line, (file, at)) in cases {
+        assert_eq!((file.as_str(), at), (here.as_str(), line));
+    }
+}

@@ -6,7 +6,7 @@ use nn::{BoundModel, Model};
 use tape::{Array, Element, Tape};
 
 use super::EVAL_BATCH;
-use super::args::{EvaluateArgs, PredictArgs, Split};
+use super::args::{EvaluateArgs, PredictArgs, Split, csv_options};
 use super::model_file::{SavedMlp, thousands};
 use super::report::{self, say};
 use super::source::{Samples, Source};
@@ -38,6 +38,13 @@ pub(super) fn evaluate<T: Element>(
     check_labels(&labels, n_out, &what)?;
     let data = Dataset::classification(samples.features, labels, n_out)?;
     let eval = crate::trainer::evaluate(&saved.mlp, &data, EVAL_BATCH)?;
+    if !eval.loss.is_finite() {
+        return Err(non_finite_outputs(
+            saved,
+            &what,
+            format!("a loss of {}", eval.loss),
+        ));
+    }
     let accuracy = eval.accuracy.unwrap_or(f64::NAN);
     say!(
         out,
@@ -95,6 +102,15 @@ pub(super) fn predict<T: Element>(
         let predicted = {
             let bound = saved.mlp.bind(&tape);
             let logits = bound.try_forward(tape.tensor_constant(chunk))?;
+            // A NaN among a row's outputs would make its argmax class 0: refuse it instead.
+            if let Some((i, v)) = logits.with_value(|a| a.first_non_finite()) {
+                let sample = start + i / logits.shape()[1];
+                return Err(non_finite_outputs(
+                    saved,
+                    &what,
+                    format!("an output of {} for sample {sample}", v.as_f64()),
+                ));
+            }
             logits.with_value(argmax_rows)?
         };
         tape.clear();
@@ -123,10 +139,12 @@ pub(super) fn predict<T: Element>(
 fn select<T: Element>(saved: &SavedMlp<T>, args: &EvaluateArgs) -> Result<(Samples<T>, String)> {
     let source = Source::from_arg(args.data.as_deref())?;
     source.check_label_column(args.label_column.as_deref())?;
+    source.check_csv_option("--delimiter", args.delimiter.is_some())?;
+    let csv = csv_options(args.delimiter, None);
     let n_in = saved.mlp.sizes()[0];
     let (mut samples, what) = match (&source, args.split) {
         (_, Some(Split::All)) => (
-            source.load_all::<T>(args.label_column())?,
+            source.load_all::<T>(args.label_column(), &csv)?,
             source.describe(),
         ),
         (Source::Idx(dir), split) => {
@@ -144,7 +162,7 @@ fn select<T: Element>(saved: &SavedMlp<T>, args: &EvaluateArgs) -> Result<(Sampl
             }
         }
         (_, split) => {
-            let all = source.load_all::<T>(args.label_column())?;
+            let all = source.load_all::<T>(args.label_column(), &csv)?;
             match (all.labels, split) {
                 // Unlabelled rows are data to predict, all of them.
                 (None, None) => (
@@ -240,4 +258,15 @@ fn check_labels(labels: &[usize], n_out: usize, what: &str) -> Result<()> {
         )),
         None => Ok(()),
     }
+}
+
+/// The error for a model whose outputs on `what` are not finite.
+fn non_finite_outputs<T: Element>(saved: &SavedMlp<T>, what: &str, found: String) -> TrainError {
+    TrainError::invalid(
+        "--data",
+        format!(
+            "the model in {} gives {found} on {what}: the inputs are far outside what it was trained on, or the file is not the one it was trained for",
+            saved.path.display()
+        ),
+    )
 }

@@ -98,6 +98,15 @@ pub struct TrainArgs {
     #[arg(long, value_name = "NAME")]
     pub label_column: Option<String>,
 
+    /// The number of classes, for a CSV file whose labels do not all occur in it (labels
+    /// 0 to N-1). Without it, the labels must be 0, 1, 2, ... with every class present.
+    #[arg(long, value_name = "N", value_parser = parse_classes)]
+    pub classes: Option<usize>,
+
+    /// The character between the fields of a CSV file [default: ,]; `tab` for tabs.
+    #[arg(long, value_name = "CHAR", value_parser = parse_delimiter)]
+    pub delimiter: Option<u8>,
+
     /// Fraction of the samples held out for testing, for data without a test split of its own
     /// (the digits, a CSV file) [default: 0.2].
     #[arg(long, value_name = "F", value_parser = parse_fraction, allow_negative_numbers = true)]
@@ -176,6 +185,8 @@ impl Default for TrainArgs {
         TrainArgs {
             data: None,
             label_column: None,
+            classes: None,
+            delimiter: None,
             test_fraction: None,
             hidden: vec![256, 128],
             scale: Scale::Auto,
@@ -221,6 +232,10 @@ pub struct EvaluateArgs {
     /// The CSV column holding the class labels [default: label].
     #[arg(long, value_name = "NAME")]
     pub label_column: Option<String>,
+
+    /// The character between the fields of a CSV file [default: ,]; `tab` for tabs.
+    #[arg(long, value_name = "CHAR", value_parser = parse_delimiter)]
+    pub delimiter: Option<u8>,
 
     /// Which samples: the test part (the IDX test files, or the part of a CSV file or of the
     /// digits that training held out, with the fraction and seed saved with the weights),
@@ -404,6 +419,36 @@ fn parse_width(s: &str) -> Result<usize, String> {
     }
 }
 
+fn parse_classes(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if (2..=crate::data::MAX_CLASSES).contains(&n) => Ok(n),
+        Ok(n) => Err(format!(
+            "{n} classes: a classifier has 2 to {} classes",
+            crate::data::MAX_CLASSES
+        )),
+        Err(_) => Err(format!("`{s}` is not a positive integer")),
+    }
+}
+
+fn parse_delimiter(s: &str) -> Result<u8, String> {
+    let byte = match s {
+        "tab" | "\\t" | "\t" => b'\t',
+        _ if s.len() == 1 => s.as_bytes()[0],
+        _ => {
+            return Err(format!(
+                "`{s}` is not one character; give e.g. `;` or `tab`"
+            ));
+        }
+    };
+    if byte.is_ascii() && !matches!(byte, b'"' | b'\r' | b'\n') {
+        Ok(byte)
+    } else {
+        Err(format!(
+            "`{s}` cannot separate fields; use an ASCII character other than a quote"
+        ))
+    }
+}
+
 fn parse_count(s: &str) -> Result<usize, String> {
     match s.trim().parse::<usize>() {
         Ok(0) => Err("it must be at least 1".into()),
@@ -469,6 +514,18 @@ impl EvaluateArgs {
     /// `--label-column`, or `label` when it is not given.
     pub fn label_column(&self) -> &str {
         self.label_column.as_deref().unwrap_or(DEFAULT_LABEL_COLUMN)
+    }
+}
+
+/// How CSV files are read: `--delimiter` (a comma if not given) and, for training,
+/// `--classes`.
+pub(crate) fn csv_options(
+    delimiter: Option<u8>,
+    classes: Option<usize>,
+) -> crate::data::csv::CsvOptions {
+    crate::data::csv::CsvOptions {
+        delimiter: delimiter.unwrap_or(b','),
+        n_classes: classes,
     }
 }
 

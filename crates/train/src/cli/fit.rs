@@ -8,14 +8,15 @@ use std::time::Instant;
 use nn::Mlp;
 use tape::{Array, Element};
 
-use super::args::{OptimizerName, Scale, ScheduleName, TrainArgs};
+use super::args::{OptimizerName, Scale, ScheduleName, TrainArgs, csv_options};
 use super::model_file::{self, describe, thousands};
+use super::outputs::{self, Output};
 use super::report::{self, HEADER, Progress, say};
 use super::source::{DEFAULT_TEST_FRACTION, Source};
 use super::{EVAL_BATCH, plot};
 use crate::data::{Dataset, Standardizer};
 use crate::optim::{Adam, AdamConfig, AdamW, CosineAnnealing, Optimizer, Sgd, SgdConfig};
-use crate::trainer::{Control, Evaluation, Event, History, TrainConfig, Trainer};
+use crate::trainer::{Control, EpochStats, Evaluation, Event, History, TrainConfig, Trainer};
 use crate::{Result, TrainError};
 
 /// `tapegrad train`.
@@ -31,6 +32,7 @@ pub(super) fn train<T: Element>(
     let mut sizes = vec![data.train.n_features()];
     sizes.extend(&args.hidden);
     sizes.push(data.n_classes);
+    check_model_size::<T>(&sizes, args.optimizer, crate::memory::available_bytes())?;
     let mut mlp = Mlp::<T>::new(&sizes, args.activation.activation(), args.seed)?;
     let settings = OptimizerSettings::from_args(args);
     if !args.quiet {
@@ -39,7 +41,8 @@ pub(super) fn train<T: Element>(
 
     let trainer = trainer_for(args, settings.lr)?;
     let mut progress = Progress::new(show_progress, args.epochs);
-    let history = Fit {
+    let mut epochs = Vec::new();
+    let fitted = Fit {
         trainer: &trainer,
         mlp: &mut mlp,
         train: &data.train,
@@ -47,26 +50,174 @@ pub(super) fn train<T: Element>(
         progress: &mut progress,
         out: &mut *out,
         quiet: args.quiet,
+        epochs: &mut epochs,
     }
-    .run_with(args.optimizer, &settings)?;
+    .run_with(args.optimizer, &settings);
     progress.finish();
+    let history = match fitted {
+        Ok(history) => history,
+        Err(e @ TrainError::NonFinite { .. }) => {
+            // The trainer put back the last parameters whose loss was finite: keep them.
+            let history = History {
+                epochs,
+                stopped_early: true,
+            };
+            return keep_after_divergence(args, &data, &mlp, &settings, &history, out, e);
+        }
+        Err(e) => return Err(e),
+    };
 
     let test = final_test(&history);
     if !args.quiet {
         say!(out)?;
     }
     let seconds = started.elapsed().as_secs_f64();
-    say!(out, "{}", result_line(&test, seconds))?;
+    let finite = test.loss.is_finite();
+    if finite {
+        say!(out, "{}", result_line(&test, seconds))?;
+    }
+    write_outputs(args, &data, &mlp, settings.lr, &test, &history, None, out)?;
+    if !finite {
+        return Err(TrainError::invalid(
+            "--data",
+            format!(
+                "training ended with a finite training loss, but the test part of {} gives a loss of {}: its values are beyond what the model's arithmetic can take; check the file, or scale the features (--scale standard)",
+                data.source.describe(),
+                test.loss
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// After a non-finite loss or gradient (`error`): the model holds the last parameters whose
+/// loss was finite. Writes them to `--save` and the curves so far to `--plot`, says so, and
+/// returns the error, so that the program still exits with a failure.
+fn keep_after_divergence<T: Element>(
+    args: &TrainArgs,
+    data: &RunData<T>,
+    mlp: &Mlp<T>,
+    settings: &OptimizerSettings,
+    history: &History,
+    out: &mut dyn Write,
+    error: TrainError,
+) -> Result<()> {
+    let TrainError::NonFinite { epoch, batch, .. } = &error else {
+        return Err(error);
+    };
+    if !args.quiet {
+        say!(out)?;
+    }
+    let hint = format!(
+        "training diverged; a smaller --lr than {} (or --schedule cosine) usually avoids it",
+        settings.lr
+    );
+    if (*epoch, *batch) == (0, 0) {
+        say!(
+            out,
+            "{hint}. It stopped at its first step, before it learned anything, so nothing was saved"
+        )?;
+        return Err(error);
+    }
+    let test = crate::trainer::evaluate(mlp, &data.test, super::EVAL_BATCH)?;
+    say!(
+        out,
+        "{hint}. The weights of the last step with a finite loss reach a test accuracy of {:.2}%, test loss {:.4}",
+        100.0 * test.accuracy.unwrap_or(f64::NAN),
+        test.loss
+    )?;
+    let why = error.to_string();
+    write_outputs(
+        args,
+        data,
+        mlp,
+        settings.lr,
+        &test,
+        history,
+        Some(&why),
+        out,
+    )?;
+    Err(error)
+}
+
+/// Writes `--save` (with the metadata; `stopped` says why training ended early, if it did)
+/// and `--plot`, each with a fallback file if its own cannot be written.
+#[allow(clippy::too_many_arguments)]
+fn write_outputs<T: Element>(
+    args: &TrainArgs,
+    data: &RunData<T>,
+    mlp: &Mlp<T>,
+    lr: f64,
+    test: &Evaluation,
+    history: &History,
+    stopped: Option<&str>,
+    out: &mut dyn Write,
+) -> Result<()> {
     if let Some(path) = &args.save {
-        let meta = saved_metadata(args, &data, &mlp, settings.lr, &test);
-        model_file::save(path, &mlp, &meta)?;
+        let mut meta = saved_metadata(args, data, mlp, lr, test);
+        if let Some(why) = stopped {
+            meta.insert("stopped".into(), why.to_string());
+        }
+        outputs::write_or_rescue("--save", path, |p| model_file::save(p, mlp, &meta))?;
         say!(out, "saved the weights to {}", path.display())?;
     }
     if let Some(path) = &args.plot {
-        let model = describe(&mlp, args.activation);
+        let model = describe(mlp, args.activation);
         let title = format!("{model} on {}", data.source.describe());
-        plot::write_svg(path, &history, &title)?;
+        outputs::write_or_rescue("--plot", path, |p| plot::write_svg(p, history, &title))?;
         say!(out, "plotted loss and accuracy to {}", path.display())?;
+    }
+    Ok(())
+}
+
+/// The largest model `tapegrad train` builds, in parameters: 2³² (16 GB as `f32`, before the
+/// gradients and the optimiser's state).
+pub(crate) const MAX_PARAMS: u64 = 1 << 32;
+
+/// Refuses a model too large to train before any of it is allocated: more than
+/// [`MAX_PARAMS`] parameters, or more memory for training it than `available` bytes (the
+/// parameters, their gradients, the copy an update writes beside them, and the optimiser's
+/// state: momentum for sgd, two moments for adam).
+fn check_model_size<T: Element>(
+    sizes: &[usize],
+    optimizer: OptimizerName,
+    available: Option<u64>,
+) -> Result<()> {
+    let shown: Vec<String> = sizes.iter().map(usize::to_string).collect();
+    let shown = shown.join("-");
+    let n_params = sizes.windows(2).try_fold(0u64, |acc, w| {
+        let (a, b) = (w[0] as u64, w[1] as u64);
+        a.checked_mul(b)?.checked_add(b)?.checked_add(acc)
+    });
+    let too_large = |what: String| {
+        TrainError::invalid(
+            "--hidden",
+            format!("a {shown} MLP {what}; give narrower or fewer hidden layers"),
+        )
+    };
+    let Some(n_params) = n_params.filter(|&n| n <= MAX_PARAMS) else {
+        return Err(too_large(format!(
+            "has {} parameters, more than the {} tapegrad trains",
+            n_params.map_or("more than 2^64".into(), |n| thousands(n as usize)),
+            thousands(MAX_PARAMS as usize)
+        )));
+    };
+    let copies: u64 = match optimizer {
+        OptimizerName::Sgd => 4,
+        OptimizerName::Adam | OptimizerName::Adamw => 5,
+    };
+    let bytes = n_params * std::mem::size_of::<T>() as u64;
+    let needed = bytes * copies;
+    if let Some(available) = available.filter(|&a| needed > a) {
+        return Err(too_large(format!(
+            "has {} parameters, {} as {}, and training it with {} takes about {copies} times that, {}; the system has {} available",
+            thousands(n_params as usize),
+            crate::memory::describe_bytes(bytes),
+            T::NAME,
+            format!("{optimizer:?}").to_lowercase(),
+            crate::memory::describe_bytes(needed),
+            crate::memory::describe_bytes(available)
+        )));
     }
     Ok(())
 }
@@ -90,8 +241,24 @@ fn check_options(args: &TrainArgs, source: &Source) -> Result<()> {
             "applies to --optimizer sgd only (Adam's moment decay rates are fixed at PyTorch's defaults)",
         ));
     }
-    check_output_dir("--save", args.save.as_deref())?;
-    check_output_dir("--plot", args.plot.as_deref())
+    source.check_csv_option("--classes", args.classes.is_some())?;
+    source.check_csv_option("--delimiter", args.delimiter.is_some())?;
+    let mut outputs = Vec::new();
+    if let Some(path) = &args.save {
+        outputs.push(Output {
+            option: "--save",
+            path,
+            example: "weights.safetensors",
+        });
+    }
+    if let Some(path) = &args.plot {
+        outputs.push(Output {
+            option: "--plot",
+            path,
+            example: "curves.svg",
+        });
+    }
+    outputs::check(&outputs, source)
 }
 
 /// The data of a run, split and scaled as the options ask.
@@ -111,8 +278,26 @@ struct RunData<T: Element> {
 impl<T: Element> RunData<T> {
     fn load(args: &TrainArgs, source: Source) -> Result<Self> {
         let test_fraction = args.test_fraction.unwrap_or(DEFAULT_TEST_FRACTION);
+        let csv = csv_options(args.delimiter, args.classes);
         let (mut train, mut test) =
-            source.load_split::<T>(args.label_column(), test_fraction, args.seed)?;
+            source.load_split::<T>(args.label_column(), &csv, test_fraction, args.seed)?;
+        let present = train
+            .class_counts()
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+            .filter(|&(_, &n)| n > 0)
+            .map(|(class, _)| class)
+            .collect::<Vec<usize>>();
+        if let [only] = present.as_slice() {
+            return Err(TrainError::invalid(
+                "--data",
+                format!(
+                    "every sample of the training part of {} is of class {only}; a classifier needs samples of at least two classes to learn from",
+                    source.describe()
+                ),
+            ));
+        }
         let scale = match args.scale {
             Scale::Auto if source.has_own_split() => Scale::Global,
             Scale::Auto => Scale::Standard,
@@ -277,28 +462,6 @@ fn saved_metadata<T: Element>(
     meta
 }
 
-/// Checks that the directory `path` would be written into exists.
-fn check_output_dir(option: &'static str, path: Option<&std::path::Path>) -> Result<()> {
-    let Some(path) = path else { return Ok(()) };
-    if path.file_name().is_none() {
-        return Err(TrainError::invalid(
-            option,
-            format!("`{}` does not name a file", path.display()),
-        ));
-    }
-    match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() => Err(TrainError::invalid(
-            option,
-            format!(
-                "cannot write `{}`: the directory `{}` does not exist",
-                path.display(),
-                dir.display()
-            ),
-        )),
-        _ => Ok(()),
-    }
-}
-
 /// The scaling `--scale` asks for, fitted on `features` `[n, d]`.
 fn fit_scaler<T: Element>(scale: Scale, features: &Array<T>) -> Result<Option<Standardizer>> {
     match scale {
@@ -331,6 +494,8 @@ struct Fit<'a, 'o, T: Element> {
     progress: &'a mut Progress,
     out: &'a mut (dyn Write + 'o),
     quiet: bool,
+    /// Every epoch's statistics, as they come: the history so far if training fails.
+    epochs: &'a mut Vec<EpochStats>,
 }
 
 impl<T: Element> Fit<'_, '_, T> {
@@ -366,6 +531,7 @@ impl<T: Element> Fit<'_, '_, T> {
     fn run<O: Optimizer<T>>(&mut self, opt: &mut O) -> Result<History> {
         let mut failed = None;
         let (progress, out, quiet) = (&mut *self.progress, &mut *self.out, self.quiet);
+        let epochs = &mut *self.epochs;
         let history = self
             .trainer
             .fit(self.mlp, opt, self.train, Some(self.test), |event| {
@@ -377,6 +543,7 @@ impl<T: Element> Fit<'_, '_, T> {
                         epoch, size, loss, ..
                     } => progress.batch(*epoch, *size, *loss),
                     Event::EpochEnd(stats) => {
+                        epochs.push((*stats).clone());
                         if !quiet {
                             let line = report::row(stats);
                             if let Err(e) = progress.println(out, &line) {

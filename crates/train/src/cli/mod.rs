@@ -33,8 +33,10 @@ mod apply;
 mod args;
 mod fit;
 mod model_file;
+mod outputs;
 mod plot;
 mod report;
+mod signals;
 mod source;
 
 use std::io::{IsTerminal, Write};
@@ -56,7 +58,8 @@ const EVAL_BATCH: usize = 1000;
 
 /// The program: parses the command line, runs it, prints any error to standard error, and
 /// returns the exit status — 0 on success, 1 on an error, 2 for a command line that does not
-/// parse (with `clap`'s message and usage).
+/// parse (with `clap`'s message and usage). SIGINT and SIGTERM end it as usual, but remove
+/// the temporary file of a save in progress first.
 ///
 /// ```no_run
 /// fn main() -> std::process::ExitCode {
@@ -65,6 +68,7 @@ const EVAL_BATCH: usize = 1000;
 /// ```
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    signals::clean_up_on_interrupt();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match run(cli, &mut out) {
@@ -111,11 +115,11 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
                 Dtype::F64 => fit::train::<f64>(&args, out, show),
             }
         }
-        Command::Evaluate(args) => match model_file::load(&args.weights)? {
+        Command::Evaluate(args) => match model_file::load_noting(&args.weights)? {
             AnySavedMlp::F32(m) => apply::evaluate(&m, &args, out),
             AnySavedMlp::F64(m) => apply::evaluate(&m, &args, out),
         },
-        Command::Predict(args) => match model_file::load(&args.data.weights)? {
+        Command::Predict(args) => match model_file::load_noting(&args.data.weights)? {
             AnySavedMlp::F32(m) => apply::predict(&m, &args, out),
             AnySavedMlp::F64(m) => apply::predict(&m, &args, out),
         },

@@ -37,6 +37,8 @@ pub(crate) struct SavedMlp<T: Element> {
     pub(crate) scaler: Option<Standardizer>,
     pub(crate) metadata: BTreeMap<String, String>,
     pub(crate) path: PathBuf,
+    /// Whether the file's checksum was verified, or it had none.
+    pub(crate) checksum: checkpoint::Checksum,
 }
 
 /// A model in whichever element type it was saved in.
@@ -76,6 +78,22 @@ pub(crate) fn save<T: Element>(
     checkpoint::save_model(path, mlp, metadata)
 }
 
+/// [`load`], with a note on standard error if the file carries no checksum.
+pub(crate) fn load_noting(path: &Path) -> Result<AnySavedMlp> {
+    let saved = load(path)?;
+    let checksum = match &saved {
+        AnySavedMlp::F32(m) => m.checksum,
+        AnySavedMlp::F64(m) => m.checksum,
+    };
+    if checksum == checkpoint::Checksum::Absent {
+        eprintln!(
+            "note: {} carries no checksum (it was written by another program or an older tapegrad), so damage to it cannot be detected",
+            path.display()
+        );
+    }
+    Ok(saved)
+}
+
 /// Reads a model file in the element type it was saved in.
 pub(crate) fn load(path: &Path) -> Result<AnySavedMlp> {
     let bytes = std::fs::read(path).map_err(|e| TrainError::io(path, e))?;
@@ -102,7 +120,7 @@ pub(crate) fn load(path: &Path) -> Result<AnySavedMlp> {
 fn load_as<T: Element>(path: &Path) -> Result<SavedMlp<T>> {
     let mut ck = checkpoint::load::<T>(path)?;
     let activation = activation_of(path, &ck.metadata)?;
-    let layers = take_layers(path, &mut ck.tensors)?;
+    let layers = take_layers(path, &mut ck.tensors, &ck.metadata)?;
     let mlp = Mlp::from_layers(layers, activation.activation())
         .map_err(|e| TrainError::bad_file(path, format!("the layers do not chain: {e}")))?;
     let scaler = scaler_of(path, &ck.metadata, mlp.sizes()[0])?;
@@ -112,6 +130,7 @@ fn load_as<T: Element>(path: &Path) -> Result<SavedMlp<T>> {
         scaler,
         metadata: ck.metadata,
         path: path.to_path_buf(),
+        checksum: ck.checksum,
     })
 }
 
@@ -134,37 +153,123 @@ fn activation_of(path: &Path, metadata: &BTreeMap<String, String>) -> Result<Act
 }
 
 /// Takes `layers.0.weight`, `layers.0.bias`, `layers.1.weight`, ... out of `tensors` as
-/// linear layers; any tensor left over is an error, and so is no layer at all.
+/// linear layers, after checking that they make an MLP: every name is a layer's weight or
+/// bias, every layer from 0 to the last has both, each weight is `[out, in]` with a bias of
+/// `[out]`, each layer takes the outputs of the one before, and the metadata's `sizes`, if
+/// present, is the chain the shapes make (so a file that lost its last layer is refused).
 fn take_layers<T: Element>(
     path: &Path,
     tensors: &mut BTreeMap<String, Array<T>>,
+    metadata: &BTreeMap<String, String>,
 ) -> Result<Vec<Linear<T>>> {
-    let mut layers = Vec::new();
-    for i in 0.. {
-        let Some(weight) = tensors.remove(&format!("layers.{i}.weight")) else {
-            break;
+    let bad_tensor = |tensor: &str, message: String| TrainError::Checkpoint {
+        path: path.to_path_buf(),
+        tensor: tensor.to_string(),
+        message,
+    };
+    let mut n_layers = 0;
+    for name in tensors.keys() {
+        match layer_of(name) {
+            Some(i) => n_layers = n_layers.max(i + 1),
+            None => {
+                return Err(bad_tensor(
+                    name,
+                    "is not a parameter of an MLP saved by tapegrad (`layers.<i>.weight`, `layers.<i>.bias`)".into(),
+                ));
+            }
+        }
+    }
+    if n_layers == 0 {
+        return Err(TrainError::bad_file(
+            path,
+            "holds no tensors `layers.<i>.weight`: it is not an MLP saved by tapegrad",
+        ));
+    }
+    let mut layers: Vec<Linear<T>> = Vec::with_capacity(n_layers);
+    for i in 0..n_layers {
+        let (w_name, b_name) = (format!("layers.{i}.weight"), format!("layers.{i}.bias"));
+        let missing = |name: &str| {
+            bad_tensor(
+                name,
+                format!(
+                    "is missing: every layer of a tapegrad MLP has a weight and a bias, and the file has layers 0 to {}",
+                    n_layers - 1
+                ),
+            )
         };
-        let bias = tensors.remove(&format!("layers.{i}.bias"));
-        let layer = Linear::from_arrays(weight, bias).map_err(|e| {
+        let weight = tensors.remove(&w_name).ok_or_else(|| missing(&w_name))?;
+        let bias = tensors.remove(&b_name).ok_or_else(|| missing(&b_name))?;
+        let [n_out, n_in] = weight.shape() else {
+            return Err(bad_tensor(
+                &w_name,
+                format!(
+                    "shape {:?}: a weight must be [outputs, inputs]",
+                    weight.shape()
+                ),
+            ));
+        };
+        let (n_out, n_in) = (*n_out, *n_in);
+        if bias.shape() != [n_out] {
+            return Err(bad_tensor(
+                &b_name,
+                format!(
+                    "shape {:?}, but `{w_name}` is {:?}: the bias must be [{n_out}]",
+                    bias.shape(),
+                    weight.shape()
+                ),
+            ));
+        }
+        if n_in == 0 || n_out == 0 {
+            return Err(bad_tensor(
+                &w_name,
+                format!(
+                    "shape {:?}: a layer needs at least one input and one output",
+                    weight.shape()
+                ),
+            ));
+        }
+        if let Some(previous) = layers.last() {
+            if previous.n_out() != n_in {
+                return Err(bad_tensor(
+                    &w_name,
+                    format!(
+                        "shape {:?} takes {n_in} inputs, but layer {} has {} outputs",
+                        weight.shape(),
+                        i - 1,
+                        previous.n_out()
+                    ),
+                ));
+            }
+        }
+        let layer = Linear::from_arrays(weight, Some(bias)).map_err(|e| {
             TrainError::bad_file(path, format!("layer {i} is not a linear layer: {e}"))
         })?;
         layers.push(layer);
     }
-    if let Some(extra) = tensors.keys().next() {
-        return Err(TrainError::Checkpoint {
-            path: path.to_path_buf(),
-            tensor: extra.clone(),
-            message: if layers.is_empty() {
-                "there is no `layers.0.weight`: this is not an MLP saved by tapegrad".into()
-            } else {
-                "is not a parameter of an MLP".into()
-            },
-        });
-    }
-    if layers.is_empty() {
-        return Err(TrainError::bad_file(path, "holds no `layers.0.weight`"));
+    if let Some(sizes) = metadata.get("sizes") {
+        let mut chain = vec![layers[0].n_in()];
+        chain.extend(layers.iter().map(Linear::n_out));
+        if *sizes != join(&chain) {
+            let made: Vec<String> = chain.iter().map(usize::to_string).collect();
+            return Err(TrainError::bad_file(
+                path,
+                format!(
+                    "metadata `sizes` is {sizes}, but the tensors make {}: a layer is missing or was changed",
+                    made.join("-")
+                ),
+            ));
+        }
     }
     Ok(layers)
+}
+
+/// `i` for `layers.{i}.weight` and `layers.{i}.bias` (decimal, no leading zeros).
+fn layer_of(name: &str) -> Option<usize> {
+    let rest = name.strip_prefix("layers.")?;
+    let (index, kind) = rest.split_once('.')?;
+    let canonical = index == "0" || (!index.starts_with('0') && !index.is_empty());
+    let i: usize = index.parse().ok().filter(|_| canonical)?;
+    matches!(kind, "weight" | "bias").then_some(i)
 }
 
 /// The input standardisation in the metadata, if any, for a model of `n_in` inputs.
@@ -257,13 +362,12 @@ fn join<V: std::fmt::Display>(values: &[V]) -> String {
 fn parse_list(path: &Path, key: &str, text: &str) -> Result<Vec<f64>> {
     text.split(',')
         .enumerate()
-        .map(|(i, v)| {
-            v.trim().parse::<f64>().map_err(|_| {
-                TrainError::bad_file(
-                    path,
-                    format!("metadata `{key}`: value {i}, `{v}`, is not a number"),
-                )
-            })
+        .map(|(i, v)| match v.trim().parse::<f64>() {
+            Ok(x) if x.is_finite() => Ok(x),
+            _ => Err(TrainError::bad_file(
+                path,
+                format!("metadata `{key}`: value {i}, `{v}`, is not a finite number"),
+            )),
         })
         .collect()
 }

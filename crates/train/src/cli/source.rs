@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use tape::{Array, Element};
 
+use crate::data::csv::CsvOptions;
 use crate::data::{self, Dataset};
 use crate::{Result, TrainError};
 
@@ -74,24 +75,45 @@ impl Source {
         }
     }
 
+    /// An error naming the option if a CSV-only option was given for other data.
+    pub(crate) fn check_csv_option(&self, option: &'static str, given: bool) -> Result<()> {
+        if given && !matches!(self, Source::Csv(_)) {
+            return Err(TrainError::invalid(
+                option,
+                format!("applies to CSV files, and {} is not one", self.describe()),
+            ));
+        }
+        Ok(())
+    }
+
     /// `(train, test)`: the IDX files' own parts, or a split of `test_fraction` with `seed`.
     pub(crate) fn load_split<T: Element>(
         &self,
         label_column: &str,
+        csv: &CsvOptions,
         test_fraction: f64,
         seed: u64,
     ) -> Result<(Dataset<T>, Dataset<T>)> {
-        match self {
-            Source::Digits => data::digits()?.split(test_fraction, seed),
-            Source::Idx(dir) => data::mnist(dir),
-            Source::Csv(file) => {
-                data::csv::read_classification(file, label_column)?.split(test_fraction, seed)
+        let all = match self {
+            Source::Idx(dir) => return data::mnist(dir),
+            Source::Digits => data::digits()?,
+            Source::Csv(file) => csv.read_classification(file, label_column)?,
+        };
+        // The split's own error names a function; say which file and option instead.
+        all.split(test_fraction, seed).map_err(|e| match e {
+            TrainError::InvalidArgument { message, .. } => {
+                TrainError::invalid("--test-fraction", format!("{}: {message}", self.describe()))
             }
-        }
+            other => other,
+        })
     }
 
     /// Every sample, for `--split all`: for IDX the training files then the test files.
-    pub(crate) fn load_all<T: Element>(&self, label_column: &str) -> Result<Samples<T>> {
+    pub(crate) fn load_all<T: Element>(
+        &self,
+        label_column: &str,
+        csv: &CsvOptions,
+    ) -> Result<Samples<T>> {
         match self {
             Source::Digits => Ok(Samples::from_dataset(data::digits()?)),
             Source::Idx(dir) => {
@@ -99,7 +121,7 @@ impl Source {
                 Ok(Samples::concat(train, test))
             }
             Source::Csv(file) => {
-                let (features, labels) = data::csv::read_features(file, label_column)?;
+                let (features, labels) = csv.read_features(file, label_column)?;
                 Ok(Samples { features, labels })
             }
         }

@@ -1,34 +1,76 @@
-//! Tabular data from CSV files, raw or gzip-compressed.
+//! Tabular data from CSV files, raw or gzip-compressed, read with the `csv` crate.
 //!
-//! The format is the simple one numeric tables use: UTF-8, comma-separated, one header line
-//! of column names, then one row per sample with the same number of fields; no quoting. One
-//! column, chosen by name, is the target; every other column is a numeric feature, parsed as
-//! `f64` and then converted to the element type. Files starting with the gzip magic bytes
-//! `1f 8b` are decompressed first, whatever their name. `\r\n` line endings and a leading
-//! byte-order mark are accepted.
+//! A file is UTF-8 text: one header line of column names, then one row per sample with the
+//! same number of fields. Fields are separated by a delimiter (a comma unless
+//! [`CsvOptions::delimiter`] says otherwise) and may be quoted (`"1.5"`, `"a,b"`, with `""`
+//! for a quote inside quotes); `\n`, `\r\n` and `\r` line endings and a leading byte-order
+//! mark are accepted, and spaces around a field are ignored. One column, chosen by name, is
+//! the target; every other column is a numeric feature, parsed as `f64` and then converted
+//! to the element type. Files starting with the gzip magic bytes `1f 8b` are decompressed
+//! first, whatever their name.
 //!
-//! Nothing is guessed: an empty, non-numeric or non-finite field, a row with too few or too
-//! many fields, or a missing target column is an error naming the file, and for a field the
-//! line and column.
+//! Nothing is guessed: an empty or non-numeric field, a number that is not finite in the
+//! element type (`1e39` in an `f32` table), a row with too few or too many fields, a blank
+//! line between rows, or a missing target column is an error naming the file, and for a field the line and
+//! column. Class labels must be the integers `0, 1, ..., k − 1` with every class present,
+//! unless the number of classes is given ([`CsvOptions::n_classes`]).
 
 use std::path::Path;
 
 use tape::{Array, Element};
 
-use super::read::read_maybe_gzip;
+use super::read::{decompress_if_gzip, read_maybe_gzip};
 use super::{Dataset, MAX_CLASSES};
 use crate::{Result, TrainError};
 
-/// Reads a classification data set: the column named `label_column` holds class labels
-/// (integers `0, 1, 2, ...`; `3.0` is read as 3), and the number of classes is the largest
-/// label plus one.
+/// How a CSV file is read: the delimiter, and the number of classes if the labels alone do
+/// not tell it. [`Default`] is a comma and "the labels tell".
+///
+/// ```
+/// use train::data::csv::CsvOptions;
+/// let path = std::env::temp_dir().join(format!("tapegrad-doc-opts-{}.csv", std::process::id()));
+/// std::fs::write(&path, "x;label\n\"1,5\";0\n2;3\n")?;
+/// // Semicolons between fields; labels 0 and 3 of a problem with 4 classes.
+/// let opts = CsvOptions { delimiter: b';', n_classes: Some(4) };
+/// let err = opts.read_classification::<f64>(&path, "label").unwrap_err();
+/// assert!(err.to_string().ends_with("line 2, column 1 (`x`): `1,5` is not a number"));
+///
+/// std::fs::write(&path, "x;label\n1.5;0\n2;3\n")?;
+/// let ds = opts.read_classification::<f64>(&path, "label")?;
+/// assert_eq!((ds.labels(), ds.n_classes()), (Some(&[0, 3][..]), Some(4)));
+/// # std::fs::remove_file(&path)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CsvOptions {
+    /// The byte between fields: `b','` (the default), `b';'`, `b'\t'`, ... It must be an
+    /// ASCII character other than a quote, `\r` or `\n`.
+    pub delimiter: u8,
+    /// The number of classes, for a classification table whose labels do not all occur (a
+    /// part of a larger data set). `None` (the default) takes the labels as they are: they
+    /// must be `0, 1, ..., k − 1` with each present, and at least two classes.
+    pub n_classes: Option<usize>,
+}
+
+impl Default for CsvOptions {
+    fn default() -> Self {
+        CsvOptions {
+            delimiter: b',',
+            n_classes: None,
+        }
+    }
+}
+
+/// Reads a classification data set with the default [`CsvOptions`]: the column named
+/// `label_column` holds class labels (integers `0, 1, 2, ...`; `3.0` is read as 3), every
+/// class from 0 to the largest label must occur, and there must be at least two.
 ///
 /// ```
 /// let path = std::env::temp_dir().join(format!("tapegrad-doc-csv-{}.csv", std::process::id()));
-/// std::fs::write(&path, "height,weight,label\n1.5,50,0\n1.8,80,2\n")?;
+/// std::fs::write(&path, "height,weight,label\n1.5,50,0\n1.8,80,1\n")?;
 /// let ds = train::data::csv::read_classification::<f64>(&path, "label")?;
 /// assert_eq!(ds.features().data(), &[1.5, 50.0, 1.8, 80.0]);
-/// assert_eq!((ds.labels(), ds.n_classes()), (Some(&[0, 2][..]), Some(3)));
+/// assert_eq!((ds.labels(), ds.n_classes()), (Some(&[0, 1][..]), Some(2)));
 ///
 /// std::fs::write(&path, "height,weight,label\n1.5,heavy,0\n")?;
 /// let err = train::data::csv::read_classification::<f64>(&path, "label").unwrap_err();
@@ -39,20 +81,20 @@ use crate::{Result, TrainError};
 ///
 /// # Errors
 /// [`TrainError::Io`] if the file cannot be read; [`TrainError::BadFile`] if it is empty, not
-/// UTF-8, has no such column (or has it twice), no feature column, no data row, or a row whose
-/// number of fields differs from the header's; [`TrainError::Parse`] for a field that is
-/// empty, not a finite number, or (in the label column) not a non-negative integer below
-/// [`MAX_CLASSES`].
+/// UTF-8, has no such column (or has it twice), no feature column, no data row, a blank line,
+/// a row whose number of fields differs from the header's, or labels that are not
+/// `0, ..., k − 1` with each present and `k ≥ 2`; [`TrainError::Parse`] for a field that is
+/// empty, not a number, not finite in `T`, or (in the label column) not a non-negative
+/// integer below [`MAX_CLASSES`].
 pub fn read_classification<T: Element>(
     path: impl AsRef<Path>,
     label_column: &str,
 ) -> Result<Dataset<T>> {
-    let path = path.as_ref();
-    parse_classification(&read_maybe_gzip(path)?, path, label_column)
+    CsvOptions::default().read_classification(path, label_column)
 }
 
-/// Reads a regression data set: the column named `target_column` holds a real-valued target;
-/// the targets come out as `[n, 1]`.
+/// Reads a regression data set with the default [`CsvOptions`]: the column named
+/// `target_column` holds a real-valued target; the targets come out as `[n, 1]`.
 ///
 /// ```
 /// let path = std::env::temp_dir().join(format!("tapegrad-doc-reg-{}.csv", std::process::id()));
@@ -64,33 +106,18 @@ pub fn read_classification<T: Element>(
 /// ```
 ///
 /// # Errors
-/// As [`read_classification`], with any finite number accepted as a target.
+/// As [`read_classification`], with any number finite in `T` accepted as a target.
 pub fn read_regression<T: Element>(
     path: impl AsRef<Path>,
     target_column: &str,
 ) -> Result<Dataset<T>> {
-    let path = path.as_ref();
-    let (features, targets) = parse_regression(&read_maybe_gzip(path)?, path, target_column)?;
-    Dataset::regression(features, targets)
+    CsvOptions::default().read_regression(path, target_column)
 }
 
-/// The features and the `[n, 1]` targets of a regression table already in memory; `path`
-/// names the bytes in errors.
-pub(crate) fn parse_regression<T: Element>(
-    bytes: &[u8],
-    path: &Path,
-    target_column: &str,
-) -> Result<(Array<T>, Array<T>)> {
-    let (features, targets) = parse_table(bytes, path, Some(target_column), |s| {
-        parse_number(s).map(T::cast_from)
-    })?;
-    let n = targets.len();
-    Ok((features, Array::from_vec(targets, &[n, 1])?))
-}
-
-/// Reads the features of a CSV file for prediction, and its labels if it has them: every
-/// column but `label_column` is a feature; if the header has no `label_column`, every column
-/// is a feature and the labels are `None`.
+/// Reads the features of a CSV file for prediction, and its labels if it has them, with the
+/// default [`CsvOptions`]: every column but `label_column` is a feature; if the header has no
+/// `label_column`, every column is a feature and the labels are `None`. The labels are not
+/// checked against each other (the model decides how many classes there are).
 ///
 /// ```
 /// let path = std::env::temp_dir().join(format!("tapegrad-doc-feat-{}.csv", std::process::id()));
@@ -106,138 +133,395 @@ pub(crate) fn parse_regression<T: Element>(
 /// ```
 ///
 /// # Errors
-/// As [`read_classification`]; a file with only the label column has no features.
+/// As [`read_classification`] for the fields; a file with only the label column has no
+/// features.
 pub fn read_features<T: Element>(
     path: impl AsRef<Path>,
     label_column: &str,
 ) -> Result<(Array<T>, Option<Vec<usize>>)> {
-    let path = path.as_ref();
-    let bytes = read_maybe_gzip(path)?;
-    let has_labels = std::str::from_utf8(&bytes).is_ok_and(|text| {
-        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let header = text.split('\n').next().unwrap_or("");
-        let header = header.strip_suffix('\r').unwrap_or(header);
-        header.split(',').any(|c| c.trim() == label_column)
-    });
-    if has_labels {
-        let (features, labels) = parse_table(&bytes, path, Some(label_column), parse_label)?;
-        Ok((features, Some(labels)))
-    } else {
-        let (features, _) = parse_table(&bytes, path, None, |_| Ok(()))?;
-        Ok((features, None))
+    CsvOptions::default().read_features(path, label_column)
+}
+
+impl CsvOptions {
+    /// [`read_classification`] with these options.
+    ///
+    /// ```
+    /// use train::data::csv::CsvOptions;
+    /// let path = std::env::temp_dir().join(format!("tapegrad-doc-tab-{}.tsv", std::process::id()));
+    /// std::fs::write(&path, "a\tlabel\n1\t0\n2\t1\n")?;
+    /// let tabs = CsvOptions { delimiter: b'\t', ..CsvOptions::default() };
+    /// assert_eq!(tabs.read_classification::<f32>(&path, "label")?.len(), 2);
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`read_classification`]; with [`CsvOptions::n_classes`] given, a label at or above
+    /// it is a [`TrainError::Parse`] and absent classes are allowed.
+    pub fn read_classification<T: Element>(
+        &self,
+        path: impl AsRef<Path>,
+        label_column: &str,
+    ) -> Result<Dataset<T>> {
+        let path = path.as_ref();
+        self.parse_classification_text(&read_maybe_gzip(path)?, path, label_column)
+    }
+
+    /// [`read_regression`] with these options.
+    ///
+    /// ```
+    /// use train::data::csv::CsvOptions;
+    /// let path = std::env::temp_dir().join(format!("tapegrad-doc-treg-{}.csv", std::process::id()));
+    /// std::fs::write(&path, "x;target\n1;2,5\n")?; // `2,5` is not a number
+    /// let semi = CsvOptions { delimiter: b';', ..CsvOptions::default() };
+    /// assert!(semi.read_regression::<f64>(&path, "target").is_err());
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`read_regression`].
+    pub fn read_regression<T: Element>(
+        &self,
+        path: impl AsRef<Path>,
+        target_column: &str,
+    ) -> Result<Dataset<T>> {
+        let path = path.as_ref();
+        self.parse_regression(&read_maybe_gzip(path)?, path, target_column)
+    }
+
+    /// [`read_features`] with these options.
+    ///
+    /// ```
+    /// use train::data::csv::CsvOptions;
+    /// let path = std::env::temp_dir().join(format!("tapegrad-doc-tfeat-{}.csv", std::process::id()));
+    /// std::fs::write(&path, "a|b\n1|2\n")?;
+    /// let pipes = CsvOptions { delimiter: b'|', ..CsvOptions::default() };
+    /// let (x, labels) = pipes.read_features::<f64>(&path, "label")?;
+    /// assert_eq!((x.data(), labels), (&[1.0, 2.0][..], None));
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`read_features`].
+    pub fn read_features<T: Element>(
+        &self,
+        path: impl AsRef<Path>,
+        label_column: &str,
+    ) -> Result<(Array<T>, Option<Vec<usize>>)> {
+        let path = path.as_ref();
+        self.parse_features_text(&read_maybe_gzip(path)?, path, label_column)
+    }
+
+    /// [`CsvOptions::read_classification`] on the bytes of a file already in memory (raw or
+    /// gzip); `name` stands for the file in errors.
+    ///
+    /// ```
+    /// use train::data::csv::CsvOptions;
+    /// let bytes = b"a,label\n1,0\n2,1\n";
+    /// let ds = CsvOptions::default().parse_classification::<f64>(bytes, "inline".as_ref(), "label")?;
+    /// assert_eq!(ds.len(), 2);
+    /// let err = CsvOptions::default().parse_classification::<f64>(b"a,label\n", "inline".as_ref(), "label");
+    /// assert_eq!(err.unwrap_err().to_string(), "inline: the file has a header but no data rows");
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`CsvOptions::read_classification`], without the I/O errors.
+    pub fn parse_classification<T: Element>(
+        &self,
+        bytes: &[u8],
+        name: &Path,
+        label_column: &str,
+    ) -> Result<Dataset<T>> {
+        let text = decompress_if_gzip(bytes.to_vec(), name)?;
+        self.parse_classification_text(&text, name, label_column)
+    }
+
+    /// [`CsvOptions::read_features`] on the bytes of a file already in memory (raw or
+    /// gzip); `name` stands for the file in errors.
+    ///
+    /// ```
+    /// use train::data::csv::CsvOptions;
+    /// let (x, labels) = CsvOptions::default().parse_features::<f32>(b"a,b\n1,2\n", "inline".as_ref(), "label")?;
+    /// assert_eq!((x.shape(), labels), (&[1, 2][..], None));
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`CsvOptions::read_features`], without the I/O errors.
+    pub fn parse_features<T: Element>(
+        &self,
+        bytes: &[u8],
+        name: &Path,
+        label_column: &str,
+    ) -> Result<(Array<T>, Option<Vec<usize>>)> {
+        let text = decompress_if_gzip(bytes.to_vec(), name)?;
+        self.parse_features_text(&text, name, label_column)
+    }
+
+    /// The features and the `[n, 1]` targets of a regression table (raw or gzip bytes).
+    pub(crate) fn parse_regression<T: Element>(
+        &self,
+        bytes: &[u8],
+        name: &Path,
+        target_column: &str,
+    ) -> Result<Dataset<T>> {
+        let text = decompress_if_gzip(bytes.to_vec(), name)?;
+        let table = Table::new(self, &text, name)?;
+        let (features, targets) = table.parse(Some(target_column), |s| parse_element::<T>(s))?;
+        let n = targets.len();
+        Dataset::regression(features, Array::from_vec(targets, &[n, 1])?)
+    }
+
+    fn parse_classification_text<T: Element>(
+        &self,
+        text: &[u8],
+        name: &Path,
+        label_column: &str,
+    ) -> Result<Dataset<T>> {
+        let table = Table::new(self, text, name)?;
+        let max = self.n_classes.unwrap_or(MAX_CLASSES);
+        let (features, labels) = table.parse(Some(label_column), |s| parse_label(s, max))?;
+        let n_classes = match self.n_classes {
+            Some(n) => n,
+            None => classes_of(&labels).map_err(|why| {
+                TrainError::bad_file(name, format!("the label column `{label_column}` {why}"))
+            })?,
+        };
+        Dataset::classification(features, labels, n_classes)
+    }
+
+    fn parse_features_text<T: Element>(
+        &self,
+        text: &[u8],
+        name: &Path,
+        label_column: &str,
+    ) -> Result<(Array<T>, Option<Vec<usize>>)> {
+        let table = Table::new(self, text, name)?;
+        if table.header.iter().any(|c| c == label_column) {
+            let (features, labels) =
+                table.parse(Some(label_column), |s| parse_label(s, MAX_CLASSES))?;
+            Ok((features, Some(labels)))
+        } else {
+            let (features, _) = table.parse(None, |_| Ok(()))?;
+            Ok((features, None))
+        }
     }
 }
 
-/// [`read_classification`] on bytes already in memory; `path` names them in errors.
-pub(crate) fn parse_classification<T: Element>(
-    bytes: &[u8],
-    path: &Path,
-    label_column: &str,
-) -> Result<Dataset<T>> {
-    let (features, labels) = parse_table(bytes, path, Some(label_column), parse_label)?;
-    let n_classes = labels.iter().max().map_or(1, |&m| m + 1);
-    Dataset::classification(features, labels, n_classes)
+/// The number of classes the labels make, `largest + 1`, or why they make none: fewer than
+/// two classes, or classes below the largest that never occur.
+fn classes_of(labels: &[usize]) -> std::result::Result<usize, String> {
+    let mut present: Vec<usize> = labels.to_vec();
+    present.sort_unstable();
+    present.dedup();
+    let shown = |values: &[usize]| {
+        let mut text: Vec<String> = values.iter().take(10).map(usize::to_string).collect();
+        if values.len() > 10 {
+            text.push(format!("… ({} values)", values.len()));
+        }
+        text.join(", ")
+    };
+    match present.as_slice() {
+        [] => Err("holds no labels".into()),
+        [only] => Err(format!(
+            "holds only one class, {only}: a classifier needs at least two"
+        )),
+        [.., last] if *last + 1 != present.len() => Err(format!(
+            "holds the labels {}, which leave {} of the classes 0 to {last} without a sample; renumber the labels 0 to {}, or give the number of classes if the others exist",
+            shown(&present),
+            last + 1 - present.len(),
+            present.len() - 1,
+        )),
+        _ => Ok(present.len()),
+    }
 }
 
-/// Parses the table: features `[n, d]` and one target per row, read by `parse_target` from
-/// `target_column`; with no target column, every column is a feature and no target is read.
-fn parse_table<T: Element, Y>(
-    bytes: &[u8],
-    path: &Path,
-    target_column: Option<&str>,
-    parse_target: impl Fn(&str) -> std::result::Result<Y, String>,
-) -> Result<(Array<T>, Vec<Y>)> {
-    let bad = |message: String| TrainError::bad_file(path, message);
-    let (header, lines) = header_and_lines(bytes, path)?;
-    let target_idx = target_column
-        .map(|name| find_column(&header, name))
-        .transpose()
-        .map_err(bad)?;
-    let n_cols = header.len();
-    let n_features = n_cols - usize::from(target_idx.is_some());
-    if n_features == 0 {
-        return Err(bad(format!(
-            "the only column is the target `{}`; there are no features",
-            target_column.unwrap_or_default()
-        )));
+/// A CSV file's text split into its header and records, with a map from bytes to lines.
+struct Table<'b> {
+    name: &'b Path,
+    /// The text after the byte-order mark.
+    text: &'b [u8],
+    delimiter: u8,
+    /// The column names, trimmed.
+    header: Vec<String>,
+    /// Where each line starts, as byte offsets into `text`.
+    line_starts: Vec<usize>,
+    /// Where the header record ends (before its line terminator).
+    header_end: usize,
+}
+
+impl<'b> Table<'b> {
+    fn new(options: &CsvOptions, bytes: &'b [u8], name: &'b Path) -> Result<Self> {
+        let bad = |message: String| TrainError::bad_file(name, message);
+        let d = options.delimiter;
+        if !d.is_ascii() || matches!(d, b'"' | b'\r' | b'\n') {
+            return Err(TrainError::invalid(
+                "CsvOptions::delimiter",
+                format!(
+                    "{:?} cannot separate fields; use an ASCII character other than a quote or a line break",
+                    char::from(d)
+                ),
+            ));
+        }
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            bad(format!(
+                "not valid UTF-8 text (first bad byte at offset {})",
+                e.valid_up_to()
+            ))
+        })?;
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text).as_bytes();
+        if text.iter().all(u8::is_ascii_whitespace) {
+            return Err(bad("the file is empty: expected a header line".into()));
+        }
+        let mut line_starts = vec![0];
+        for (i, &b) in text.iter().enumerate() {
+            if b == b'\n' || (b == b'\r' && text.get(i + 1) != Some(&b'\n')) {
+                line_starts.push(i + 1);
+            }
+        }
+        let mut reader = reader(d, text);
+        let mut record = csv::StringRecord::new();
+        let ok = reader
+            .read_record(&mut record)
+            .map_err(|e| bad(format!("cannot read the header: {e}")))?;
+        if !ok {
+            return Err(bad("the file is empty: expected a header line".into()));
+        }
+        let header_end = usize::try_from(reader.position().byte()).unwrap_or(usize::MAX);
+        Ok(Table {
+            name,
+            text,
+            delimiter: d,
+            header: record.iter().map(str::to_string).collect(),
+            line_starts,
+            header_end,
+        })
     }
 
-    let mut features: Vec<T> = Vec::new();
-    let mut targets: Vec<Y> = Vec::new();
-    let mut n_rows = 0;
-    for (i, line) in lines.enumerate() {
-        n_rows += 1;
-        let line_no = i + 2;
-        if line.trim().is_empty() {
-            return Err(bad(format!("line {line_no} is empty")));
-        }
-        let mut n_fields = 0;
-        for (col, field) in line.split(',').enumerate() {
-            n_fields += 1;
-            if n_fields > n_cols {
-                break;
-            }
-            let field = field.trim();
-            let parse_err = |message: String| TrainError::Parse {
-                path: path.to_path_buf(),
-                line: line_no,
-                column: col + 1,
-                column_name: header[col].to_string(),
-                message,
-            };
-            if field.is_empty() {
-                return Err(parse_err("the field is empty".into()));
-            }
-            if Some(col) == target_idx {
-                targets.push(parse_target(field).map_err(parse_err)?);
-            } else {
-                features.push(T::cast_from(parse_number(field).map_err(parse_err)?));
-            }
-        }
-        if n_fields != n_cols {
-            let count = line.split(',').count();
+    /// The line (from 1) that holds byte `offset`.
+    fn line_of(&self, offset: usize) -> usize {
+        self.line_starts.partition_point(|&s| s <= offset)
+    }
+
+    /// Parses the rows: features `[n, d]` and one target per row, read by `parse_target`
+    /// from `target_column`; with no target column, every column is a feature.
+    fn parse<T: Element, Y>(
+        &self,
+        target_column: Option<&str>,
+        parse_target: impl Fn(&str) -> std::result::Result<Y, String>,
+    ) -> Result<(Array<T>, Vec<Y>)> {
+        let bad = |message: String| TrainError::bad_file(self.name, message);
+        let target_idx = target_column
+            .map(|name| find_column(&self.header, name))
+            .transpose()
+            .map_err(bad)?;
+        let n_cols = self.header.len();
+        let n_features = n_cols - usize::from(target_idx.is_some());
+        if n_features == 0 {
             return Err(bad(format!(
-                "line {line_no} has {count} field{} but the header has {n_cols} columns",
-                if count == 1 { "" } else { "s" }
+                "the only column is the target `{}`; there are no features",
+                target_column.unwrap_or_default()
             )));
         }
+        let out_of_memory = |what: &str| {
+            bad(format!(
+                "not enough memory for the {what} of the rows read so far"
+            ))
+        };
+
+        let mut reader = reader(self.delimiter, self.text);
+        let mut record = csv::StringRecord::new();
+        // The header, read again by this reader.
+        reader
+            .read_record(&mut record)
+            .map_err(|e| bad(format!("cannot read the header: {e}")))?;
+        let mut previous_end = self.header_end;
+        let mut features: Vec<T> = Vec::new();
+        let mut targets: Vec<Y> = Vec::new();
+        let mut n_rows = 0;
+        loop {
+            let more = reader.read_record(&mut record).map_err(|e| {
+                let line = self.line_of(previous_end.saturating_sub(1)) + 1;
+                bad(format!("line {line}: {e}"))
+            })?;
+            if !more {
+                break;
+            }
+            // The reader places a record where the previous one ended (one byte into its
+            // line terminator); the record's first line is the first that holds something
+            // after the terminators in between, and a line between that one and the previous
+            // record's last line is a blank line, which the reader skips silently.
+            let from = record.position().map_or(previous_end, |p| {
+                usize::try_from(p.byte()).unwrap_or(usize::MAX)
+            });
+            let start = self.text[from.min(self.text.len())..]
+                .iter()
+                .position(|&b| b != b'\r' && b != b'\n')
+                .map_or(self.text.len(), |k| from + k);
+            let line_no = self.line_of(start);
+            let previous_line = self.line_of(previous_end.saturating_sub(1));
+            if line_no > previous_line + 1 {
+                return Err(bad(format!("line {} is empty", previous_line + 1)));
+            }
+            previous_end = usize::try_from(reader.position().byte()).unwrap_or(usize::MAX);
+            if record.len() == 1 && record[0].is_empty() && n_cols > 1 {
+                return Err(bad(format!("line {line_no} is empty")));
+            }
+            if record.len() != n_cols {
+                let count = record.len();
+                return Err(bad(format!(
+                    "line {line_no} has {count} field{} but the header has {n_cols} columns",
+                    if count == 1 { "" } else { "s" }
+                )));
+            }
+            features
+                .try_reserve(n_features)
+                .map_err(|_| out_of_memory("features"))?;
+            targets
+                .try_reserve(1)
+                .map_err(|_| out_of_memory("targets"))?;
+            for (col, field) in record.iter().enumerate() {
+                let parse_err = |message: String| TrainError::Parse {
+                    path: self.name.to_path_buf(),
+                    line: line_no,
+                    column: col + 1,
+                    column_name: self.header[col].clone(),
+                    message,
+                };
+                if field.is_empty() {
+                    return Err(parse_err("the field is empty".into()));
+                }
+                if Some(col) == target_idx {
+                    targets.push(parse_target(field).map_err(parse_err)?);
+                } else {
+                    features.push(parse_element::<T>(field).map_err(parse_err)?);
+                }
+            }
+            n_rows += 1;
+        }
+        if n_rows == 0 {
+            return Err(bad("the file has a header but no data rows".into()));
+        }
+        Ok((Array::from_vec(features, &[n_rows, n_features])?, targets))
     }
-    if n_rows == 0 {
-        return Err(bad("the file has a header but no data rows".into()));
-    }
-    Ok((Array::from_vec(features, &[n_rows, n_features])?, targets))
 }
 
-/// The column names of the header line (trimmed), and the data lines after it: the bytes as
-/// UTF-8 text, without a byte-order mark, a final newline or carriage returns.
-fn header_and_lines<'b>(
-    bytes: &'b [u8],
-    path: &Path,
-) -> Result<(Vec<&'b str>, impl Iterator<Item = &'b str>)> {
-    let bad = |message: String| TrainError::bad_file(path, message);
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        bad(format!(
-            "not valid UTF-8 text (first bad byte at offset {})",
-            e.valid_up_to()
-        ))
-    })?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let text = text.strip_suffix('\n').unwrap_or(text);
-    if text.trim().is_empty() {
-        return Err(bad("the file is empty: expected a header line".into()));
-    }
-    let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
-    let header = lines
-        .next()
-        .expect("internal error: split yields at least one line")
-        .split(',')
-        .map(str::trim)
-        .collect();
-    Ok((header, lines))
+/// A reader of `text` that hands every record through, whatever its length, with its
+/// fields trimmed; the header is read as the first record.
+fn reader(delimiter: u8, text: &[u8]) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text)
 }
 
 /// The index of the column called `name`, which must occur exactly once.
-fn find_column(header: &[&str], name: &str) -> std::result::Result<usize, String> {
+fn find_column(header: &[String], name: &str) -> std::result::Result<usize, String> {
     let hits: Vec<usize> = (0..header.len()).filter(|&i| header[i] == name).collect();
     match hits.as_slice() {
         [i] => Ok(*i),
@@ -267,20 +551,32 @@ fn find_column(header: &[&str], name: &str) -> std::result::Result<usize, String
     }
 }
 
-fn parse_number(field: &str) -> std::result::Result<f64, String> {
-    match field.parse::<f64>() {
-        Ok(v) if v.is_finite() => Ok(v),
-        Ok(_) => Err(format!("`{field}` is not a finite number")),
-        Err(_) => Err(format!("`{field}` is not a number")),
+/// A field as a number of the element type: a number in `f64` that stays finite in `T`.
+fn parse_element<T: Element>(field: &str) -> std::result::Result<T, String> {
+    let v = match field.parse::<f64>() {
+        Ok(v) if v.is_finite() => v,
+        Ok(_) => return Err(format!("`{field}` is not a finite number")),
+        Err(_) => return Err(format!("`{field}` is not a number")),
+    };
+    let t = T::cast_from(v);
+    if t.is_finite() {
+        Ok(t)
+    } else {
+        Err(format!(
+            "`{field}` is too large for {}: its largest finite value is about {:e}",
+            T::NAME,
+            T::max_value().as_f64()
+        ))
     }
 }
 
-fn parse_label(field: &str) -> std::result::Result<usize, String> {
+/// A class label: a non-negative integer below `max` (`3.0` is read as 3).
+fn parse_label(field: &str, max: usize) -> std::result::Result<usize, String> {
     let label = match field.parse::<usize>() {
-        Ok(l) => l,
+        Ok(l) => Some(l),
         Err(_) => match field.parse::<f64>() {
             // `3.0` is a whole number written as a float; accept it exactly.
-            Ok(v) if v >= 0.0 && v.fract() == 0.0 => v as usize,
+            Ok(v) if v >= 0.0 && v.fract() == 0.0 => (v < max as f64).then_some(v as usize),
             _ => {
                 return Err(format!(
                     "`{field}` is not a class label (a non-negative integer)"
@@ -288,10 +584,13 @@ fn parse_label(field: &str) -> std::result::Result<usize, String> {
             }
         },
     };
-    if label >= MAX_CLASSES {
-        return Err(format!(
-            "label {label} is too large: at most {MAX_CLASSES} classes are supported"
-        ));
+    match label {
+        Some(l) if l < max => Ok(l),
+        _ if max == MAX_CLASSES => Err(format!(
+            "label {field} is too large: at most {MAX_CLASSES} classes are supported"
+        )),
+        _ => Err(format!(
+            "label {field} is not below the number of classes, {max}"
+        )),
     }
-    Ok(label)
 }

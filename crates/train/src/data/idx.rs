@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use tape::{Array, Element};
 
 use super::Dataset;
-use super::read::read_maybe_gzip;
+use super::read::{decompress_if_gzip, read_maybe_gzip};
 use crate::{Result, TrainError};
 
 /// Reads an IDX image file as pixels in `[0, 1]` (the stored byte divided by 255), shaped
@@ -26,16 +26,45 @@ use crate::{Result, TrainError};
 ///
 /// # Errors
 /// [`TrainError::Io`] if the file cannot be read; [`TrainError::BadFile`] if it is not an
-/// IDX file of 3-D unsigned bytes, its data is shorter or longer than the header says, or its
-/// gzip stream is broken.
+/// IDX file of 3-D unsigned bytes, holds no image or images of no pixel, its data is shorter
+/// or longer than the header says, or its gzip stream is broken.
 pub fn read_images<T: Element>(path: impl AsRef<Path>) -> Result<Array<T>> {
     let path = path.as_ref();
-    let bytes = read_maybe_gzip(path)?;
+    images_from(read_maybe_gzip(path)?, path)
+}
+
+/// [`read_images`] on the bytes of a file already in memory (raw or gzip); `name` stands for
+/// the file in errors.
+///
+/// ```
+/// // One image of 1 × 2 pixels: 0 and 255.
+/// let bytes = [0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2, 0, 255];
+/// let images = train::data::idx::parse_images::<f32>(&bytes, "inline".as_ref())?;
+/// assert_eq!((images.shape(), images.data()), (&[1, 1, 2][..], &[0.0, 1.0][..]));
+/// let err = train::data::idx::parse_images::<f32>(&bytes[..17], "inline".as_ref()).unwrap_err();
+/// assert!(err.to_string().starts_with("inline: truncated"));
+/// # Ok::<(), train::TrainError>(())
+/// ```
+///
+/// # Errors
+/// As [`read_images`], without the I/O errors.
+pub fn parse_images<T: Element>(bytes: &[u8], name: &Path) -> Result<Array<T>> {
+    images_from(decompress_if_gzip(bytes.to_vec(), name)?, name)
+}
+
+fn images_from<T: Element>(bytes: Vec<u8>, path: &Path) -> Result<Array<T>> {
     let (dims, data) = parse(&bytes, path, 3, "images")?;
     let scale: Vec<T> = (0..=255u8)
         .map(|b| T::cast_from(f64::from(b) / 255.0))
         .collect();
-    let pixels = data.iter().map(|&b| scale[usize::from(b)]).collect();
+    let mut pixels = Vec::new();
+    pixels.try_reserve_exact(data.len()).map_err(|_| {
+        TrainError::bad_file(
+            path,
+            format!("not enough memory for {} pixels as {}", data.len(), T::NAME),
+        )
+    })?;
+    pixels.extend(data.iter().map(|&b| scale[usize::from(b)]));
     Ok(Array::from_vec(pixels, &dims)?)
 }
 
@@ -51,9 +80,32 @@ pub fn read_images<T: Element>(path: impl AsRef<Path>) -> Result<Array<T>> {
 /// As [`read_images`], for a 1-D file.
 pub fn read_labels(path: impl AsRef<Path>) -> Result<Vec<u8>> {
     let path = path.as_ref();
-    let bytes = read_maybe_gzip(path)?;
-    let (_, data) = parse(&bytes, path, 1, "labels")?;
-    Ok(data.to_vec())
+    labels_from(read_maybe_gzip(path)?, path)
+}
+
+/// [`read_labels`] on the bytes of a file already in memory (raw or gzip); `name` stands for
+/// the file in errors.
+///
+/// ```
+/// let bytes = [0, 0, 8, 1, 0, 0, 0, 3, 7, 2, 1];
+/// assert_eq!(train::data::idx::parse_labels(&bytes, "inline".as_ref())?, vec![7, 2, 1]);
+/// let none = [0, 0, 8, 1, 0, 0, 0, 0];
+/// let err = train::data::idx::parse_labels(&none, "inline".as_ref()).unwrap_err();
+/// assert_eq!(err.to_string(), "inline: holds no labels: the header gives 0 samples");
+/// # Ok::<(), train::TrainError>(())
+/// ```
+///
+/// # Errors
+/// As [`read_labels`], without the I/O errors.
+pub fn parse_labels(bytes: &[u8], name: &Path) -> Result<Vec<u8>> {
+    labels_from(decompress_if_gzip(bytes.to_vec(), name)?, name)
+}
+
+fn labels_from(mut bytes: Vec<u8>, path: &Path) -> Result<Vec<u8>> {
+    let (dims, _) = parse(&bytes, path, 1, "labels")?;
+    // The labels are the bytes after the 8-byte header: keep the buffer, drop the header.
+    bytes.drain(..bytes.len() - dims[0]);
+    Ok(bytes)
 }
 
 /// Reads MNIST from a directory holding the four standard files, and returns
@@ -213,6 +265,19 @@ fn parse<'b>(bytes: &'b [u8], path: &Path, ndim: u8, what: &str) -> Result<(Vec<
         .iter()
         .try_fold(1usize, |acc, &d| acc.checked_mul(d))
         .ok_or_else(|| bad(format!("the dimensions {dims_text} are too large")))?;
+    if dims[0] == 0 {
+        return Err(bad(format!("holds no {what}: the header gives 0 samples")));
+    }
+    if dims[1..].contains(&0) {
+        return Err(bad(format!(
+            "its {what} have {} pixels (rows × columns); an image needs at least one",
+            dims[1..]
+                .iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join(" × ")
+        )));
+    }
     let data = &bytes[header_len..];
     if data.len() < expected {
         return Err(bad(format!(

@@ -497,8 +497,11 @@ fn check_features<T: Element>(
 /// reader's.
 pub fn digits<T: Element>() -> Result<Dataset<T>> {
     const DIGITS: &[u8] = include_bytes!("../../data/digits.csv.gz");
-    let bytes = read::decompress_if_gzip(DIGITS.to_vec(), "<embedded digits.csv.gz>".as_ref())?;
-    csv::parse_classification(&bytes, "<embedded digits.csv.gz>".as_ref(), "label")
+    csv::CsvOptions::default().parse_classification(
+        DIGITS,
+        "<embedded digits.csv.gz>".as_ref(),
+        "label",
+    )
 }
 
 /// The diabetes data set of Efron, Hastie, Johnstone and Tibshirani ("Least Angle
@@ -525,6 +528,5 @@ pub fn digits<T: Element>() -> Result<Dataset<T>> {
 pub fn diabetes<T: Element>() -> Result<Dataset<T>> {
     const DIABETES: &[u8] = include_bytes!("../../data/diabetes.csv");
     let name: &std::path::Path = "<embedded diabetes.csv>".as_ref();
-    let (features, targets) = csv::parse_regression(DIABETES, name, "target")?;
-    Dataset::regression(features, targets)
+    csv::CsvOptions::default().parse_regression(DIABETES, name, "target")
 }

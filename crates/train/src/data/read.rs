@@ -18,20 +18,47 @@ pub(crate) fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>> {
 
 /// `raw` itself, or its decompression if it starts with the gzip magic bytes. `name` is the
 /// file the bytes came from, for error messages.
+///
+/// The output grows with `try_reserve` and stops at the memory the system has available, so
+/// a stream that expands beyond it (a "gzip bomb", or a file too large for the machine) is an
+/// error naming the file rather than an abort.
 pub(crate) fn decompress_if_gzip(raw: Vec<u8>, name: &Path) -> Result<Vec<u8>> {
     if !raw.starts_with(&GZIP_MAGIC) {
         return Ok(raw);
     }
-    let mut out = Vec::with_capacity(raw.len().saturating_mul(4));
-    MultiGzDecoder::new(raw.as_slice())
-        .read_to_end(&mut out)
-        .map_err(|e| {
-            let why = if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                "the gzip stream ends early (truncated file)".to_string()
-            } else {
-                format!("the gzip stream is corrupt: {e}")
-            };
-            TrainError::bad_file(name, why)
-        })?;
-    Ok(out)
+    let limit = crate::memory::available_bytes().unwrap_or(u64::MAX);
+    let mut out: Vec<u8> = Vec::new();
+    let mut decoder = MultiGzDecoder::new(raw.as_slice());
+    let too_large = || {
+        TrainError::bad_file(
+            name,
+            format!(
+                "decompressed, the file is larger than the memory available ({})",
+                crate::memory::describe_bytes(limit)
+            ),
+        )
+    };
+    loop {
+        let grow = out.capacity().clamp(64 * 1024, 64 * 1024 * 1024);
+        if out.len() as u64 + grow as u64 > limit {
+            return Err(too_large());
+        }
+        out.try_reserve_exact(grow).map_err(|_| too_large())?;
+        // At most the room reserved, so that `read_to_end` never grows the vector itself.
+        let room = (out.capacity() - out.len()) as u64;
+        let n = (&mut decoder)
+            .take(room)
+            .read_to_end(&mut out)
+            .map_err(|e| {
+                let why = if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                    "the gzip stream ends early (truncated file)".to_string()
+                } else {
+                    format!("the gzip stream is corrupt: {e}")
+                };
+                TrainError::bad_file(name, why)
+            })?;
+        if (n as u64) < room {
+            return Ok(out);
+        }
+    }
 }

@@ -313,3 +313,138 @@ fn a_model_round_trips_and_a_different_architecture_is_refused() {
     let mut f32_model = Mlp::<f32>::new(&[3, 4, 2], Activation::Tanh, 2).unwrap();
     assert!(checkpoint::load_model(&path, &mut f32_model).is_err());
 }
+
+/// A safetensors file written without tapegrad: `tensors` as F32, and `metadata`.
+fn foreign_file(tensors: &[(&str, Vec<f32>, Vec<usize>)], metadata: &[(&str, &str)]) -> Vec<u8> {
+    use std::collections::HashMap;
+    let owned: Vec<(String, Vec<u8>, Vec<usize>)> = tensors
+        .iter()
+        .map(|(n, v, s)| {
+            let bytes = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+            (n.to_string(), bytes, s.clone())
+        })
+        .collect();
+    let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = owned
+        .iter()
+        .map(|(n, b, s)| {
+            let view = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), b)
+                .unwrap();
+            (n.clone(), view)
+        })
+        .collect();
+    let meta: Option<HashMap<String, String>> = (!metadata.is_empty()).then(|| {
+        metadata
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    });
+    safetensors::serialize(views, meta).unwrap()
+}
+
+#[test]
+fn a_checksum_guards_tensors_and_metadata() {
+    use train::checkpoint::{CHECKSUM_KEY, Checksum};
+    let dir = TempDir::new("ckpt-checksum");
+    let path = dir.path().join("m.safetensors");
+    let (w, b) = model_f32();
+    save(&path, [("w", &w), ("b", &b)], &meta()).unwrap();
+    let ck = load::<f32>(&path).unwrap();
+    assert_eq!(ck.checksum, Checksum::Verified);
+    // The key is the loader's business: it is not handed back with the metadata.
+    assert_eq!(ck.metadata, meta());
+    let good = std::fs::read(&path).unwrap();
+    let header_len = 8 + u64::from_le_bytes(good[..8].try_into().unwrap()) as usize;
+    // Every single bit of the data, flipped, is caught.
+    for byte in header_len..good.len() {
+        for bit in 0..8 {
+            let mut bad = good.clone();
+            bad[byte] ^= 1 << bit;
+            let file = dir.write("flipped", &bad);
+            match load::<f32>(&file) {
+                Err(TrainError::BadFile { message, .. }) => {
+                    assert!(
+                        message.starts_with("the checksum does not match"),
+                        "{message}"
+                    )
+                }
+                // A flip that makes a value infinite or NaN is caught by that check first.
+                Err(TrainError::Checkpoint { message, .. }) => {
+                    assert!(message.contains("must be finite"), "{message}")
+                }
+                other => panic!("byte {byte} bit {bit}: {other:?}"),
+            }
+        }
+    }
+    // A changed metadata value (here, the epoch "12" made "13") is caught too.
+    let text = std::str::from_utf8(&good[8..header_len]).unwrap();
+    let at = 8 + text.find("\"12\"").unwrap() + 2;
+    let mut bad = good.clone();
+    bad[at] = b'3';
+    let file = dir.write("meta", &bad);
+    let err = load::<f32>(&file).unwrap_err();
+    assert!(err.to_string().contains("checksum does not match"), "{err}");
+    // A file without one loads, and says so.
+    let file = dir.write(
+        "foreign",
+        &foreign_file(&[("w", vec![1.0, 2.0], vec![2])], &[("epoch", "1")]),
+    );
+    let ck = load::<f32>(&file).unwrap();
+    assert_eq!(ck.checksum, Checksum::Absent);
+    assert_eq!(ck.tensors["w"].data(), &[1.0, 2.0]);
+    assert!(!ck.metadata.contains_key(CHECKSUM_KEY));
+}
+
+#[test]
+fn non_finite_values_are_neither_saved_nor_loaded() {
+    let dir = TempDir::new("ckpt-nan");
+    let path = dir.path().join("m.safetensors");
+    let w = Array::from_vec(vec![1.0f32, f32::NAN, 2.0], &[3]).unwrap();
+    let err = save(&path, [("w", &w)], &BTreeMap::new()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "checkpoint::save: tensor `w`: element 1 is NaN; only finite values can be saved"
+    );
+    assert!(!path.exists());
+    let file = dir.write(
+        "nan",
+        &foreign_file(&[("w", vec![0.0, 1.0, f32::INFINITY], vec![3])], &[]),
+    );
+    let (tensor, message) = checkpoint_error(load::<f32>(&file).unwrap_err());
+    assert_eq!(tensor, "w");
+    assert_eq!(
+        message,
+        "element 2 is inf; the parameters of a model must be finite numbers"
+    );
+}
+
+#[test]
+fn abandoned_temporary_files_are_removed_by_the_next_save_and_live_ones_kept() {
+    let dir = TempDir::new("ckpt-stale");
+    let path = dir.path().join("m.safetensors");
+    // Left by a process killed during its save: no process has this id (Linux's largest
+    // is 4,194,304).
+    let stale = dir.write(".m.safetensors.tmp-4999999-0", &[0; 1000]);
+    // Being written by a live process (process 1 is always there).
+    let live = dir.write(".m.safetensors.tmp-1-0", &[0; 10]);
+    // Left by this very process outside a save (as a probe would be): abandoned.
+    let own = dir.write(
+        &format!(".m.safetensors.tmp-{}-probe", std::process::id()),
+        &[0; 10],
+    );
+    // Another target's temporary file is none of this save's business.
+    let other = dir.write(".n.safetensors.tmp-4999999-0", &[0; 10]);
+    let (w, _) = model_f32();
+    save(&path, [("w", &w)], &BTreeMap::new()).unwrap();
+    assert!(!stale.exists() && !own.exists());
+    assert!(live.exists() && other.exists());
+    let mut names = dir.file_names();
+    names.sort();
+    assert_eq!(
+        names,
+        vec![
+            ".m.safetensors.tmp-1-0".to_string(),
+            ".n.safetensors.tmp-4999999-0".to_string(),
+            "m.safetensors".to_string()
+        ]
+    );
+}

@@ -40,12 +40,12 @@ fn parse_error(err: TrainError, path: &Path) -> (usize, usize, String, String) {
 fn classification_reads_features_and_labels() {
     let dir = TempDir::new("csv-good");
     // The label column need not be last; features keep their order around it.
-    let text = "a,label,b\n1.5,2,-3\n0,0,1e2\n";
+    let text = "a,label,b\n1.5,2,-3\n0,0,1e2\n7,1,8\n";
     let path = dir.write("t.csv", text.as_bytes());
     let ds = read_classification::<f64>(&path, "label").unwrap();
-    assert_eq!(ds.features().shape(), &[2, 2]);
-    assert_eq!(ds.features().data(), &[1.5, -3.0, 0.0, 100.0]);
-    assert_eq!(ds.labels().unwrap(), &[2, 0]);
+    assert_eq!(ds.features().shape(), &[3, 2]);
+    assert_eq!(ds.features().data(), &[1.5, -3.0, 0.0, 100.0, 7.0, 8.0]);
+    assert_eq!(ds.labels().unwrap(), &[2, 0, 1]);
     // The largest label is 2, so there are 3 classes.
     assert_eq!(ds.n_classes(), Some(3));
 }
@@ -59,8 +59,8 @@ fn gzip_crlf_bom_and_float_labels_are_accepted() {
     assert_eq!(ds.features().data(), &[1.0, 2.0, 3.0, 4.0]);
     assert_eq!(ds.labels().unwrap(), &[1, 0]);
     // No trailing newline is fine too.
-    let path = dir.write("u.csv", b"x,label\n7,1");
-    assert_eq!(read_classification::<f32>(&path, "label").unwrap().len(), 1);
+    let path = dir.write("u.csv", b"x,label\n7,1\n8,0");
+    assert_eq!(read_classification::<f32>(&path, "label").unwrap().len(), 2);
 }
 
 #[test]
@@ -245,4 +245,144 @@ fn a_truncated_gzip_csv_is_an_error() {
         &path,
     );
     assert_eq!(msg, "the gzip stream ends early (truncated file)");
+}
+
+#[test]
+fn quoted_fields_other_delimiters_and_line_numbers_after_crlf() {
+    use train::data::csv::CsvOptions;
+    let dir = TempDir::new("csv-quoted");
+    // Quoted names and numbers, a quoted comma in a header name, CRLF line endings.
+    let text = "\u{feff}\"height, m\",\"label\"\r\n\"1.5\",0\r\n 2.5 ,\"1\"\r\n";
+    let path = dir.write("q.csv", text.as_bytes());
+    let ds = read_classification::<f64>(&path, "label").unwrap();
+    assert_eq!(ds.features().data(), &[1.5, 2.5]);
+    assert_eq!(ds.labels().unwrap(), &[0, 1]);
+    // A bad field after CRLF lines is on the line an editor shows.
+    let path = dir.write("e.csv", b"a,label\r\n1,0\r\n2,1\r\nx,0\r\n");
+    let (line, column, _, _) = parse_error(
+        read_classification::<f64>(&path, "label").unwrap_err(),
+        &path,
+    );
+    assert_eq!((line, column), (4, 1));
+    // A blank line between CRLF rows is found too.
+    let path = dir.write("b.csv", b"a,label\r\n1,0\r\n\r\n2,1\r\n");
+    let msg = bad_file_message(
+        read_classification::<f64>(&path, "label").unwrap_err(),
+        &path,
+    );
+    assert_eq!(msg, "line 3 is empty");
+    // A quoted field spanning two lines: the next row's error names its own line.
+    let path = dir.write("m.csv", b"a,b,label\n1,\"2\n\",0\n3,?,1\n");
+    let (line, column, name, msg) = parse_error(
+        read_classification::<f64>(&path, "label").unwrap_err(),
+        &path,
+    );
+    assert_eq!((line, column, name.as_str()), (4, 2, "b"), "{msg}");
+    // Tabs and semicolons, as chosen.
+    let path = dir.write("t.tsv", b"a\tb\tlabel\n1,5\t2\t0\n3\t4\t1\n");
+    let tabs = CsvOptions {
+        delimiter: b'\t',
+        ..CsvOptions::default()
+    };
+    let (_, column, _, msg) = parse_error(
+        tabs.read_classification::<f64>(&path, "label").unwrap_err(),
+        &path,
+    );
+    assert_eq!((column, msg.as_str()), (1, "`1,5` is not a number"));
+    let path = dir.write("s.csv", b"a;label\n\"1;5\";0\n2;1\n");
+    let semi = CsvOptions {
+        delimiter: b';',
+        ..CsvOptions::default()
+    };
+    let (line, _, _, msg) = parse_error(
+        semi.read_classification::<f64>(&path, "label").unwrap_err(),
+        &path,
+    );
+    assert_eq!((line, msg.as_str()), (2, "`1;5` is not a number"));
+    let err = CsvOptions {
+        delimiter: b'"',
+        ..CsvOptions::default()
+    }
+    .read_classification::<f64>(&path, "label")
+    .unwrap_err();
+    assert!(matches!(err, TrainError::InvalidArgument { .. }), "{err:?}");
+}
+
+#[test]
+fn values_beyond_the_element_type_are_refused_where_they_stand() {
+    let dir = TempDir::new("csv-range");
+    // 1e39 is finite in f64 but infinite in f32.
+    let path = dir.write("t.csv", b"a,b,label\n1,2,0\n3,1e39,1\n");
+    let (line, column, name, msg) = parse_error(
+        read_classification::<f32>(&path, "label").unwrap_err(),
+        &path,
+    );
+    assert_eq!((line, column, name.as_str()), (3, 2, "b"));
+    assert_eq!(
+        msg,
+        "`1e39` is too large for f32: its largest finite value is about 3.4028234663852886e38"
+    );
+    assert!(read_classification::<f64>(&path, "label").is_ok());
+    let features_only = train::data::csv::read_features::<f32>(&path, "none");
+    assert!(matches!(
+        features_only,
+        Err(TrainError::Parse { line: 3, .. })
+    ));
+    let path = dir.write("r.csv", b"a,target\n1,-1e39\n");
+    let (_, column, _, _) =
+        parse_error(read_regression::<f32>(&path, "target").unwrap_err(), &path);
+    assert_eq!(column, 2);
+    // A huge label names the field as written, not a saturated integer.
+    let path = dir.write("l.csv", b"a,label\n1,0\n2,1e39\n");
+    let (_, _, _, msg) = parse_error(
+        read_classification::<f32>(&path, "label").unwrap_err(),
+        &path,
+    );
+    assert_eq!(
+        msg,
+        "label 1e39 is too large: at most 65536 classes are supported"
+    );
+}
+
+#[test]
+fn one_class_and_labels_with_gaps_are_refused_unless_the_count_is_given() {
+    use train::data::csv::CsvOptions;
+    let dir = TempDir::new("csv-classes");
+    let path = dir.write("one.csv", b"a,label\n1,0\n2,0\n");
+    let msg = bad_file_message(
+        read_classification::<f32>(&path, "label").unwrap_err(),
+        &path,
+    );
+    assert_eq!(
+        msg,
+        "the label column `label` holds only one class, 0: a classifier needs at least two"
+    );
+    let path = dir.write("gap.csv", b"a,label\n1,0\n2,999\n3,0\n");
+    let msg = bad_file_message(
+        read_classification::<f32>(&path, "label").unwrap_err(),
+        &path,
+    );
+    assert_eq!(
+        msg,
+        "the label column `label` holds the labels 0, 999, which leave 998 of the classes 0 to 999 without a sample; renumber the labels 0 to 1, or give the number of classes if the others exist"
+    );
+    // Stated: gaps are allowed, labels must stay below the count.
+    let stated = CsvOptions {
+        n_classes: Some(1000),
+        ..CsvOptions::default()
+    };
+    let ds = stated.read_classification::<f32>(&path, "label").unwrap();
+    assert_eq!(ds.n_classes(), Some(1000));
+    let few = CsvOptions {
+        n_classes: Some(10),
+        ..CsvOptions::default()
+    };
+    let (line, _, _, msg) = parse_error(
+        few.read_classification::<f32>(&path, "label").unwrap_err(),
+        &path,
+    );
+    assert_eq!(
+        (line, msg.as_str()),
+        (3, "label 999 is not below the number of classes, 10")
+    );
 }

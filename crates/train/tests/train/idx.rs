@@ -250,3 +250,40 @@ fn mnist_names_a_missing_file_and_a_missing_directory() {
         "{err:?}"
     );
 }
+
+#[test]
+fn no_samples_and_images_of_no_pixel_are_refused_naming_the_file() {
+    let dir = TempDir::new("idx-empty");
+    let path = dir.write("images", &idx(&[0, 28, 28], &[]));
+    let msg = bad_file_message(read_images::<f32>(&path).unwrap_err(), &path);
+    assert_eq!(msg, "holds no images: the header gives 0 samples");
+    let path = dir.write("flat", &idx(&[3, 0, 0], &[]));
+    let msg = bad_file_message(read_images::<f32>(&path).unwrap_err(), &path);
+    assert_eq!(
+        msg,
+        "its images have 0 × 0 pixels (rows × columns); an image needs at least one"
+    );
+    let path = dir.write("labels", &gzip(&idx(&[0], &[])));
+    let msg = bad_file_message(read_labels(&path).unwrap_err(), &path);
+    assert_eq!(msg, "holds no labels: the header gives 0 samples");
+    // In a directory, the error names the file at fault, not a function.
+    let mnist_dir = TempDir::new("mnist-empty");
+    fake_mnist(&mnist_dir);
+    let images = mnist_dir.write("t10k-images.idx3-ubyte", &idx(&[0, 2, 2], &[]));
+    let msg = bad_file_message(mnist::<f32>(mnist_dir.path()).unwrap_err(), &images);
+    assert_eq!(msg, "holds no images: the header gives 0 samples");
+}
+
+#[test]
+fn a_gzip_stream_that_expands_far_is_read_in_steps() {
+    // 20 MB of zeros compress to about 20 kB; the reader grows its buffer in steps with
+    // `try_reserve` and reads the whole.
+    let dir = TempDir::new("idx-expand");
+    let n = 20_000_000u32;
+    let bytes = gzip(&idx(&[n], &vec![3; n as usize]));
+    assert!(bytes.len() < 100_000, "{}", bytes.len());
+    let path = dir.write("labels.gz", &bytes);
+    let labels = read_labels(&path).unwrap();
+    assert_eq!(labels.len(), n as usize);
+    assert!(labels.iter().all(|&l| l == 3));
+}

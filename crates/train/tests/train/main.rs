@@ -1,12 +1,18 @@
 //! Integration tests of the train crate: one binary, one module per area.
 
+mod alloc;
 mod checkpoint;
 mod common;
 mod csv;
 mod data;
 mod digits;
+mod fuzz;
 mod idx;
 mod metrics;
 mod mnist;
 mod optim;
 mod trainer;
+
+/// Counts allocations per thread, for the fuzz tests' bound on memory.
+#[global_allocator]
+static ALLOCATOR: alloc::Counting = alloc::Counting;
