@@ -25,7 +25,18 @@
 //! - New primitives implement [`Function`]; [`check`] compares any gradient with central
 //!   finite differences.
 //! - Derivative rules are written once, generic over [`Real`] (numbers or handles), so they
-//!   can also be recorded on the tape.
+//!   can also be recorded on the tape; the elementwise ops are one table, [`rules`].
+//! - A [`Scalar`] is a `num_traits::Float`: code written generic over `Float` is
+//!   differentiated without a change, and [`func`] gives its gradient, Hessian, directional
+//!   derivative (forward mode) or Jacobian from a closure and a point, as `jax.grad` does
+//!   ([`higher`] does the same for functions of one tensor).
+//!
+//! ```
+//! use tape::num_traits::Float;
+//! fn softplus<F: Float>(x: F) -> F { (F::one() + x.exp()).ln() } // written for any Float
+//! let g = tape::func::grad(|x| softplus(x[0]), &[0.0]).unwrap();
+//! assert_eq!(g, vec![0.5]); // σ(0)
+//! ```
 //!
 //! ## Features
 //! All off by default.
