@@ -79,6 +79,9 @@ fn main() {
         println!("jvp_plain_n{n} {:.3} us", plain * 1e6);
         println!("jvp_tangent_n{n} {:.1} x", tangent / plain);
         println!("jvp_transpose_of_transpose_n{n} {:.1} x", reverse / plain);
-        println!("value_and_grad_of_sum_n{n} {:.1} x", gradient_of_sum / plain);
+        println!(
+            "value_and_grad_of_sum_n{n} {:.1} x",
+            gradient_of_sum / plain
+        );
     }
 }
