@@ -162,17 +162,28 @@ fn take_layers<T: Element>(
     tensors: &mut BTreeMap<String, Array<T>>,
     metadata: &BTreeMap<String, String>,
 ) -> Result<Vec<Linear<T>>> {
-    let bad_tensor = |tensor: &str, message: String| TrainError::Checkpoint {
-        path: path.to_path_buf(),
-        tensor: tensor.to_string(),
-        message,
-    };
+    let n_layers = count_layers(path, tensors)?;
+    let mut layers: Vec<Linear<T>> = Vec::with_capacity(n_layers);
+    for i in 0..n_layers {
+        let layer = take_layer(path, tensors, i, n_layers, layers.last())?;
+        layers.push(layer);
+    }
+    check_sizes(path, metadata, &layers)?;
+    Ok(layers)
+}
+
+/// The number of layers the tensors' names make: one more than the largest index, so that a
+/// layer missing in the middle is reported as missing rather than ending the model early.
+/// Every name must be a layer's weight or bias, since a tensor that is neither would otherwise
+/// be left behind unread; and a file with no layer at all is not an MLP.
+fn count_layers<T: Element>(path: &Path, tensors: &BTreeMap<String, Array<T>>) -> Result<usize> {
     let mut n_layers = 0;
     for name in tensors.keys() {
         match layer_of(name) {
             Some(i) => n_layers = n_layers.max(i + 1),
             None => {
                 return Err(bad_tensor(
+                    path,
                     name,
                     "is not a parameter of an MLP saved by tapegrad (`layers.<i>.weight`, `layers.<i>.bias`)".into(),
                 ));
@@ -185,82 +196,130 @@ fn take_layers<T: Element>(
             "holds no tensors `layers.<i>.weight`: it is not an MLP saved by tapegrad",
         ));
     }
-    let mut layers: Vec<Linear<T>> = Vec::with_capacity(n_layers);
-    for i in 0..n_layers {
-        let (w_name, b_name) = (format!("layers.{i}.weight"), format!("layers.{i}.bias"));
-        let missing = |name: &str| {
-            bad_tensor(
-                name,
-                format!(
-                    "is missing: every layer of a tapegrad MLP has a weight and a bias, and the file has layers 0 to {}",
-                    n_layers - 1
-                ),
-            )
-        };
-        let weight = tensors.remove(&w_name).ok_or_else(|| missing(&w_name))?;
-        let bias = tensors.remove(&b_name).ok_or_else(|| missing(&b_name))?;
-        let [n_out, n_in] = weight.shape() else {
-            return Err(bad_tensor(
-                &w_name,
-                format!(
-                    "shape {:?}: a weight must be [outputs, inputs]",
-                    weight.shape()
-                ),
-            ));
-        };
-        let (n_out, n_in) = (*n_out, *n_in);
-        if bias.shape() != [n_out] {
-            return Err(bad_tensor(
-                &b_name,
-                format!(
-                    "shape {:?}, but `{w_name}` is {:?}: the bias must be [{n_out}]",
-                    bias.shape(),
-                    weight.shape()
-                ),
-            ));
-        }
-        if n_in == 0 || n_out == 0 {
-            return Err(bad_tensor(
-                &w_name,
-                format!(
-                    "shape {:?}: a layer needs at least one input and one output",
-                    weight.shape()
-                ),
-            ));
-        }
-        if let Some(previous) = layers.last() {
-            if previous.n_out() != n_in {
-                return Err(bad_tensor(
-                    &w_name,
-                    format!(
-                        "shape {:?} takes {n_in} inputs, but layer {} has {} outputs",
-                        weight.shape(),
-                        i - 1,
-                        previous.n_out()
-                    ),
-                ));
-            }
-        }
-        let layer = Linear::from_arrays(weight, Some(bias)).map_err(|e| {
-            TrainError::bad_file(path, format!("layer {i} is not a linear layer: {e}"))
-        })?;
-        layers.push(layer);
+    Ok(n_layers)
+}
+
+/// Takes layer `i` of `n_layers` out of `tensors`, after checking that its weight and bias are
+/// both there and have shapes that make a layer following `previous`.
+fn take_layer<T: Element>(
+    path: &Path,
+    tensors: &mut BTreeMap<String, Array<T>>,
+    i: usize,
+    n_layers: usize,
+    previous: Option<&Linear<T>>,
+) -> Result<Linear<T>> {
+    let (w_name, b_name) = (format!("layers.{i}.weight"), format!("layers.{i}.bias"));
+    let missing = |name: &str| {
+        bad_tensor(
+            path,
+            name,
+            format!(
+                "is missing: every layer of a tapegrad MLP has a weight and a bias, and the file has layers 0 to {}",
+                n_layers - 1
+            ),
+        )
+    };
+    let weight = tensors.remove(&w_name).ok_or_else(|| missing(&w_name))?;
+    let bias = tensors.remove(&b_name).ok_or_else(|| missing(&b_name))?;
+    check_layer_shapes(path, i, &weight, &bias, previous)?;
+    Linear::from_arrays(weight, Some(bias))
+        .map_err(|e| TrainError::bad_file(path, format!("layer {i} is not a linear layer: {e}")))
+}
+
+/// Checks that layer `i`'s weight is `[out, in]` with neither zero, that its bias is `[out]`,
+/// and that it takes the outputs of `previous`. These checks come before
+/// [`Linear::from_arrays`] so that an error names the tensor at fault and, for a broken chain,
+/// the layer it does not fit.
+fn check_layer_shapes<T: Element>(
+    path: &Path,
+    i: usize,
+    weight: &Array<T>,
+    bias: &Array<T>,
+    previous: Option<&Linear<T>>,
+) -> Result<()> {
+    let (w_name, b_name) = (format!("layers.{i}.weight"), format!("layers.{i}.bias"));
+    let [n_out, n_in] = weight.shape() else {
+        return Err(bad_tensor(
+            path,
+            &w_name,
+            format!(
+                "shape {:?}: a weight must be [outputs, inputs]",
+                weight.shape()
+            ),
+        ));
+    };
+    let (n_out, n_in) = (*n_out, *n_in);
+    if bias.shape() != [n_out] {
+        return Err(bad_tensor(
+            path,
+            &b_name,
+            format!(
+                "shape {:?}, but `{w_name}` is {:?}: the bias must be [{n_out}]",
+                bias.shape(),
+                weight.shape()
+            ),
+        ));
     }
-    if let Some(sizes) = metadata.get("sizes") {
-        let mut chain = vec![layers[0].n_in()];
-        chain.extend(layers.iter().map(Linear::n_out));
-        if *sizes != join(&chain) {
-            let made: Vec<String> = chain.iter().map(usize::to_string).collect();
-            return Err(TrainError::bad_file(
+    if n_in == 0 || n_out == 0 {
+        return Err(bad_tensor(
+            path,
+            &w_name,
+            format!(
+                "shape {:?}: a layer needs at least one input and one output",
+                weight.shape()
+            ),
+        ));
+    }
+    if let Some(previous) = previous {
+        if previous.n_out() != n_in {
+            return Err(bad_tensor(
                 path,
+                &w_name,
                 format!(
-                    "metadata `sizes` is {sizes}, but the tensors make {}: a layer is missing or was changed",
-                    made.join("-")
+                    "shape {:?} takes {n_in} inputs, but layer {} has {} outputs",
+                    weight.shape(),
+                    i - 1,
+                    previous.n_out()
                 ),
             ));
         }
     }
-    Ok(layers)
+    Ok(())
+}
+
+/// Checks the metadata's `sizes`, if present, against the chain of widths the layers make.
+/// The shapes alone cannot tell that the last layers were dropped, since what remains still
+/// chains; `sizes` was written from the whole model, so it can.
+fn check_sizes<T: Element>(
+    path: &Path,
+    metadata: &BTreeMap<String, String>,
+    layers: &[Linear<T>],
+) -> Result<()> {
+    let Some(sizes) = metadata.get("sizes") else {
+        return Ok(());
+    };
+    let mut chain = vec![layers[0].n_in()];
+    chain.extend(layers.iter().map(Linear::n_out));
+    if *sizes != join(&chain) {
+        let made: Vec<String> = chain.iter().map(usize::to_string).collect();
+        return Err(TrainError::bad_file(
+            path,
+            format!(
+                "metadata `sizes` is {sizes}, but the tensors make {}: a layer is missing or was changed",
+                made.join("-")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// An error about the tensor called `tensor` in the model file at `path`.
+fn bad_tensor(path: &Path, tensor: &str, message: String) -> TrainError {
+    TrainError::Checkpoint {
+        path: path.to_path_buf(),
+        tensor: tensor.to_string(),
+        message,
+    }
 }
 
 /// `i` for `layers.{i}.weight` and `layers.{i}.bias` (decimal, no leading zeros).

@@ -406,6 +406,11 @@ impl<'b> Table<'b> {
         self.line_starts.partition_point(|&s| s <= offset)
     }
 
+    /// An error about the file as a whole, or a line of it, rather than one field.
+    fn bad(&self, message: String) -> TrainError {
+        TrainError::bad_file(self.name, message)
+    }
+
     /// Parses the rows: features `[n, d]` and one target per row, read by `parse_target`
     /// from `target_column`; with no target column, every column is a feature.
     fn parse<T: Element, Y>(
@@ -413,21 +418,9 @@ impl<'b> Table<'b> {
         target_column: Option<&str>,
         parse_target: impl Fn(&str) -> std::result::Result<Y, String>,
     ) -> Result<(Array<T>, Vec<Y>)> {
-        let bad = |message: String| TrainError::bad_file(self.name, message);
-        let target_idx = target_column
-            .map(|name| find_column(&self.header, name))
-            .transpose()
-            .map_err(bad)?;
-        let n_cols = self.header.len();
-        let n_features = n_cols - usize::from(target_idx.is_some());
-        if n_features == 0 {
-            return Err(bad(format!(
-                "the only column is the target `{}`; there are no features",
-                target_column.unwrap_or_default()
-            )));
-        }
+        let (target_idx, n_features) = self.columns(target_column)?;
         let out_of_memory = |what: &str| {
-            bad(format!(
+            self.bad(format!(
                 "not enough memory for the {what} of the rows read so far"
             ))
         };
@@ -437,7 +430,7 @@ impl<'b> Table<'b> {
         // The header, read again by this reader.
         reader
             .read_record(&mut record)
-            .map_err(|e| bad(format!("cannot read the header: {e}")))?;
+            .map_err(|e| self.bad(format!("cannot read the header: {e}")))?;
         let mut previous_end = self.header_end;
         let mut features: Vec<T> = Vec::new();
         let mut targets: Vec<Y> = Vec::new();
@@ -445,67 +438,127 @@ impl<'b> Table<'b> {
         loop {
             let more = reader.read_record(&mut record).map_err(|e| {
                 let line = self.line_of(previous_end.saturating_sub(1)) + 1;
-                bad(format!("line {line}: {e}"))
+                self.bad(format!("line {line}: {e}"))
             })?;
             if !more {
                 break;
             }
-            // The reader places a record where the previous one ended (one byte into its
-            // line terminator); the record's first line is the first that holds something
-            // after the terminators in between, and a line between that one and the previous
-            // record's last line is a blank line, which the reader skips silently.
-            let from = record.position().map_or(previous_end, |p| {
-                usize::try_from(p.byte()).unwrap_or(usize::MAX)
-            });
-            let start = self.text[from.min(self.text.len())..]
-                .iter()
-                .position(|&b| b != b'\r' && b != b'\n')
-                .map_or(self.text.len(), |k| from + k);
-            let line_no = self.line_of(start);
-            let previous_line = self.line_of(previous_end.saturating_sub(1));
-            if line_no > previous_line + 1 {
-                return Err(bad(format!("line {} is empty", previous_line + 1)));
-            }
+            let line_no = self.record_line(&record, previous_end)?;
             previous_end = usize::try_from(reader.position().byte()).unwrap_or(usize::MAX);
-            if record.len() == 1 && record[0].is_empty() && n_cols > 1 {
-                return Err(bad(format!("line {line_no} is empty")));
-            }
-            if record.len() != n_cols {
-                let count = record.len();
-                return Err(bad(format!(
-                    "line {line_no} has {count} field{} but the header has {n_cols} columns",
-                    if count == 1 { "" } else { "s" }
-                )));
-            }
+            self.check_field_count(&record, line_no)?;
             features
                 .try_reserve(n_features)
                 .map_err(|_| out_of_memory("features"))?;
             targets
                 .try_reserve(1)
                 .map_err(|_| out_of_memory("targets"))?;
-            for (col, field) in record.iter().enumerate() {
-                let parse_err = |message: String| TrainError::Parse {
-                    path: self.name.to_path_buf(),
-                    line: line_no,
-                    column: col + 1,
-                    column_name: self.header[col].clone(),
-                    message,
-                };
-                if field.is_empty() {
-                    return Err(parse_err("the field is empty".into()));
-                }
-                if Some(col) == target_idx {
-                    targets.push(parse_target(field).map_err(parse_err)?);
-                } else {
-                    features.push(parse_element::<T>(field).map_err(parse_err)?);
-                }
-            }
+            self.parse_row(
+                &record,
+                line_no,
+                target_idx,
+                &parse_target,
+                &mut features,
+                &mut targets,
+            )?;
             n_rows += 1;
         }
         if n_rows == 0 {
-            return Err(bad("the file has a header but no data rows".into()));
+            return Err(self.bad("the file has a header but no data rows".into()));
         }
         Ok((Array::from_vec(features, &[n_rows, n_features])?, targets))
+    }
+
+    /// The index of `target_column` in the header, if one is asked for, and the number of
+    /// feature columns: all the others, of which there must be at least one.
+    fn columns(&self, target_column: Option<&str>) -> Result<(Option<usize>, usize)> {
+        let target_idx = target_column
+            .map(|name| find_column(&self.header, name))
+            .transpose()
+            .map_err(|message| self.bad(message))?;
+        let n_features = self.header.len() - usize::from(target_idx.is_some());
+        if n_features == 0 {
+            return Err(self.bad(format!(
+                "the only column is the target `{}`; there are no features",
+                target_column.unwrap_or_default()
+            )));
+        }
+        Ok((target_idx, n_features))
+    }
+
+    /// The line (from 1) on which `record` starts, given that the previous record ended at
+    /// byte `previous_end`; an error if a blank line comes between the two, or if the record's
+    /// own line is blank. The reader skips blank lines without a word, so they are found here
+    /// from the offsets: like every other irregularity, a blank line is refused, not guessed
+    /// away.
+    fn record_line(&self, record: &csv::StringRecord, previous_end: usize) -> Result<usize> {
+        // The reader places a record where the previous one ended (one byte into its
+        // line terminator); the record's first line is the first that holds something
+        // after the terminators in between, and a line between that one and the previous
+        // record's last line is a blank line, which the reader skips silently.
+        let from = record.position().map_or(previous_end, |p| {
+            usize::try_from(p.byte()).unwrap_or(usize::MAX)
+        });
+        let start = self.text[from.min(self.text.len())..]
+            .iter()
+            .position(|&b| b != b'\r' && b != b'\n')
+            .map_or(self.text.len(), |k| from + k);
+        let line_no = self.line_of(start);
+        let previous_line = self.line_of(previous_end.saturating_sub(1));
+        if line_no > previous_line + 1 {
+            return Err(self.bad(format!("line {} is empty", previous_line + 1)));
+        }
+        // A line of spaces reads as one empty field; in a table of one column that is a
+        // row whose field is empty, which `parse_row` reports as such.
+        if record.len() == 1 && record[0].is_empty() && self.header.len() > 1 {
+            return Err(self.bad(format!("line {line_no} is empty")));
+        }
+        Ok(line_no)
+    }
+
+    /// Checks that the record on line `line_no` has a field for every column of the header.
+    fn check_field_count(&self, record: &csv::StringRecord, line_no: usize) -> Result<()> {
+        let n_cols = self.header.len();
+        if record.len() != n_cols {
+            let count = record.len();
+            return Err(self.bad(format!(
+                "line {line_no} has {count} field{} but the header has {n_cols} columns",
+                if count == 1 { "" } else { "s" }
+            )));
+        }
+        Ok(())
+    }
+
+    /// Parses the fields of the record on line `line_no`, pushing the one in column
+    /// `target_idx`, read by `parse_target`, onto `targets` and the rest onto `features`. The
+    /// caller has made room for them, so that running out of memory is an error rather than
+    /// an abort.
+    fn parse_row<T: Element, Y>(
+        &self,
+        record: &csv::StringRecord,
+        line_no: usize,
+        target_idx: Option<usize>,
+        parse_target: impl Fn(&str) -> std::result::Result<Y, String>,
+        features: &mut Vec<T>,
+        targets: &mut Vec<Y>,
+    ) -> Result<()> {
+        for (col, field) in record.iter().enumerate() {
+            let parse_err = |message: String| TrainError::Parse {
+                path: self.name.to_path_buf(),
+                line: line_no,
+                column: col + 1,
+                column_name: self.header[col].clone(),
+                message,
+            };
+            if field.is_empty() {
+                return Err(parse_err("the field is empty".into()));
+            }
+            if Some(col) == target_idx {
+                targets.push(parse_target(field).map_err(parse_err)?);
+            } else {
+                features.push(parse_element::<T>(field).map_err(parse_err)?);
+            }
+        }
+        Ok(())
     }
 }
 

@@ -209,88 +209,111 @@ const IDX_TYPES: [(u8, &str); 6] = [
 ];
 
 /// Checks the header of an IDX file of unsigned bytes with `ndim` dimensions and returns the
-/// dimensions and the data.
+/// dimensions and the data. `what` (`images`, `labels`) names what the file should hold.
 fn parse<'b>(bytes: &'b [u8], path: &Path, ndim: u8, what: &str) -> Result<(Vec<usize>, &'b [u8])> {
     let bad = |message: String| TrainError::bad_file(path, message);
-    let expected_magic = 0x0800 | u32::from(ndim);
-    if bytes.len() < 4 {
-        return Err(bad(format!(
-            "{} bytes is too short for an IDX header (expected IDX {what}, magic 0x{expected_magic:08X})",
-            bytes.len()
-        )));
-    }
-    let magic = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
-    if bytes[0] != 0 || bytes[1] != 0 {
-        return Err(bad(format!(
-            "bad magic number 0x{magic:08X}: not an IDX file (IDX {what} start with 0x{expected_magic:08X})"
-        )));
-    }
-    match IDX_TYPES.iter().find(|(code, _)| *code == bytes[2]) {
-        Some((0x08, _)) => {}
-        Some((code, name)) => {
-            return Err(bad(format!(
-                "IDX element type 0x{code:02X} ({name}) is not supported; only unsigned bytes (0x08) are"
-            )));
-        }
-        None => {
-            return Err(bad(format!(
-                "bad magic number 0x{magic:08X}: unknown IDX element type 0x{:02X}",
-                bytes[2]
-            )));
-        }
-    }
-    if bytes[3] != ndim {
-        return Err(bad(format!(
-            "bad magic number 0x{magic:08X}: the file has {} dimensions but IDX {what} have {ndim} (magic 0x{expected_magic:08X})",
-            bytes[3]
-        )));
-    }
-    let header_len = 4 + 4 * usize::from(ndim);
-    if bytes.len() < header_len {
-        return Err(bad(format!(
-            "the header is cut short: {ndim} dimensions need {header_len} header bytes, the file has {}",
-            bytes.len()
-        )));
-    }
-    let dims: Vec<usize> = bytes[4..header_len]
-        .chunks_exact(4)
-        .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize)
-        .collect();
-    let dims_text = dims
-        .iter()
-        .map(usize::to_string)
-        .collect::<Vec<_>>()
-        .join(" × ");
-    let expected = dims
-        .iter()
-        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-        .ok_or_else(|| bad(format!("the dimensions {dims_text} are too large")))?;
-    if dims[0] == 0 {
-        return Err(bad(format!("holds no {what}: the header gives 0 samples")));
-    }
-    if dims[1..].contains(&0) {
-        return Err(bad(format!(
-            "its {what} have {} pixels (rows × columns); an image needs at least one",
-            dims[1..]
-                .iter()
-                .map(usize::to_string)
-                .collect::<Vec<_>>()
-                .join(" × ")
-        )));
-    }
-    let data = &bytes[header_len..];
+    check_magic(bytes, ndim, what).map_err(bad)?;
+    let (dims, expected) = dims_of(bytes, ndim, what).map_err(bad)?;
+    let data = &bytes[header_len(ndim)..];
     if data.len() < expected {
         return Err(bad(format!(
-            "truncated: the header says {dims_text} = {expected} bytes of data, the file has only {} after the header",
+            "truncated: the header says {} = {expected} bytes of data, the file has only {} after the header",
+            product_text(&dims),
             data.len()
         )));
     }
     if data.len() > expected {
         return Err(bad(format!(
-            "the header says {dims_text} = {expected} bytes of data, but {} bytes follow the header ({} too many)",
+            "the header says {} = {expected} bytes of data, but {} bytes follow the header ({} too many)",
+            product_text(&dims),
             data.len(),
             data.len() - expected
         )));
     }
     Ok((dims, data))
+}
+
+/// Checks the magic number: two zero bytes, the element type of unsigned bytes and `ndim`
+/// dimensions. Each part is checked on its own, so that the error says which is wrong: a file
+/// that is not IDX at all, IDX of another element type, or IDX `what` of the wrong kind.
+fn check_magic(bytes: &[u8], ndim: u8, what: &str) -> std::result::Result<(), String> {
+    let expected_magic = 0x0800 | u32::from(ndim);
+    if bytes.len() < 4 {
+        return Err(format!(
+            "{} bytes is too short for an IDX header (expected IDX {what}, magic 0x{expected_magic:08X})",
+            bytes.len()
+        ));
+    }
+    let magic = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+    if bytes[0] != 0 || bytes[1] != 0 {
+        return Err(format!(
+            "bad magic number 0x{magic:08X}: not an IDX file (IDX {what} start with 0x{expected_magic:08X})"
+        ));
+    }
+    match IDX_TYPES.iter().find(|(code, _)| *code == bytes[2]) {
+        Some((0x08, _)) => {}
+        Some((code, name)) => {
+            return Err(format!(
+                "IDX element type 0x{code:02X} ({name}) is not supported; only unsigned bytes (0x08) are"
+            ));
+        }
+        None => {
+            return Err(format!(
+                "bad magic number 0x{magic:08X}: unknown IDX element type 0x{:02X}",
+                bytes[2]
+            ));
+        }
+    }
+    if bytes[3] != ndim {
+        return Err(format!(
+            "bad magic number 0x{magic:08X}: the file has {} dimensions but IDX {what} have {ndim} (magic 0x{expected_magic:08X})",
+            bytes[3]
+        ));
+    }
+    Ok(())
+}
+
+/// The `ndim` dimensions after the magic number, and the number of elements they make. The
+/// count is checked for overflow before anything is allocated from it, and a file with no
+/// sample, or samples of no pixel, is refused by name rather than read as an empty data set.
+fn dims_of(bytes: &[u8], ndim: u8, what: &str) -> std::result::Result<(Vec<usize>, usize), String> {
+    let header_len = header_len(ndim);
+    if bytes.len() < header_len {
+        return Err(format!(
+            "the header is cut short: {ndim} dimensions need {header_len} header bytes, the file has {}",
+            bytes.len()
+        ));
+    }
+    let dims: Vec<usize> = bytes[4..header_len]
+        .chunks_exact(4)
+        .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize)
+        .collect();
+    let expected = dims
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| format!("the dimensions {} are too large", product_text(&dims)))?;
+    if dims[0] == 0 {
+        return Err(format!("holds no {what}: the header gives 0 samples"));
+    }
+    if dims[1..].contains(&0) {
+        return Err(format!(
+            "its {what} have {} pixels (rows × columns); an image needs at least one",
+            product_text(&dims[1..])
+        ));
+    }
+    Ok((dims, expected))
+}
+
+/// The length of the header of an IDX file with `ndim` dimensions: the magic number, then a
+/// `u32` per dimension.
+fn header_len(ndim: u8) -> usize {
+    4 + 4 * usize::from(ndim)
+}
+
+/// Dimensions as a product, `60000 × 28 × 28`.
+fn product_text(dims: &[usize]) -> String {
+    dims.iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(" × ")
 }
