@@ -32,15 +32,27 @@
 //! the median of 3 epochs after a warm-up epoch (`MNIST_adam32_epoch 1.234 s`), to set beside
 //! `benches/pytorch_mnist_epoch.py THREADS DIR adam32`.
 //!
+//! `cheap` (only when named) measures the cheap-gradient principle on N-D Rosenbrock for N =
+//! 10, 10³ and 10⁵: the plain `f64` function's time (`rosenbrock_N1000_plain 1234.5 ns`) and,
+//! for each way of getting value and gradient, its time and its ratio to the plain function's
+//! (`rosenbrock_N1000_tape_workspace_ratio 25.1 x`): the scalar tape through
+//! `func::value_and_grad` with a reused `Workspace` and on a fresh tape, the crate's
+//! hand-written derivative plus the function, central differences (2N evaluations; at N =
+//! 10⁵ the first 1,000 coordinates, scaled by N / 1,000) and the tensor formulation through
+//! `higher::value_and_grad`, with squares as `powi(2)` (`tensor`) and as products
+//! (`tensor_products`). The ways are timed in turn within each of 11 rounds, each round
+//! starting with the next way; a ratio is the median of the rounds' ratios.
+//!
 //! Run with `cargo run --release --example workloads -- [--threads N] [--mnist DIR]
-//! [W1 W2 ...]`; with no workload named every workload except `W2mem`, `scale` and `mnist`
-//! runs. The thread count (for large matrix products) comes from `--threads`, else from the
+//! [W1 W2 ...]`; with no workload named every workload except `W2mem`, `scale`, `mnist`,
+//! `mnist-adam` and `cheap` runs. The thread count (for large matrix products) comes from `--threads`, else from the
 //! `TAPEGRAD_THREADS` environment variable, else all cores. Each figure is the median over
 //! repeated runs, after warm-up runs, as in the PyTorch scripts.
 
 #[path = "../benches/common/mod.rs"]
 mod common;
 
+use std::borrow::Cow;
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -56,7 +68,7 @@ use common::{
 
 /// One printed figure: name, value, unit, and how many decimals to print.
 struct Figure {
-    name: &'static str,
+    name: Cow<'static, str>,
     value: f64,
     unit: &'static str,
     decimals: usize,
@@ -74,10 +86,11 @@ const WORKLOADS: &[Workload] = &[
     ("scale", scaling),
     ("mnist", mnist_epoch),
     ("mnist-adam", mnist_adam_epoch),
+    ("cheap", cheap_gradient),
 ];
 
 /// Workloads run only when named.
-const ON_REQUEST: [&str; 4] = ["W2mem", "scale", "mnist", "mnist-adam"];
+const ON_REQUEST: [&str; 5] = ["W2mem", "scale", "mnist", "mnist-adam", "cheap"];
 
 /// The MNIST directory, chosen in `main`.
 static MNIST_DIR: OnceLock<PathBuf> = OnceLock::new();
@@ -126,7 +139,7 @@ fn w1_memory() -> Option<Figure> {
     black_box(acc.value());
     let after = resident_bytes()?;
     Some(Figure {
-        name: "W1_memory",
+        name: "W1_memory".into(),
         value: after.saturating_sub(before) as f64 / W1_OPS as f64,
         unit: "B/op",
         decimals: 1,
@@ -160,8 +173,8 @@ fn w1() -> Vec<Figure> {
             total.push(per_op(t2 - t0));
         }
     }
-    let figure = |name, xs| Figure {
-        name,
+    let figure = |name: &'static str, xs| Figure {
+        name: name.into(),
         value: median(xs),
         unit: "ns/op",
         decimals: 1,
@@ -202,19 +215,19 @@ fn w2() -> Vec<Figure> {
     let epoch = t0.elapsed().as_secs_f64();
     vec![
         Figure {
-            name: "W2_step",
+            name: "W2_step".into(),
             value: step * 1e3,
             unit: "ms",
             decimals: 3,
         },
         Figure {
-            name: "W2_epoch",
+            name: "W2_epoch".into(),
             value: epoch,
             unit: "s",
             decimals: 3,
         },
         Figure {
-            name: "W2_gflops",
+            name: "W2_gflops".into(),
             value: W2_FLOPS as f64 / step / 1e9,
             unit: "GFLOP/s",
             decimals: 1,
@@ -249,7 +262,7 @@ fn scaling() -> Vec<Figure> {
         }
         total.drain(..2);
         figures.push(Figure {
-            name: label,
+            name: label.into(),
             value: median(total),
             unit: "ns/op",
             decimals: 1,
@@ -266,7 +279,7 @@ fn scaling() -> Vec<Figure> {
         (1024, "W2_step_batch1024"),
     ] {
         figures.push(Figure {
-            name: label,
+            name: label.into(),
             value: step(&[784, 256, 128, 10], batch),
             unit: "ms",
             decimals: 3,
@@ -279,7 +292,7 @@ fn scaling() -> Vec<Figure> {
         (2048, "W2_step_width2048"),
     ] {
         figures.push(Figure {
-            name: label,
+            name: label.into(),
             value: step(&[784, width, width, 10], W2_BATCH),
             unit: "ms",
             decimals: 3,
@@ -313,7 +326,7 @@ fn w2_memory() -> Vec<Figure> {
                 black_box(w2.step(W2_BATCH));
             }
             Some(Figure {
-                name,
+                name: name.into(),
                 value: peak_resident_bytes()? as f64 / (1 << 20) as f64,
                 unit: "MiB",
                 decimals: 1,
@@ -347,13 +360,13 @@ fn mnist_epoch() -> Vec<Figure> {
     }
     vec![
         Figure {
-            name: "MNIST_epoch",
+            name: "MNIST_epoch".into(),
             value: median(times),
             unit: "s",
             decimals: 3,
         },
         Figure {
-            name: "MNIST_loss",
+            name: "MNIST_loss".into(),
             value: f64::from(loss),
             unit: "-",
             decimals: 3,
@@ -396,7 +409,7 @@ fn mnist_adam_epoch() -> Vec<Figure> {
         }
     }
     vec![Figure {
-        name: "MNIST_adam32_epoch",
+        name: "MNIST_adam32_epoch".into(),
         value: median(times),
         unit: "s",
         decimals: 3,
@@ -416,7 +429,8 @@ fn w3() -> Vec<Figure> {
                 name: match m {
                     128 => "W3_gemm_128x784x256",
                     _ => "W3_gemm_1024x1024x1024",
-                },
+                }
+                .into(),
                 value: 2.0 * (m * k * n) as f64 / t / 1e9,
                 unit: "GFLOP/s",
                 decimals: 1,
@@ -443,11 +457,101 @@ fn w4() -> Vec<Figure> {
         }
     }
     vec![Figure {
-        name: "W4_add4",
+        name: "W4_add4".into(),
         value: median(per_op),
         unit: "ns/op",
         decimals: 0,
     }]
+}
+
+/// The cheap-gradient principle on N-D Rosenbrock (only when named): for each N, every way of
+/// getting value and gradient timed against the plain function, interleaved in 11 rounds.
+fn cheap_gradient() -> Vec<Figure> {
+    use common::rosenbrock::{
+        ROSENBROCK_SIZES, check_all, finite_differences, hand_written, plain, rosenbrock_point,
+        tape_fresh, tape_workspace, tensor, tensor_products,
+    };
+    use tapegrad::tape::Array;
+    use tapegrad::tape::func::Workspace;
+
+    const ROUNDS: usize = 11;
+    /// Central differences on at most this many coordinates, scaled to N.
+    const FD_COORDS: usize = 1_000;
+    const WAYS: [&str; 7] = [
+        "plain",
+        "tape_workspace",
+        "tape_fresh",
+        "hand_written",
+        "finite_differences",
+        "tensor",
+        "tensor_products",
+    ];
+    let mut figures = Vec::new();
+    for n in ROSENBROCK_SIZES {
+        let x = rosenbrock_point(n);
+        check_all(&x, n.min(100));
+        let fd_coords = n.min(FD_COORDS);
+        let fd_scale = n as f64 / fd_coords as f64;
+        let array = Array::from_vec(x.clone(), &[n]).expect("a vector");
+        let mut fd_x = x.clone();
+        let mut ws = Workspace::<f64>::new();
+        // One call of way `w`, its result kept from the optimiser.
+        let mut call = |w: usize| match w {
+            0 => _ = black_box(plain(black_box(&x))),
+            1 => _ = black_box(tape_workspace(&mut ws, black_box(&x))),
+            2 => _ = black_box(tape_fresh(black_box(&x))),
+            3 => _ = black_box(hand_written(black_box(&x))),
+            4 => _ = black_box(finite_differences(black_box(&mut fd_x), 0..fd_coords)),
+            5 => _ = black_box(tensor(black_box(&array))),
+            _ => _ = black_box(tensor_products(black_box(&array))),
+        };
+        // Calls per timing: doubled until a batch takes 2 ms, so the clock is read rarely.
+        let batch: Vec<usize> = (0..WAYS.len())
+            .map(|w| {
+                let mut k = 1;
+                loop {
+                    let t0 = Instant::now();
+                    for _ in 0..k {
+                        call(w);
+                    }
+                    if t0.elapsed().as_secs_f64() >= 2e-3 {
+                        return k;
+                    }
+                    k *= 2;
+                }
+            })
+            .collect();
+        let mut times = vec![Vec::new(); WAYS.len()];
+        for round in 0..ROUNDS {
+            for w in (0..WAYS.len()).map(|i| (i + round) % WAYS.len()) {
+                let t0 = Instant::now();
+                for _ in 0..batch[w] {
+                    call(w);
+                }
+                let scale = if w == 4 { fd_scale } else { 1.0 };
+                times[w].push(t0.elapsed().as_secs_f64() * 1e9 / batch[w] as f64 * scale);
+            }
+        }
+        for (w, name) in WAYS.iter().enumerate() {
+            let ratios = times[w].iter().zip(&times[0]).map(|(t, p)| t / p).collect();
+            let label = |suffix: &str| format!("rosenbrock_N{n}_{name}{suffix}").into();
+            figures.push(Figure {
+                name: label(""),
+                value: median(times[w].clone()),
+                unit: "ns",
+                decimals: 1,
+            });
+            if w > 0 {
+                figures.push(Figure {
+                    name: label("_ratio"),
+                    value: median(ratios),
+                    unit: "x",
+                    decimals: 2,
+                });
+            }
+        }
+    }
+    figures
 }
 
 fn main() {

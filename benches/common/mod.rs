@@ -1,6 +1,7 @@
 //! The performance workloads of DESIGN.md, built in one place so that the criterion benches
 //! (`benches/w*.rs`) and the `workloads` example (which prints figures in the same format as
-//! the PyTorch comparison script) measure exactly the same thing.
+//! the PyTorch comparison script) measure exactly the same thing. The cheap-gradient
+//! workload on Rosenbrock (`benches/cheap_gradient.rs`, `workloads cheap`) is in [`rosenbrock`].
 
 // Each bench binary includes this module and uses only its own workload.
 #![allow(dead_code)]
@@ -11,6 +12,8 @@ use tapegrad::nn::loss::softmax_cross_entropy;
 use tapegrad::nn::{Activation, BoundModel, Mlp, Model};
 use tapegrad::tape::{Array, Scalar, Tape, Tensor};
 use tapegrad::train::data::{Batch, BatchTargets, Dataset};
+
+pub mod rosenbrock;
 
 /// W1: number of recorded ops (three per loop iteration).
 pub const W1_OPS: usize = 1_000_000;
