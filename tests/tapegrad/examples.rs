@@ -21,6 +21,10 @@ mod ndarray_program;
 #[path = "../../examples/generic_float.rs"]
 mod generic_float;
 
+#[allow(dead_code)]
+#[path = "../../examples/argmin_optimise.rs"]
+mod argmin_optimise;
+
 // `linear_regression.rs` is loaded once, by `gd_vs_sgd.rs`, which builds on it.
 use gd_vs_sgd::linear_regression as lr;
 
@@ -185,4 +189,39 @@ fn newton_on_generic_float_code_finds_the_damping_for_a_target() {
     assert!((x + 0.1).abs() < 1e-12, "x(5) = {x} at c = {c}");
     // Newton converges quadratically here: 7 iterations measured.
     assert!(iterations < 12, "{iterations} iterations");
+}
+
+#[test]
+fn argmin_reaches_rosenbrocks_minimum_with_either_gradient() {
+    let runs = argmin_optimise::rosenbrock_runs(10, 1).unwrap();
+    for r in &runs {
+        // The minimum is (1, …, 1), with f = 0 (Rosenbrock 1960).
+        let worst = r.x.iter().fold(0.0f64, |m, x| m.max((x - 1.0).abs()));
+        assert!(worst < 1e-6, "{}: max |xᵢ − 1| = {worst:e}", r.derivatives);
+        assert!(r.cost < 1e-12, "{}: f = {:e}", r.derivatives, r.cost);
+        // argmin counted its requests: at least one gradient per iteration.
+        assert!(r.counts.1 >= r.iterations, "{r:?}");
+    }
+    assert_eq!(runs[0].derivatives, "tape");
+}
+
+#[test]
+fn argmin_fits_the_iris_regression_more_closely_with_the_tapes_derivatives() {
+    let (xs, ys) = argmin_optimise::versicolor_virginica();
+    assert_eq!(xs.len(), 100); // 50 versicolor, 50 virginica
+    let [tape, fd] = argmin_optimise::logistic_runs(1).unwrap();
+    let norm = |w: &[f64]| {
+        let g = argmin_optimise::logistic_gradient(w, &xs, &ys);
+        g.iter().map(|v| v * v).sum::<f64>().sqrt()
+    };
+    // The hand-derived gradient at each answer: exact derivatives take the fit to the
+    // rounding level, central differences (errors about ε^(2/3) of the loss) only near it.
+    assert!(norm(&tape.x) < 1e-9, "tape: ‖∇‖ = {:e}", norm(&tape.x));
+    assert!(
+        norm(&fd.x) < 1e-6,
+        "finite differences: ‖∇‖ = {:e}",
+        norm(&fd.x)
+    );
+    // The classes overlap: two flowers of the 100 are on the wrong side of the best plane.
+    assert_eq!(argmin_optimise::correct(&tape.x, &xs, &ys), 98);
 }

@@ -54,6 +54,8 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_op_in_unsafe_fn)]
 
+#[cfg(feature = "argmin")]
+pub mod argmin;
 mod array;
 mod backward;
 pub mod check;

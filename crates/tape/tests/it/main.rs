@@ -11,6 +11,7 @@ mod float;
 mod func;
 mod higher;
 mod higher_props;
+mod interop_argmin;
 mod interop_nalgebra;
 mod interop_ndarray;
 mod scalar_ops;
