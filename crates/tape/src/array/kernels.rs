@@ -72,6 +72,12 @@ macro_rules! with_unary_fn {
                 let $f = |x: T| x / c;
                 $body
             }
+            // `powi` takes its exponent at run time and does not vectorise; the square, the
+            // common case (squared errors), is the product it equals exactly.
+            UnaryOp::PowI(2) => {
+                let $f = |x: T| x * x;
+                $body
+            }
             op => {
                 let $f = |x: T| op.f(x);
                 $body
