@@ -546,8 +546,11 @@ mod tests {
     #[test]
     fn a_shape_hashes_as_its_slice() {
         // `Borrow<[usize]>` promises equal hashes, so a set of shapes can be searched by slice.
-        let set: std::collections::HashSet<Shape> =
-            [Shape::from_slice(&[2, 3]), Shape::from_slice(&[1, 2, 3, 4, 5])].into();
+        let set: std::collections::HashSet<Shape> = [
+            Shape::from_slice(&[2, 3]),
+            Shape::from_slice(&[1, 2, 3, 4, 5]),
+        ]
+        .into();
         assert!(set.contains(&[2, 3][..]));
         assert!(set.contains(&[1, 2, 3, 4, 5][..]));
         assert!(!set.contains(&[3, 2][..]));

@@ -8,4 +8,5 @@ mod init;
 mod loss;
 mod model;
 mod softmax;
+mod state;
 mod training;

@@ -1,7 +1,6 @@
 //! Computing kernels on plain arrays: what tensor ops run forward, and what first-order
 //! backward runs. Inputs are assumed already validated by the op that calls them.
 
-
 use super::{Array, buffers};
 use crate::parallel::{Operand, for_chunks};
 use crate::rules::{BinaryOp, UnaryOp};
