@@ -235,6 +235,60 @@ impl<T: Element> StateDict<T> {
         Ok(out)
     }
 
+    /// Every element of every array, laid end to end in order, each array row-major: the
+    /// flat parameter vector `θ` that [`crate::curvature::hessian`] indexes.
+    ///
+    /// ```
+    /// use tape::Array;
+    /// let state: nn::StateDict<f64> = [
+    ///     ("w", Array::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap()),
+    ///     ("b", Array::from_vec(vec![5.0], &[1]).unwrap()),
+    /// ].into_iter().collect();
+    /// assert_eq!(state.flatten(), [1.0, 2.0, 3.0, 4.0, 5.0]);
+    /// ```
+    pub fn flatten(&self) -> Vec<T> {
+        self.entries
+            .iter()
+            .flat_map(|(_, a)| a.data().iter().copied())
+            .collect()
+    }
+
+    /// A map with this one's names and shapes, its elements taken from `flat` in the order of
+    /// [`StateDict::flatten`].
+    ///
+    /// # Errors
+    /// [`NnError::InvalidArgument`] if `flat` does not have [`StateDict::num_elements`]
+    /// elements.
+    ///
+    /// ```
+    /// use nn::{Init, Linear, Model};
+    /// let like = Linear::<f64>::new(2, 1, Init::Zeros, 0).state_dict();
+    /// let state = like.unflatten(&[1.0, 2.0, 3.0])?;
+    /// assert_eq!(state.get("weight").unwrap().data(), &[1.0, 2.0]);
+    /// assert_eq!(state.get("bias").unwrap().data(), &[3.0]);
+    /// assert_eq!(state.flatten(), [1.0, 2.0, 3.0]);
+    /// assert!(like.unflatten(&[1.0]).is_err());
+    /// # Ok::<(), nn::NnError>(())
+    /// ```
+    pub fn unflatten(&self, flat: &[T]) -> Result<Self, NnError> {
+        let n = self.num_elements();
+        if flat.len() != n {
+            return Err(NnError::invalid(
+                "StateDict::unflatten",
+                format!("{} values for {n} elements", flat.len()),
+            ));
+        }
+        let mut offset = 0;
+        let mut out = StateDict::new();
+        for (name, a) in &self.entries {
+            let values = flat[offset..offset + a.len()].to_vec();
+            offset += a.len();
+            out.entries
+                .push((name.clone(), Array::from_vec(values, a.shape())?));
+        }
+        Ok(out)
+    }
+
     /// The `(name, array)` pairs.
     ///
     /// ```

@@ -2,7 +2,9 @@
 //! through `tape::check`, values against formulas evaluated independently in plain Rust.
 
 mod activation;
+mod activation_scalar;
 mod common;
+mod curvature;
 mod higher;
 mod init;
 mod loss;
