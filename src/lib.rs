@@ -56,6 +56,12 @@ pub mod prelude {
 #[doc = include_str!("../README.md")]
 pub struct ReadmeExamples;
 
+/// The examples of `docs/models.md`, compiled and run as doc-tests (here rather than in `nn`,
+/// because the guide also uses `train`'s clipping and schedules).
+#[cfg(doctest)]
+#[doc = include_str!("../docs/models.md")]
+pub struct ModelsGuide;
+
 /// The examples of `docs/training.md`, compiled and run as doc-tests.
 #[cfg(doctest)]
 #[doc = include_str!("../docs/training.md")]
