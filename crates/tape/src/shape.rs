@@ -526,17 +526,26 @@ impl Runs {
 mod tests {
     use super::*;
 
+    // Each comparison is written in both directions and with references on purpose: every
+    // one is a separate `PartialEq` impl under test.
     #[test]
+    #[allow(clippy::op_ref)]
     fn shapes_compare_with_every_list_of_dimensions_both_ways() {
         let s = Shape::from_slice(&[2, 3]);
         let slice: &[usize] = &[2, 3];
         let mut dims = [2, 3];
-        assert!(s == *slice && *slice == s);
-        assert!(s == slice && slice == s);
-        assert!(s == &mut dims[..] && &mut dims[..] == s);
-        assert!(s == [2, 3] && [2, 3] == s);
-        assert!(s == &[2, 3] && &[2, 3] == s);
-        assert!(s == vec![2, 3] && vec![2, 3] == s);
+        assert!(s == *slice);
+        assert!(*slice == s);
+        assert!(s == slice);
+        assert!(slice == s);
+        assert!(s == &mut dims[..]);
+        assert!(&mut dims[..] == s);
+        assert!(s == [2, 3]);
+        assert!([2, 3] == s);
+        assert!(s == &[2, 3]);
+        assert!(&[2, 3] == s);
+        assert!(s == vec![2, 3]);
+        assert!(vec![2, 3] == s);
         assert!(s == SmallVec::<[usize; 4]>::from_slice(&[2, 3]));
         // And they tell shapes apart: another dimension, another rank.
         assert!(s != [2, 4] && s != [2, 3, 1] && s != [2] && [3, 2] != s);

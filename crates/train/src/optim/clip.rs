@@ -64,7 +64,7 @@ pub fn clip_grad_norm<T: Element>(grads: &mut ParamGrads<T>, max_norm: f64) -> R
     if coef < 1.0 {
         let c = T::cast_from(coef);
         for (_, g) in grads.iter_mut() {
-            g.data_mut().iter_mut().for_each(|v| *v = *v * c);
+            g.data_mut().iter_mut().for_each(|v| *v *= c);
         }
     }
     Ok(norm)
