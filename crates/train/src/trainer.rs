@@ -1,10 +1,12 @@
 //! [`Trainer`]: epochs of mini-batch training, evaluation on a held-out split, a stream of
 //! events that can stop the run, and a safe stop on a non-finite loss.
 //!
-//! Each step binds the model's parameters onto a tape, runs the forward pass on one shuffled
-//! mini-batch, computes the loss — softmax cross-entropy for class labels, mean squared error
+//! Each step binds the model's parameters onto a tape, runs the forward pass on one
+//! mini-batch (shuffled by default; in stored order with [`TrainConfig::shuffle`] off, or in
+//! the order of a [`Trainer::with_sampler`]), computes the loss — softmax cross-entropy for class labels, mean squared error
 //! for regression targets — and its gradients, and hands every parameter with its gradient to
-//! the optimiser. The tape is cleared and reused between steps.
+//! the optimiser — clipped first if [`TrainConfig::clip_grad_norm`] says so, at a rate set per
+//! epoch or per step by a schedule. The tape is cleared and reused between steps.
 //!
 //! A run is deterministic: the batch order comes from [`TrainConfig::seed`] and the epoch
 //! (see [`Dataset::shuffled_batches`]), so the same model, data, optimiser and seed give the
