@@ -3,10 +3,11 @@
 //!
 //! Each step binds the model's parameters onto a tape, runs the forward pass on one
 //! mini-batch (shuffled by default; in stored order with [`TrainConfig::shuffle`] off, or in
-//! the order of a [`Trainer::with_sampler`]), computes the loss — softmax cross-entropy for class labels, mean squared error
-//! for regression targets — and its gradients, and hands every parameter with its gradient to
-//! the optimiser — clipped first if [`TrainConfig::clip_grad_norm`] says so, at a rate set per
-//! epoch or per step by a schedule. The tape is cleared and reused between steps.
+//! the order of a [`Trainer::with_sampler`]), computes the loss — softmax cross-entropy for
+//! class labels, mean squared error for regression targets — and its gradients, clips them if
+//! [`TrainConfig::clip_grad_norm`] says so, and hands every parameter with its gradient to the
+//! optimiser, at a rate a schedule may set per epoch or per step. The tape is cleared and
+//! reused between steps.
 //!
 //! A run is deterministic: the batch order comes from [`TrainConfig::seed`] and the epoch
 //! (see [`Dataset::shuffled_batches`]), so the same model, data, optimiser and seed give the
