@@ -21,8 +21,10 @@ pub use nn;
 pub use tape;
 pub use train;
 
-/// The names most programs need: the tape's handles and arrays, the common layers and losses,
-/// data sets, optimisers and the training loop.
+/// The names most programs need: everything of [`nn::prelude`] (the tape's handles, arrays and
+/// shapes; layers, activations, softmax and log-softmax, the losses, cross-entropy with label
+/// smoothing among them) and, from [`train`], data sets and their batches, optimisers, the
+/// training loop and checkpoints.
 ///
 /// ```
 /// use tapegrad::prelude::*;
@@ -39,12 +41,10 @@ pub use train;
 /// # Ok::<(), TrainError>(())
 /// ```
 pub mod prelude {
-    pub use nn::loss::{mse_loss, softmax_cross_entropy};
-    pub use nn::{Activation, BoundModel, Init, Linear, Mlp, Model, NnError};
-    pub use tape::{Array, Element, Function, Gradients, Real, Scalar, Tape, TapeError, Tensor};
+    pub use nn::prelude::*;
     pub use train::TrainError;
     pub use train::checkpoint::{load_model, save_model};
-    pub use train::data::{Dataset, Standardizer};
+    pub use train::data::{Batch, BatchTargets, Batches, Dataset, Standardizer};
     pub use train::optim::{
         Adam, AdamConfig, AdamW, CosineAnnealing, LrSchedule, Optimizer, Sgd, SgdConfig, StepDecay,
     };
@@ -55,6 +55,12 @@ pub mod prelude {
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeExamples;
+
+/// The examples of `docs/models.md`, compiled and run as doc-tests (here rather than in `nn`,
+/// because the guide also uses `train`'s clipping and schedules).
+#[cfg(doctest)]
+#[doc = include_str!("../docs/models.md")]
+pub struct ModelsGuide;
 
 /// The examples of `docs/training.md`, compiled and run as doc-tests.
 #[cfg(doctest)]

@@ -253,6 +253,43 @@ fn f64_weights_round_trip() {
 }
 
 #[test]
+fn clipping_and_the_stored_order_train_and_a_bad_clipping_norm_is_refused() {
+    // SGD, whose step scales with the gradient, so clipping shows in the result (Adam's
+    // normalised step would hide most of it).
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "--epochs",
+            "3",
+            "--hidden",
+            "16",
+            "--optimizer",
+            "sgd",
+            "--quiet",
+        ];
+        args.extend_from_slice(extra);
+        let out = tapegrad(&args);
+        assert_ok(&out);
+        stdout(&out)
+    };
+    let clipped = run(&["--clip-grad-norm", "0.5", "--no-shuffle"]);
+    let (correct, total, clipped_loss) = result_line(&clipped, "test accuracy: ");
+    assert!(correct * 10 > total * 8, "{correct} of {total}");
+    let unclipped = run(&["--no-shuffle"]);
+    let shuffled = run(&[]);
+    // Each option changes the run: clipping the steps, shuffling the order.
+    let loss = |text: &str| result_line(text, "test accuracy: ").2;
+    assert_ne!(clipped_loss, loss(&unclipped));
+    assert_ne!(loss(&unclipped), loss(&shuffled));
+    let bad = tapegrad(&["--clip-grad-norm", "0"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("--clip-grad-norm"),
+        "{}",
+        stderr(&bad)
+    );
+}
+
+#[test]
 fn plot_writes_an_svg_of_the_curves() {
     let dir = temp_dir("plot");
     let svg = dir.join("curves.svg");

@@ -25,6 +25,10 @@ mod generic_float;
 #[path = "../../examples/argmin_optimise.rs"]
 mod argmin_optimise;
 
+#[allow(dead_code)]
+#[path = "../../examples/hessian_eigen.rs"]
+mod hessian_eigen;
+
 // `linear_regression.rs` is loaded once, by `gd_vs_sgd.rs`, which builds on it.
 use gd_vs_sgd::linear_regression as lr;
 
@@ -224,4 +228,95 @@ fn argmin_fits_the_iris_regression_more_closely_with_the_tapes_derivatives() {
     );
     // The classes overlap: two flowers of the 100 are on the wrong side of the best plane.
     assert_eq!(argmin_optimise::correct(&tape.x, &xs, &ys), 98);
+}
+
+/// The eigenvalues of a symmetric `n × n` matrix by cyclic Jacobi rotations: each rotation
+/// zeroes one off-diagonal pair; sweeps repeat until the off-diagonal mass is negligible.
+fn symmetric_eigenvalues(a: &[f64], n: usize) -> Vec<f64> {
+    let mut a = a.to_vec();
+    for _sweep in 0..100 {
+        let off: f64 = (0..n)
+            .flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j)))
+            .map(|(i, j)| a[i * n + j] * a[i * n + j])
+            .sum();
+        if off < 1e-26 {
+            break;
+        }
+        for p in 0..n {
+            for q in p + 1..n {
+                let apq = a[p * n + q];
+                if apq.abs() < 1e-300 {
+                    continue;
+                }
+                // The angle that zeroes a[p][q]: tan 2θ = 2a_pq / (a_qq − a_pp).
+                let theta = (a[q * n + q] - a[p * n + p]) / (2.0 * apq);
+                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
+                let t = if theta == 0.0 { 1.0 } else { t };
+                let c = 1.0 / (t * t + 1.0).sqrt();
+                let s = t * c;
+                for k in 0..n {
+                    let (akp, akq) = (a[k * n + p], a[k * n + q]);
+                    a[k * n + p] = c * akp - s * akq;
+                    a[k * n + q] = s * akp + c * akq;
+                }
+                for k in 0..n {
+                    let (apk, aqk) = (a[p * n + k], a[q * n + k]);
+                    a[p * n + k] = c * apk - s * aqk;
+                    a[q * n + k] = s * apk + c * aqk;
+                }
+            }
+        }
+    }
+    (0..n).map(|i| a[i * n + i]).collect()
+}
+
+#[test]
+fn jacobi_finds_the_eigenvalues_of_a_matrix_worked_by_hand() {
+    // [[2, 1], [1, 2]] has eigenvalues 1 and 3 (eigenvectors (1, −1) and (1, 1)).
+    let mut ev = symmetric_eigenvalues(&[2.0, 1.0, 1.0, 2.0], 2);
+    ev.sort_by(f64::total_cmp);
+    assert!(
+        (ev[0] - 1.0).abs() < 1e-14 && (ev[1] - 3.0).abs() < 1e-14,
+        "{ev:?}"
+    );
+}
+
+#[test]
+fn power_iteration_finds_the_top_eigenvalue_of_the_dense_hessian() {
+    use tapegrad::prelude::*;
+    // A small model, 4-5-3 (43 parameters), trained briefly on the digits' first four
+    // features would do as well; random data keeps the test self-contained.
+    let problem = hessian_eigen::Problem {
+        model: Mlp::new(&[4, 5, 3], Activation::Tanh, 2).unwrap(),
+        x: Array::rand_normal(&[12, 4], 0.0, 1.5, 3),
+        labels: (0..12).map(|i| i % 3).collect(),
+    };
+    let (_, dense) =
+        tapegrad::nn::curvature::hessian(&problem.model, |tape, m| problem.loss(tape, m)).unwrap();
+    let n = problem.model.num_params();
+    assert_eq!(dense.shape(), [n, n]);
+    let eigenvalues = symmetric_eigenvalues(dense.data(), n);
+    let top = eigenvalues
+        .iter()
+        .copied()
+        .max_by(|a, b| a.abs().total_cmp(&b.abs()))
+        .unwrap();
+    let (lambda, v, _) = hessian_eigen::top_eigenvalue(&problem, 500, 7).unwrap();
+    assert!(
+        (lambda - top).abs() < 1e-8 * top.abs(),
+        "power iteration {lambda}, dense {top}"
+    );
+    // The vector is an eigenvector of the dense matrix: ‖Hv − λv‖ small.
+    let v = v.flatten();
+    let residual: f64 = dense
+        .data()
+        .chunks_exact(n)
+        .zip(&v)
+        .map(|(row, vi)| {
+            let hv: f64 = row.iter().zip(&v).map(|(a, b)| a * b).sum();
+            (hv - lambda * vi).powi(2)
+        })
+        .sum::<f64>()
+        .sqrt();
+    assert!(residual < 1e-4 * top.abs(), "residual {residual}");
 }

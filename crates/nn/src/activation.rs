@@ -12,6 +12,9 @@
 //! finite input: no intermediate overflows, as the tests check at `±1e4` (`f64`) and `±100`
 //! (`f32`).
 //!
+//! Each has a scalar form of the same name in [`scalar`], for `tape::Scalar` handles, computed
+//! by the same rule.
+//!
 //! Where a function has a kink, the derivative there follows PyTorch: `relu'(0) = 0`,
 //! `leaky_relu'(0) = slope`, `elu'(0) = alpha`.
 //!
@@ -24,15 +27,89 @@
 //! ```
 
 use std::f64::consts::{FRAC_1_SQRT_2, PI};
+use std::ops::{Add, Mul, Sub};
 
-use tape::{Array, Element, Tensor};
+use tape::{Array, Element, Real, Scalar, Tensor};
 
-use crate::special::erfc;
+pub mod scalar;
 
-/// A constant on `x`'s tape computed elementwise from `x`'s value: a piecewise-constant mask,
-/// through which no gradient flows (its derivative is zero wherever it exists).
-fn mask<'t, T: Element>(x: Tensor<'t, T>, f: impl Fn(T) -> T) -> Tensor<'t, T> {
-    x.tape().tensor_constant(x.with_value(|a| a.map(f)))
+/// What the activations are written over: a tensor handle or a scalar handle. Each activation
+/// is one generic rule (`silu_rule`, ...), which the tensor function here and the scalar
+/// function of [`scalar`] both call, so the two forms cannot drift apart. `Real` gives the
+/// table's ops (`sigmoid`, `exp`, `ln_1p`, ...); this adds the few things the two kinds of
+/// handle do differently.
+pub(crate) trait Handle<T: Element>:
+    Real + Add<T, Output = Self> + Sub<T, Output = Self> + Mul<T, Output = Self>
+{
+    /// A constant computed elementwise from the value: a piecewise-constant mask, through
+    /// which no gradient flows (its derivative is zero wherever it exists).
+    fn mask(self, f: impl Fn(T) -> T) -> Self;
+    /// `min(x, 0)`, ties going to `x`.
+    fn min_zero(self) -> Self;
+    /// The complementary error function (a custom primitive, [`crate::special::erfc`]).
+    fn erfc(self) -> Self;
+}
+
+impl<'t, T: Element> Handle<T> for Tensor<'t, T> {
+    fn mask(self, f: impl Fn(T) -> T) -> Self {
+        self.tape().tensor_constant(self.with_value(|a| a.map(f)))
+    }
+    fn min_zero(self) -> Self {
+        // A 0-d zero, broadcast: no array of the input's size is made for it.
+        self.minimum(self.tape().tensor_constant(Array::scalar(T::zero())))
+    }
+    fn erfc(self) -> Self {
+        crate::special::erfc(self)
+    }
+}
+
+impl<'t, T: Element> Handle<T> for Scalar<'t, T> {
+    fn mask(self, f: impl Fn(T) -> T) -> Self {
+        Scalar::constant(f(self.value()))
+    }
+    fn min_zero(self) -> Self {
+        self.min(Scalar::constant(T::zero()))
+    }
+    fn erfc(self) -> Self {
+        match self.tape() {
+            // A constant stays one: nothing to differentiate.
+            None => Scalar::constant(T::cast_from(libm::erfc(self.value().as_f64()))),
+            // Through the tensor primitive, as a 0-d tensor: the same value and derivative
+            // rule as the tensor form, and its recorded backward, so it can be
+            // differentiated twice (a `Scalar::custom` node could not).
+            Some(_) => crate::special::erfc(self.to_tensor()).item(),
+        }
+    }
+}
+
+pub(crate) fn leaky_relu_rule<T: Element, H: Handle<T>>(x: H, slope: f64) -> H {
+    let slope = T::cast_from(slope);
+    x * x.mask(|v| if v > T::zero() { T::one() } else { slope })
+}
+
+pub(crate) fn elu_rule<T: Element, H: Handle<T>>(x: H, alpha: f64) -> H {
+    x.relu() + (x.min_zero().exp() - T::one()) * T::cast_from(alpha)
+}
+
+pub(crate) fn gelu_rule<T: Element, H: Handle<T>>(x: H) -> H {
+    let cdf = (x * T::cast_from(-FRAC_1_SQRT_2)).erfc() * T::cast_from(0.5);
+    x * cdf
+}
+
+pub(crate) fn gelu_tanh_rule<T: Element, H: Handle<T>>(x: H) -> H {
+    let two_c = T::cast_from(2.0 * (2.0 / PI).sqrt());
+    let u2 = (x + x.powi(3) * T::cast_from(0.044715)) * two_c;
+    x * u2.sigmoid()
+}
+
+pub(crate) fn softplus_rule<T: Element, H: Handle<T>>(x: H) -> H {
+    let pos = x.mask(|v| if v >= T::zero() { T::one() } else { T::zero() });
+    let neg_sign = x.mask(|v| if v >= T::zero() { -T::one() } else { T::one() });
+    x * pos + (x * neg_sign).exp().ln_1p()
+}
+
+pub(crate) fn silu_rule<T: Element, H: Handle<T>>(x: H) -> H {
+    x * x.sigmoid()
 }
 
 /// Logistic sigmoid `σ(x) = 1/(1 + e⁻ˣ)`; derivative `σ(1 − σ)`. The tape's primitive.
@@ -84,8 +161,7 @@ pub fn relu<'t, T: Element>(x: Tensor<'t, T>) -> Tensor<'t, T> {
 /// ```
 #[track_caller]
 pub fn leaky_relu<'t, T: Element>(x: Tensor<'t, T>, slope: f64) -> Tensor<'t, T> {
-    let slope = T::cast_from(slope);
-    x * mask(x, |v| if v > T::zero() { T::one() } else { slope })
+    leaky_relu_rule(x, slope)
 }
 
 /// ELU: `x` for `x > 0`, `alpha·(eˣ − 1)` otherwise; derivative 1 or `alpha·eˣ` (`alpha` at 0).
@@ -103,8 +179,7 @@ pub fn leaky_relu<'t, T: Element>(x: Tensor<'t, T>, slope: f64) -> Tensor<'t, T>
 /// ```
 #[track_caller]
 pub fn elu<'t, T: Element>(x: Tensor<'t, T>, alpha: f64) -> Tensor<'t, T> {
-    let zero = x.tape().tensor_constant(Array::scalar(T::zero()));
-    x.relu() + (x.minimum(zero).exp() - T::one()) * T::cast_from(alpha)
+    elu_rule(x, alpha)
 }
 
 /// GELU, exact: `x·Φ(x)` with `Φ` the standard normal CDF; derivative `Φ(x) + x·φ(x)`.
@@ -122,8 +197,7 @@ pub fn elu<'t, T: Element>(x: Tensor<'t, T>, alpha: f64) -> Tensor<'t, T> {
 /// ```
 #[track_caller]
 pub fn gelu<'t, T: Element>(x: Tensor<'t, T>) -> Tensor<'t, T> {
-    let cdf = erfc(x * T::cast_from(-FRAC_1_SQRT_2)) * T::cast_from(0.5);
-    x * cdf
+    gelu_rule(x)
 }
 
 /// GELU, tanh approximation: `x/2·(1 + tanh(√(2/π)·(x + 0.044715x³)))`, PyTorch's
@@ -142,9 +216,7 @@ pub fn gelu<'t, T: Element>(x: Tensor<'t, T>) -> Tensor<'t, T> {
 /// ```
 #[track_caller]
 pub fn gelu_tanh<'t, T: Element>(x: Tensor<'t, T>) -> Tensor<'t, T> {
-    let two_c = T::cast_from(2.0 * (2.0 / PI).sqrt());
-    let u2 = (x + x.powi(3) * T::cast_from(0.044715)) * two_c;
-    x * u2.sigmoid()
+    gelu_tanh_rule(x)
 }
 
 /// Softplus `ln(1 + eˣ)`; derivative `σ(x)`.
@@ -168,9 +240,7 @@ pub fn gelu_tanh<'t, T: Element>(x: Tensor<'t, T>) -> Tensor<'t, T> {
 /// ```
 #[track_caller]
 pub fn softplus<'t, T: Element>(x: Tensor<'t, T>) -> Tensor<'t, T> {
-    let pos = mask(x, |v| if v >= T::zero() { T::one() } else { T::zero() });
-    let neg_sign = mask(x, |v| if v >= T::zero() { -T::one() } else { T::one() });
-    x * pos + (x * neg_sign).exp().ln_1p()
+    softplus_rule(x)
 }
 
 /// SiLU (swish) `x·σ(x)`; derivative `σ(x)·(1 + x·(1 − σ(x)))`.
@@ -184,7 +254,7 @@ pub fn softplus<'t, T: Element>(x: Tensor<'t, T>) -> Tensor<'t, T> {
 /// ```
 #[track_caller]
 pub fn silu<'t, T: Element>(x: Tensor<'t, T>) -> Tensor<'t, T> {
-    x * x.sigmoid()
+    silu_rule(x)
 }
 
 /// An activation function by name: what [`Mlp`](crate::Mlp) applies between its layers.
@@ -243,6 +313,31 @@ impl Activation {
             Activation::GeluTanh => gelu_tanh(x),
             Activation::Softplus => softplus(x),
             Activation::Silu => silu(x),
+        }
+    }
+
+    /// Applies the activation to a scalar handle: the functions of [`scalar`], the same rules
+    /// as [`Activation::apply`].
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.var(-1.0);
+    /// let y = nn::Activation::LeakyRelu(0.5).apply_scalar(x);
+    /// assert_eq!((y.value(), y.backward().wrt(x)), (-0.5, 0.5));
+    /// ```
+    #[track_caller]
+    pub fn apply_scalar<'t, T: Element>(self, x: Scalar<'t, T>) -> Scalar<'t, T> {
+        match self {
+            Activation::Identity => x,
+            Activation::Relu => scalar::relu(x),
+            Activation::LeakyRelu(slope) => scalar::leaky_relu(x, slope),
+            Activation::Elu(alpha) => scalar::elu(x, alpha),
+            Activation::Sigmoid => scalar::sigmoid(x),
+            Activation::Tanh => scalar::tanh(x),
+            Activation::Gelu => scalar::gelu(x),
+            Activation::GeluTanh => scalar::gelu_tanh(x),
+            Activation::Softplus => scalar::softplus(x),
+            Activation::Silu => scalar::silu(x),
         }
     }
 

@@ -71,6 +71,28 @@ pub enum NnError {
         /// What is wrong, in words.
         message: String,
     },
+    /// A named parameter does not fit: missing, unexpected, or of another shape (loading a
+    /// [`StateDict`](crate::StateDict)).
+    ///
+    /// ```
+    /// use nn::{Init, Linear, Model};
+    /// let mut small = Linear::<f64>::new(2, 1, Init::Zeros, 0);
+    /// let big = Linear::<f64>::new(3, 1, Init::Zeros, 0);
+    /// let err = small.load_state_dict(&big.state_dict()).unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "load_state_dict: parameter `weight`: shape [1, 3] in the state dict, but the model's is [1, 2]"
+    /// );
+    /// ```
+    #[error("{op}: parameter `{name}`: {message}")]
+    Parameter {
+        /// The function called.
+        op: &'static str,
+        /// The parameter's (or the entry's) name.
+        name: String,
+        /// What is wrong, in words, with both shapes where shapes differ.
+        message: String,
+    },
     /// An error of the tape underneath.
     #[error(transparent)]
     Tape(#[from] TapeError),

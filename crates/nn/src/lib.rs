@@ -46,20 +46,28 @@
 //!   cross-entropy with logits.
 //! - [`Model`] and [`BoundModel`]: how parameters are visited, bound and updated;
 //!   [`Linear`] and [`Mlp`] implement them.
+//! - [`StateDict`]: a model's parameters by name in memory ([`Model::state_dict`],
+//!   [`Model::load_state_dict`]), as PyTorch's.
+//! - [`curvature`]: Hessian-vector products, Hessians and Gauss–Newton-vector products
+//!   over all of a model's parameters, by name.
 //! - [`Init`]: Xavier/Glorot and He/Kaiming initialisation from a seed.
 //! - [`NnError`]: the crate's one error type.
+//! - [`prelude`]: all of the above and the tape's handles, in one `use nn::prelude::*`.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 pub mod activation;
+pub mod curvature;
 mod error;
 pub mod init;
 mod linear;
 pub mod loss;
 mod mlp;
 mod model;
+pub mod prelude;
 mod softmax;
 pub mod special;
+mod state;
 
 pub use activation::Activation;
 pub use error::NnError;
@@ -68,10 +76,4 @@ pub use linear::{BoundLinear, Linear};
 pub use mlp::{BoundMlp, Mlp};
 pub use model::{BoundModel, Model, ParamGrads, UpdateFn};
 pub use softmax::{log_softmax, softmax, try_log_softmax, try_softmax};
-
-/// The examples of the guide `docs/models.md`, compiled and run as doc-tests.
-#[cfg(doctest)]
-mod guides {
-    #[doc = include_str!("../../../docs/models.md")]
-    struct Models;
-}
+pub use state::{LoadOptions, LoadReport, StateDict};

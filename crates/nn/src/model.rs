@@ -13,7 +13,8 @@
 
 use tape::{Array, Element, Gradients, Tape, Tensor};
 
-use crate::NnError;
+use crate::state::{load_into, state_dict_of};
+use crate::{LoadOptions, LoadReport, NnError, StateDict};
 
 /// A model whose parameters live outside the tape: visit them by name, and bind them onto a
 /// tape to run it.
@@ -83,6 +84,77 @@ pub trait Model<T: Element> {
         let mut names = Vec::new();
         self.visit_params(&mut |name, _| names.push(name.to_string()));
         names
+    }
+
+    /// The parameters by name, in visit order: PyTorch's `model.state_dict()`.
+    ///
+    /// Each array is a new reference to a [shared](Array::shared) parameter (as the layers
+    /// keep theirs), not a copy; changing one afterwards copies it first, so the map and the
+    /// model never alias.
+    ///
+    /// ```
+    /// use nn::{Activation, Mlp, Model};
+    /// let mlp = Mlp::<f64>::new(&[2, 3, 1], Activation::Tanh, 0).unwrap();
+    /// let state = mlp.state_dict();
+    /// assert_eq!(state.names(), mlp.param_names());
+    /// assert_eq!(state.get("layers.1.weight").unwrap(), &mlp.layers[1].weight);
+    /// ```
+    fn state_dict(&self) -> StateDict<T> {
+        state_dict_of(self)
+    }
+
+    /// Sets every parameter from the array of the same name in `state`: PyTorch's
+    /// `model.load_state_dict(state)`, strict.
+    ///
+    /// Everything is checked before anything changes, so on an error the model is as it was.
+    /// Loaded parameters are [shared](Array::shared) references to the map's arrays.
+    ///
+    /// # Errors
+    /// [`NnError::Parameter`] naming the first parameter whose entry has another shape (both
+    /// shapes given), else the first that has no entry, else the first entry that is not a
+    /// parameter.
+    ///
+    /// ```
+    /// use nn::{Activation, Mlp, Model};
+    /// let a = Mlp::<f64>::new(&[2, 3, 1], Activation::Tanh, 0).unwrap();
+    /// let mut b = Mlp::<f64>::new(&[2, 3, 1], Activation::Tanh, 1).unwrap();
+    /// b.load_state_dict(&a.state_dict())?;
+    /// assert_eq!(a, b);
+    ///
+    /// let mut state = a.state_dict();
+    /// state.remove("layers.1.bias");
+    /// let err = b.load_state_dict(&state).unwrap_err();
+    /// assert!(err.to_string().starts_with("load_state_dict: parameter `layers.1.bias`: missing"));
+    /// # Ok::<(), nn::NnError>(())
+    /// ```
+    fn load_state_dict(&mut self, state: &StateDict<T>) -> Result<LoadReport, NnError> {
+        load_into(self, state, LoadOptions::default())
+    }
+
+    /// [`Model::load_state_dict`] with options: with `strict: false`, loads every parameter
+    /// whose entry is present with its shape, leaves the others, and reports what it skipped.
+    ///
+    /// # Errors
+    /// With `strict: true`, those of [`Model::load_state_dict`]; none otherwise.
+    ///
+    /// ```
+    /// use nn::{Activation, LoadOptions, Mlp, Model};
+    /// // A new head: the hidden layer loads, the output layer (3 classes, not 2) is skipped.
+    /// let pretrained = Mlp::<f64>::new(&[4, 8, 2], Activation::Relu, 0).unwrap();
+    /// let mut model = Mlp::<f64>::new(&[4, 8, 3], Activation::Relu, 1).unwrap();
+    /// let report = model.load_state_dict_with(&pretrained.state_dict(), LoadOptions::non_strict())?;
+    /// assert_eq!(report.loaded, ["layers.0.weight", "layers.0.bias"]);
+    /// let (name, theirs, ours) = &report.mismatched[0];
+    /// assert_eq!((name.as_str(), theirs.as_slice(), ours.as_slice()), ("layers.1.weight", &[2, 8][..], &[3, 8][..]));
+    /// assert_eq!(model.layers[0], pretrained.layers[0]);
+    /// # Ok::<(), nn::NnError>(())
+    /// ```
+    fn load_state_dict_with(
+        &mut self,
+        state: &StateDict<T>,
+        options: LoadOptions,
+    ) -> Result<LoadReport, NnError> {
+        load_into(self, state, options)
     }
 
     /// Calls `f(name, parameter, gradient)` for every parameter, the parameter mutably: the

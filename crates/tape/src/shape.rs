@@ -6,14 +6,319 @@ use crate::TapeError;
 
 /// The shape of an array: its dimensions, outermost first. Four dimensions are stored inline.
 ///
+/// A shape compares with slices, arrays and vectors of `usize` in both directions, and
+/// dereferences to `[usize]`, so every slice method applies to it; it grows and shrinks as a
+/// vector does (`push`, `pop`, `insert`, `remove`, `truncate`).
+///
 /// ```
 /// use tape::Shape;
 /// let tape = tape::Tape::<f64>::new();
 /// let s: Shape = tape.zeros(&[2, 3]).shape();
+/// assert_eq!(s, [2, 3]);
+/// assert_eq!(s, &[2, 3][..]);
+/// assert!([2, 3] == s && vec![2, 3] == s);
 /// assert_eq!(s.as_slice(), &[2, 3]);
+/// assert_eq!(s[1], 3);
 /// assert!(!s.spilled()); // up to four dimensions are stored inline, without allocating
+/// assert_eq!(format!("{s:?}"), "[2, 3]");
 /// ```
-pub type Shape = SmallVec<[usize; 4]>;
+///
+/// It is a type of its own rather than a name for `SmallVec<[usize; 4]>`, because only a type
+/// of this crate can be given comparisons with `[usize]` and `[usize; N]`: both the trait and
+/// the other types are foreign.
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Shape(SmallVec<[usize; 4]>);
+
+impl Shape {
+    /// The shape of a 0-dimensional array: no dimensions.
+    ///
+    /// ```
+    /// assert!(tape::Shape::new().is_empty());
+    /// ```
+    #[inline]
+    pub fn new() -> Self {
+        Shape(SmallVec::new())
+    }
+
+    /// The shape with these dimensions.
+    ///
+    /// ```
+    /// assert_eq!(tape::Shape::from_slice(&[4, 5]), [4, 5]);
+    /// ```
+    #[inline]
+    pub fn from_slice(dims: &[usize]) -> Self {
+        Shape(SmallVec::from_slice(dims))
+    }
+
+    /// The shape with these dimensions, taking the vector (inline if it has at most four).
+    ///
+    /// ```
+    /// assert_eq!(tape::Shape::from_vec(vec![1, 2, 3]), [1, 2, 3]);
+    /// ```
+    #[inline]
+    pub fn from_vec(dims: Vec<usize>) -> Self {
+        Shape(SmallVec::from_vec(dims))
+    }
+
+    /// `n` dimensions, each `d`.
+    ///
+    /// ```
+    /// assert_eq!(tape::Shape::from_elem(2, 3), [2, 2, 2]);
+    /// ```
+    #[inline]
+    pub fn from_elem(d: usize, n: usize) -> Self {
+        Shape(SmallVec::from_elem(d, n))
+    }
+
+    /// The dimensions as a slice.
+    ///
+    /// ```
+    /// let s = tape::Shape::from_slice(&[2, 3]);
+    /// assert_eq!(s.as_slice(), &[2, 3]);
+    /// ```
+    #[inline]
+    pub fn as_slice(&self) -> &[usize] {
+        &self.0
+    }
+
+    /// Appends a dimension (innermost).
+    ///
+    /// ```
+    /// let mut s = tape::Shape::from_slice(&[2]);
+    /// s.push(3);
+    /// assert_eq!(s, [2, 3]);
+    /// ```
+    #[inline]
+    pub fn push(&mut self, d: usize) {
+        self.0.push(d)
+    }
+
+    /// Appends dimensions (innermost).
+    ///
+    /// ```
+    /// let mut s = tape::Shape::from_slice(&[2]);
+    /// s.extend_from_slice(&[3, 4]);
+    /// assert_eq!(s, [2, 3, 4]);
+    /// ```
+    #[inline]
+    pub fn extend_from_slice(&mut self, dims: &[usize]) {
+        self.0.extend_from_slice(dims)
+    }
+
+    /// Removes and returns the innermost dimension, if there is one.
+    ///
+    /// ```
+    /// let mut s = tape::Shape::from_slice(&[2, 3]);
+    /// assert_eq!((s.pop(), s), (Some(3), tape::Shape::from_slice(&[2])));
+    /// ```
+    #[inline]
+    pub fn pop(&mut self) -> Option<usize> {
+        self.0.pop()
+    }
+
+    /// Inserts a dimension at position `axis`.
+    ///
+    /// # Panics
+    /// If `axis` is greater than the number of dimensions.
+    ///
+    /// ```
+    /// let mut s = tape::Shape::from_slice(&[2, 3]);
+    /// s.insert(1, 1);
+    /// assert_eq!(s, [2, 1, 3]);
+    /// ```
+    #[inline]
+    pub fn insert(&mut self, axis: usize, d: usize) {
+        self.0.insert(axis, d)
+    }
+
+    /// Removes and returns the dimension at position `axis`.
+    ///
+    /// # Panics
+    /// If `axis` is out of range.
+    ///
+    /// ```
+    /// let mut s = tape::Shape::from_slice(&[2, 1, 3]);
+    /// assert_eq!(s.remove(1), 1);
+    /// assert_eq!(s, [2, 3]);
+    /// ```
+    #[inline]
+    pub fn remove(&mut self, axis: usize) -> usize {
+        self.0.remove(axis)
+    }
+
+    /// Keeps the first `n` dimensions.
+    ///
+    /// ```
+    /// let mut s = tape::Shape::from_slice(&[2, 3, 4]);
+    /// s.truncate(1);
+    /// assert_eq!(s, [2]);
+    /// ```
+    #[inline]
+    pub fn truncate(&mut self, n: usize) {
+        self.0.truncate(n)
+    }
+
+    /// Whether the dimensions have moved to the heap (more than four of them).
+    ///
+    /// ```
+    /// assert!(!tape::Shape::from_slice(&[1, 2, 3, 4]).spilled());
+    /// assert!(tape::Shape::from_slice(&[1, 2, 3, 4, 5]).spilled());
+    /// ```
+    #[inline]
+    pub fn spilled(&self) -> bool {
+        self.0.spilled()
+    }
+
+    /// The dimensions in a `Vec`.
+    ///
+    /// ```
+    /// assert_eq!(tape::Shape::from_slice(&[2, 3]).into_vec(), vec![2, 3]);
+    /// ```
+    #[inline]
+    pub fn into_vec(self) -> Vec<usize> {
+        self.0.into_vec()
+    }
+}
+
+impl std::fmt::Debug for Shape {
+    /// As a list, `[2, 3]`, the way error messages show shapes.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.iter()).finish()
+    }
+}
+
+impl std::ops::Deref for Shape {
+    type Target = [usize];
+    #[inline]
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Shape {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl AsRef<[usize]> for Shape {
+    #[inline]
+    fn as_ref(&self) -> &[usize] {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<[usize]> for Shape {
+    #[inline]
+    fn borrow(&self) -> &[usize] {
+        &self.0
+    }
+}
+
+impl From<&[usize]> for Shape {
+    #[inline]
+    fn from(dims: &[usize]) -> Self {
+        Shape::from_slice(dims)
+    }
+}
+
+impl<const N: usize> From<[usize; N]> for Shape {
+    #[inline]
+    fn from(dims: [usize; N]) -> Self {
+        Shape::from_slice(&dims)
+    }
+}
+
+impl From<Vec<usize>> for Shape {
+    #[inline]
+    fn from(dims: Vec<usize>) -> Self {
+        Shape::from_vec(dims)
+    }
+}
+
+impl From<SmallVec<[usize; 4]>> for Shape {
+    #[inline]
+    fn from(dims: SmallVec<[usize; 4]>) -> Self {
+        Shape(dims)
+    }
+}
+
+impl From<Shape> for Vec<usize> {
+    #[inline]
+    fn from(s: Shape) -> Self {
+        s.into_vec()
+    }
+}
+
+impl FromIterator<usize> for Shape {
+    #[inline]
+    fn from_iter<I: IntoIterator<Item = usize>>(iter: I) -> Self {
+        Shape(iter.into_iter().collect())
+    }
+}
+
+impl Extend<usize> for Shape {
+    #[inline]
+    fn extend<I: IntoIterator<Item = usize>>(&mut self, iter: I) {
+        self.0.extend(iter)
+    }
+}
+
+impl IntoIterator for Shape {
+    type Item = usize;
+    type IntoIter = smallvec::IntoIter<[usize; 4]>;
+    #[inline]
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a Shape {
+    type Item = &'a usize;
+    type IntoIter = std::slice::Iter<'a, usize>;
+    #[inline]
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a mut Shape {
+    type Item = &'a mut usize;
+    type IntoIter = std::slice::IterMut<'a, usize>;
+    #[inline]
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter_mut()
+    }
+}
+
+/// `Shape == rhs` and `rhs == Shape` for each kind of list of dimensions.
+macro_rules! shape_eq {
+    ($([$($gen:tt)*] $rhs:ty;)*) => {$(
+        impl<$($gen)*> PartialEq<$rhs> for Shape {
+            #[inline]
+            fn eq(&self, other: &$rhs) -> bool {
+                self.0[..] == other[..]
+            }
+        }
+        impl<$($gen)*> PartialEq<Shape> for $rhs {
+            #[inline]
+            fn eq(&self, other: &Shape) -> bool {
+                self[..] == other.0[..]
+            }
+        }
+    )*};
+}
+
+shape_eq! {
+    [] [usize];
+    ['a] &'a [usize];
+    ['a] &'a mut [usize];
+    [const N: usize] [usize; N];
+    ['a, const N: usize] &'a [usize; N];
+    [] Vec<usize>;
+    [] SmallVec<[usize; 4]>;
+}
 
 /// Number of elements of a shape (1 for a 0-d shape).
 #[inline]
@@ -23,7 +328,7 @@ pub fn numel(shape: &[usize]) -> usize {
 
 /// Row-major strides of a contiguous array of `shape`, in elements.
 pub fn contiguous_strides(shape: &[usize]) -> Shape {
-    let mut strides: Shape = SmallVec::from_elem(0, shape.len());
+    let mut strides = Shape::from_elem(0, shape.len());
     let mut acc = 1;
     for (s, &d) in strides.iter_mut().zip(shape).rev() {
         *s = acc;
@@ -45,7 +350,7 @@ pub fn broadcast_shapes(op: &'static str, a: &[usize], b: &[usize]) -> Result<Sh
         return Ok(Shape::from_slice(a));
     }
     let n = a.len().max(b.len());
-    let mut out: Shape = SmallVec::from_elem(0, n);
+    let mut out = Shape::from_elem(0, n);
     for i in 0..n {
         let da = if i + a.len() >= n {
             a[i + a.len() - n]
@@ -73,7 +378,7 @@ pub fn broadcast_shapes(op: &'static str, a: &[usize], b: &[usize]) -> Result<Sh
 pub(crate) fn broadcast_strides(from: &[usize], to: &[usize]) -> Shape {
     let strides = contiguous_strides(from);
     let offset = to.len() - from.len();
-    let mut out: Shape = SmallVec::from_elem(0, to.len());
+    let mut out = Shape::from_elem(0, to.len());
     for (i, o) in out.iter_mut().enumerate().skip(offset) {
         let d = from[i - offset];
         *o = if d == 1 && to[i] != 1 {
@@ -106,7 +411,7 @@ pub(crate) fn for_each_broadcast(
     // Walk the innermost dimension in a tight loop; carry into the outer dimensions by hand.
     let inner = out[rank - 1];
     let (sa, sb) = (a_strides[rank - 1], b_strides[rank - 1]);
-    let mut counter: Shape = SmallVec::from_elem(0, rank);
+    let mut counter = Shape::from_elem(0, rank);
     let (mut ia, mut ib) = (0usize, 0usize);
     let mut i = 0;
     while i < n {
@@ -197,7 +502,7 @@ impl Runs {
         }
         let runs = numel(&self.outer);
         let rank = self.outer.len();
-        let mut counter: Shape = SmallVec::from_elem(0, rank);
+        let mut counter = Shape::from_elem(0, rank);
         let (mut ia, mut ib) = (0usize, 0usize);
         for k in 0..runs {
             f(k * self.len, ia, ib);
@@ -220,6 +525,58 @@ impl Runs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Each comparison is written in both directions and with references on purpose: every
+    // one is a separate `PartialEq` impl under test.
+    #[test]
+    #[allow(clippy::op_ref)]
+    fn shapes_compare_with_every_list_of_dimensions_both_ways() {
+        let s = Shape::from_slice(&[2, 3]);
+        let slice: &[usize] = &[2, 3];
+        let mut dims = [2, 3];
+        assert!(s == *slice);
+        assert!(*slice == s);
+        assert!(s == slice);
+        assert!(slice == s);
+        assert!(s == &mut dims[..]);
+        assert!(&mut dims[..] == s);
+        assert!(s == [2, 3]);
+        assert!([2, 3] == s);
+        assert!(s == &[2, 3]);
+        assert!(&[2, 3] == s);
+        assert!(s == vec![2, 3]);
+        assert!(vec![2, 3] == s);
+        assert!(s == SmallVec::<[usize; 4]>::from_slice(&[2, 3]));
+        // And they tell shapes apart: another dimension, another rank.
+        assert!(s != [2, 4] && s != [2, 3, 1] && s != [2] && [3, 2] != s);
+        assert!(Shape::new() == [0usize; 0] && Shape::new() != [1]);
+    }
+
+    #[test]
+    fn a_shape_hashes_as_its_slice() {
+        // `Borrow<[usize]>` promises equal hashes, so a set of shapes can be searched by slice.
+        let set: std::collections::HashSet<Shape> = [
+            Shape::from_slice(&[2, 3]),
+            Shape::from_slice(&[1, 2, 3, 4, 5]),
+        ]
+        .into();
+        assert!(set.contains(&[2, 3][..]));
+        assert!(set.contains(&[1, 2, 3, 4, 5][..]));
+        assert!(!set.contains(&[3, 2][..]));
+    }
+
+    #[test]
+    fn a_shape_prints_and_converts_as_a_list() {
+        let s: Shape = vec![4, 1, 2].into();
+        assert_eq!(format!("{s:?}"), "[4, 1, 2]");
+        assert_eq!(Vec::from(s.clone()), vec![4, 1, 2]);
+        assert_eq!(s.iter().rev().copied().collect::<Shape>(), [2, 1, 4]);
+        let mut t = Shape::from([7usize, 8]);
+        for d in &mut t {
+            *d += 1;
+        }
+        assert_eq!(t.into_iter().collect::<Vec<_>>(), [8, 9]);
+    }
 
     /// Every `(out, a, b)` index triple, by the per-element walk.
     fn elements(out: &[usize], sa: &[usize], sb: &[usize]) -> Vec<(usize, usize, usize)> {

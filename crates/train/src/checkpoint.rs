@@ -41,7 +41,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use nn::Model;
+use nn::{Model, NnError, StateDict};
 use safetensors::{Dtype, SafeTensors, View};
 use tape::{Array, Element};
 
@@ -195,24 +195,79 @@ pub fn save_model<T: Element, M: Model<T>>(
     model: &M,
     metadata: &BTreeMap<String, String>,
 ) -> Result<()> {
+    save_state_dict(path, &model.state_dict(), metadata)
+}
+
+/// Writes a [`StateDict`] — PyTorch's `torch.save(model.state_dict())`, in safetensors —
+/// with `metadata`, atomically as [`save`] does. [`save_model`] is this with the model's
+/// [`Model::state_dict`], and [`load_state_dict`] reads the map back, so a file and the map
+/// it was written from hold the same names, shapes and values.
+///
+/// # Errors
+/// As [`save`].
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use nn::{Activation, Mlp, Model};
+/// use train::checkpoint;
+/// let path = std::env::temp_dir().join(format!("tapegrad-doc-sd-{}.safetensors", std::process::id()));
+/// let mlp = Mlp::<f32>::new(&[3, 4, 2], Activation::Relu, 0)?;
+/// checkpoint::save_state_dict(&path, &mlp.state_dict(), &BTreeMap::new())?;
+/// let (state, _meta) = checkpoint::load_state_dict::<f32>(&path)?;
+/// assert_eq!(state.names(), ["layers.0.bias", "layers.0.weight", "layers.1.bias", "layers.1.weight"]);
+/// for (name, array) in mlp.state_dict().iter() {
+///     assert_eq!(state.get(name), Some(array));
+/// }
+/// # std::fs::remove_file(&path)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn save_state_dict<T: Element>(
+    path: impl AsRef<Path>,
+    state: &StateDict<T>,
+    metadata: &BTreeMap<String, String>,
+) -> Result<()> {
     let dtype = dtype_of::<T>().ok_or_else(|| {
         TrainError::invalid(
             "checkpoint::save_model",
             format!("element type {} cannot be stored", T::NAME),
         )
     })?;
-    let mut views = Vec::new();
-    let mut bad = None;
-    model.visit_params(&mut |name, p| {
-        if bad.is_none() {
-            bad = check_finite("checkpoint::save_model", name, p).err();
-        }
+    let mut views = Vec::with_capacity(state.len());
+    for (name, p) in state.iter() {
+        check_finite("checkpoint::save_model", name, p)?;
         views.push((name.to_string(), LeBytes::new(dtype, p)));
-    });
-    match bad {
-        Some(e) => Err(e),
-        None => write_views(path.as_ref(), views, metadata),
     }
+    write_views(path.as_ref(), views, metadata)
+}
+
+/// Reads a checkpoint as a [`StateDict`], with its metadata: [`load`] then
+/// [`Checkpoint::into_state_dict`]. The entries come in order of name, the order safetensors
+/// stores them in, which need not be the model's ([`nn::Model::load_state_dict`] matches
+/// by name, so this does not matter for loading).
+///
+/// # Errors
+/// As [`load`].
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use nn::{Init, Linear, Model};
+/// use train::checkpoint;
+/// let path = std::env::temp_dir().join(format!("tapegrad-doc-lsd-{}.safetensors", std::process::id()));
+/// let layer = Linear::<f64>::new(2, 1, Init::XavierUniform, 3);
+/// checkpoint::save_model(&path, &layer, &BTreeMap::new())?;
+/// let (state, _) = checkpoint::load_state_dict::<f64>(&path)?;
+/// let mut fresh = Linear::<f64>::new(2, 1, Init::Zeros, 0);
+/// fresh.load_state_dict(&state)?;
+/// assert_eq!(fresh, layer);
+/// # std::fs::remove_file(&path)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn load_state_dict<T: Element>(
+    path: impl AsRef<Path>,
+) -> Result<(StateDict<T>, BTreeMap<String, String>)> {
+    let checkpoint = load::<T>(path)?;
+    let metadata = checkpoint.metadata.clone();
+    Ok((checkpoint.into_state_dict(), metadata))
 }
 
 /// Loads a checkpoint into a model's parameters (see [`nn::Model::visit_params_mut`]) and
@@ -239,20 +294,24 @@ pub fn load_model<T: Element, M: Model<T>>(
     path: impl AsRef<Path>,
     model: &mut M,
 ) -> Result<BTreeMap<String, String>> {
-    let mut checkpoint = load::<T>(path)?;
+    let checkpoint = load::<T>(path)?;
+    // The file's own check first, so that an error names the file and speaks of it.
     let mut expected = Vec::new();
     model.visit_params(&mut |name, p| expected.push((name.to_string(), p.shape().to_vec())));
     checkpoint.check_params(expected.iter().map(|(n, s)| (n.as_str(), s.as_slice())))?;
-    model.visit_params_mut(&mut |name, p| {
-        // Shared, as a layer's own parameters are, so that binding them to a tape each step
-        // is a reference count rather than a copy.
-        *p = checkpoint
-            .tensors
-            .remove(name)
-            .expect("internal error: a checked tensor is missing")
-            .shared();
-    });
-    Ok(checkpoint.metadata)
+    let metadata = checkpoint.metadata.clone();
+    let path = checkpoint.path.clone();
+    model
+        .load_state_dict(&checkpoint.into_state_dict())
+        .map_err(|e| match e {
+            NnError::Parameter { name, message, .. } => TrainError::Checkpoint {
+                path,
+                tensor: name,
+                message,
+            },
+            other => TrainError::from(other),
+        })?;
+    Ok(metadata)
 }
 
 /// Serialises `views` and `metadata` and writes them atomically to `path`.
@@ -463,6 +522,27 @@ pub fn load_into<'a, T: Element, N: AsRef<str>>(
 }
 
 impl<T: Element> Checkpoint<T> {
+    /// The tensors as a [`StateDict`], each made [shared](Array::shared) (so that loading
+    /// them into a model and binding it costs no copy), in order of name (the order
+    /// safetensors stores them in).
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// use tape::Array;
+    /// let path = std::env::temp_dir().join(format!("tapegrad-doc-into-sd-{}.safetensors", std::process::id()));
+    /// train::checkpoint::save(&path, [("b", &Array::<f64>::ones(&[1])), ("a", &Array::zeros(&[2]))], &BTreeMap::new())?;
+    /// let state = train::checkpoint::load::<f64>(&path)?.into_state_dict();
+    /// assert_eq!(state.names(), ["a", "b"]);
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn into_state_dict(self) -> StateDict<T> {
+        self.tensors
+            .into_iter()
+            .map(|(name, array)| (name, array.shared()))
+            .collect()
+    }
+
     /// Checks that the checkpoint holds exactly the parameters `expected` names, each with
     /// the given shape — for models that hand out their parameters through a visitor, which
     /// can then move each tensor out of [`Checkpoint::tensors`] knowing it fits.

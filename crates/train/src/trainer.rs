@@ -1,10 +1,13 @@
 //! [`Trainer`]: epochs of mini-batch training, evaluation on a held-out split, a stream of
 //! events that can stop the run, and a safe stop on a non-finite loss.
 //!
-//! Each step binds the model's parameters onto a tape, runs the forward pass on one shuffled
-//! mini-batch, computes the loss — softmax cross-entropy for class labels, mean squared error
-//! for regression targets — and its gradients, and hands every parameter with its gradient to
-//! the optimiser. The tape is cleared and reused between steps.
+//! Each step binds the model's parameters onto a tape, runs the forward pass on one
+//! mini-batch (shuffled by default; in stored order with [`TrainConfig::shuffle`] off, or in
+//! the order of a [`Trainer::with_sampler`]), computes the loss — softmax cross-entropy for
+//! class labels, mean squared error for regression targets — and its gradients, clips them if
+//! [`TrainConfig::clip_grad_norm`] says so, and hands every parameter with its gradient to the
+//! optimiser, at a rate a schedule may set per epoch or per step. The tape is cleared and
+//! reused between steps.
 //!
 //! A run is deterministic: the batch order comes from [`TrainConfig::seed`] and the epoch
 //! (see [`Dataset::shuffled_batches`]), so the same model, data, optimiser and seed give the
@@ -41,20 +44,20 @@ use nn::loss::{mse_loss, softmax_cross_entropy};
 use nn::{BoundModel, Model, ParamGrads};
 use tape::{Array, Element, Scalar, Tape, Tensor};
 
-use crate::data::{Batch, BatchTargets, Batches, Dataset};
+use crate::data::{Batch, BatchTargets, Batches, Dataset, Sampler};
 use crate::metrics::{Accuracy, RunningMean};
-use crate::optim::{LrSchedule, Optimizer};
+use crate::optim::{LrSchedule, Optimizer, clip_grad_norm};
 use crate::{Result, TrainError};
 
 /// What a training run does; the fields are public, and [`Default`] gives 10 epochs of
-/// batches of 64, seed 0.
+/// shuffled batches of 64, seed 0, no gradient clipping.
 ///
 /// ```
 /// use train::trainer::TrainConfig;
 /// let c = TrainConfig { epochs: 3, ..TrainConfig::default() };
-/// assert_eq!((c.epochs, c.batch_size, c.seed), (3, 64, 0));
+/// assert_eq!((c.epochs, c.batch_size, c.seed, c.shuffle, c.clip_grad_norm), (3, 64, 0, true, None));
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TrainConfig {
     /// The number of passes over the training data.
     pub epochs: usize,
@@ -64,6 +67,15 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Samples per forward pass when evaluating (memory only: it does not change results).
     pub eval_batch_size: usize,
+    /// Whether each epoch visits the samples in a shuffled order (`true`, the default; the
+    /// order comes from `seed` and the epoch) or in their stored order (`false`, PyTorch's
+    /// `DataLoader(shuffle=False)`). A sampler set with [`Trainer::with_sampler`] overrides it.
+    pub shuffle: bool,
+    /// Clip the gradients by their global norm before each update, as PyTorch's
+    /// `clip_grad_norm_(model.parameters(), max_norm)`: with `‖g‖` the L2 norm of all
+    /// gradients together and `c = max_norm/(‖g‖ + 10⁻⁶)`, every gradient becomes `c·g`
+    /// when `c < 1` (see [`crate::optim::clip_grad_norm`]). `None` (the default): no clipping.
+    pub clip_grad_norm: Option<f64>,
 }
 
 impl Default for TrainConfig {
@@ -73,6 +85,8 @@ impl Default for TrainConfig {
             batch_size: 64,
             seed: 0,
             eval_batch_size: 1000,
+            shuffle: true,
+            clip_grad_norm: None,
         }
     }
 }
@@ -110,7 +124,9 @@ pub enum Event<'a> {
         /// The learning rate for this epoch.
         lr: f64,
     },
-    /// A batch was trained on: its loss was computed and the parameters updated.
+    /// A batch was trained on: its loss was computed and the parameters updated. This is
+    /// the per-step callback: it sees every step's loss, learning rate and (when clipping)
+    /// gradient norm, and may stop the run.
     Batch {
         /// The epoch, counting from 0.
         epoch: usize,
@@ -122,6 +138,14 @@ pub enum Event<'a> {
         size: usize,
         /// The batch's mean loss, before the update.
         loss: f64,
+        /// The step: updates made before this one in the whole run (0 for the first batch
+        /// of the first epoch), the count a per-step schedule sees.
+        step: usize,
+        /// The learning rate of this step's update.
+        lr: f64,
+        /// The global L2 norm of the gradients before clipping, when
+        /// [`TrainConfig::clip_grad_norm`] is set (`None` otherwise: it is not computed).
+        grad_norm: Option<f64>,
     },
     /// An epoch ended; its statistics, including the evaluation on the held-out data.
     EpochEnd(&'a EpochStats),
@@ -265,22 +289,43 @@ pub struct History {
 /// assert_eq!(history.epochs[4].train_accuracy, Some(1.0));
 /// # Ok::<(), train::TrainError>(())
 /// ```
-#[derive(Debug)]
 pub struct Trainer {
     config: TrainConfig,
-    schedule: Option<Box<dyn LrSchedule>>,
+    schedule: Option<(Box<dyn LrSchedule>, Every)>,
+    sampler: Option<Box<dyn Sampler>>,
+}
+
+/// When a [`Trainer`]'s schedule sets the learning rate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Every {
+    /// At the start of each epoch, from the epoch count.
+    Epoch,
+    /// Before each update, from the step count.
+    Step,
+}
+
+impl std::fmt::Debug for Trainer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Trainer")
+            .field("config", &self.config)
+            .field("schedule", &self.schedule)
+            .field("sampler", &self.sampler.as_ref().map(|_| "<sampler>"))
+            .finish()
+    }
 }
 
 impl Trainer {
     /// A trainer with this configuration and a constant learning rate (the optimiser's).
     ///
     /// # Errors
-    /// [`TrainError::InvalidArgument`] if a batch size is 0.
+    /// [`TrainError::InvalidArgument`] if a batch size is 0, or a clipping norm is not a
+    /// finite positive number.
     ///
     /// ```
     /// use train::trainer::{TrainConfig, Trainer};
     /// assert!(Trainer::new(TrainConfig::default()).is_ok());
     /// assert!(Trainer::new(TrainConfig { batch_size: 0, ..TrainConfig::default() }).is_err());
+    /// assert!(Trainer::new(TrainConfig { clip_grad_norm: Some(0.0), ..TrainConfig::default() }).is_err());
     /// ```
     pub fn new(config: TrainConfig) -> Result<Self> {
         if config.batch_size == 0 || config.eval_batch_size == 0 {
@@ -292,9 +337,19 @@ impl Trainer {
                 ),
             ));
         }
+        if let Some(max_norm) = config.clip_grad_norm {
+            crate::optim::check_hyper(
+                "Trainer::new",
+                "clip_grad_norm",
+                max_norm,
+                |v| v > 0.0,
+                "> 0",
+            )?;
+        }
         Ok(Trainer {
             config,
             schedule: None,
+            sampler: None,
         })
     }
 
@@ -308,7 +363,69 @@ impl Trainer {
     /// # Ok::<(), train::TrainError>(())
     /// ```
     pub fn with_schedule(mut self, schedule: impl LrSchedule + 'static) -> Self {
-        self.schedule = Some(Box::new(schedule));
+        self.schedule = Some((Box::new(schedule), Every::Epoch));
+        self
+    }
+
+    /// Sets the optimiser's learning rate from `schedule` before every update, counting
+    /// steps (updates) from 0 over the whole run: `lr = schedule.lr_at(step)`, e.g. a
+    /// [`WarmupCosine`](crate::optim::WarmupCosine) warm-up then cosine decay. It replaces
+    /// a schedule set with [`Trainer::with_schedule`] (one schedule drives the rate).
+    /// [`Event::Batch`] reports each step's rate, and [`Event::EpochStart`] and
+    /// [`EpochStats::lr`] that of the epoch's first step.
+    ///
+    /// ```
+    /// use nn::{Init, Linear};
+    /// use tape::Array;
+    /// use train::data::Dataset;
+    /// use train::optim::{Sgd, SgdConfig, WarmupCosine};
+    /// use train::trainer::{Control, Event, TrainConfig, Trainer};
+    /// let x = Array::from_vec(vec![-2.0f64, -1.0, 1.0, 2.0], &[4, 1])?;
+    /// let data = Dataset::classification(x, vec![0, 0, 1, 1], 2)?;
+    /// let mut model = Linear::<f64>::new(1, 2, Init::Zeros, 0);
+    /// let mut sgd = Sgd::new(SgdConfig::default())?;
+    /// let trainer = Trainer::new(TrainConfig { epochs: 3, batch_size: 2, ..TrainConfig::default() })?
+    ///     .with_step_schedule(WarmupCosine::new(0.4, 0.0, 2, 6)?);
+    /// let mut lrs = Vec::new();
+    /// trainer.fit(&mut model, &mut sgd, &data, None, |e| {
+    ///     if let Event::Batch { lr, .. } = e { lrs.push(*lr); }
+    ///     Control::Continue
+    /// })?;
+    /// assert_eq!(&lrs[..3], &[0.2, 0.4, 0.4]); // 0.4·1/2, 0.4·2/2, then the cosine's start
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
+    pub fn with_step_schedule(mut self, schedule: impl LrSchedule + 'static) -> Self {
+        self.schedule = Some((Box::new(schedule), Every::Step));
+        self
+    }
+
+    /// Visits the samples of each epoch in the order `sampler` gives
+    /// ([`Sampler::order`]), instead of shuffling: PyTorch's `DataLoader(sampler=...)`. It
+    /// overrides [`TrainConfig::shuffle`].
+    ///
+    /// ```
+    /// use nn::{Init, Linear};
+    /// use tape::Array;
+    /// use train::data::Dataset;
+    /// use train::optim::{Sgd, SgdConfig};
+    /// use train::trainer::{Control, Event, TrainConfig, Trainer};
+    /// let x = Array::from_vec(vec![-2.0f64, -1.0, 1.0, 2.0], &[4, 1])?;
+    /// let data = Dataset::classification(x, vec![0, 0, 1, 1], 2)?;
+    /// let mut model = Linear::<f64>::new(1, 2, Init::Zeros, 0);
+    /// let mut sgd = Sgd::new(SgdConfig::default())?;
+    /// // Odd epochs see the samples backwards, even ones forwards; only samples 0 and 3.
+    /// let trainer = Trainer::new(TrainConfig { epochs: 2, batch_size: 1, ..TrainConfig::default() })?
+    ///     .with_sampler(|epoch: usize, _n: usize| if epoch % 2 == 0 { vec![0, 3] } else { vec![3, 0] });
+    /// let mut sizes = Vec::new();
+    /// trainer.fit(&mut model, &mut sgd, &data, None, |e| {
+    ///     if let Event::EpochStart { n_batches, .. } = e { sizes.push(*n_batches); }
+    ///     Control::Continue
+    /// })?;
+    /// assert_eq!(sizes, [2, 2]);
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
+    pub fn with_sampler(mut self, sampler: impl Sampler + 'static) -> Self {
+        self.sampler = Some(Box::new(sampler));
         self
     }
 
@@ -371,20 +488,37 @@ impl Trainer {
         O: Optimizer<T>,
     {
         let cfg = &self.config;
+        let step_schedule = match &self.schedule {
+            Some((schedule, Every::Step)) => Some(&**schedule),
+            _ => None,
+        };
         let mut training = Training {
             model,
             opt,
             tape: Tape::new(),
             snapshot: Snapshot::default(),
+            step: 0,
+            step_schedule,
+            clip_grad_norm: cfg.clip_grad_norm,
         };
         let mut history = History::default();
         for epoch in 0..cfg.epochs {
             let start = Instant::now();
-            if let Some(schedule) = &self.schedule {
-                training.opt.set_lr(schedule.lr_at(epoch));
+            match &self.schedule {
+                Some((schedule, Every::Epoch)) => training.opt.set_lr(schedule.lr_at(epoch)),
+                Some((schedule, Every::Step)) => training.opt.set_lr(schedule.lr_at(training.step)),
+                None => {}
             }
             let lr = training.opt.lr();
-            let batches = train.shuffled_batches(cfg.batch_size, cfg.seed, epoch as u64)?;
+            let batches = match &self.sampler {
+                Some(sampler) => {
+                    train.batches_in_order(cfg.batch_size, sampler.order(epoch, train.len()))?
+                }
+                None if cfg.shuffle => {
+                    train.shuffled_batches(cfg.batch_size, cfg.seed, epoch as u64)?
+                }
+                None => train.batches(cfg.batch_size)?,
+            };
             let n_batches = batches.len();
             if on_event(&Event::EpochStart {
                 epoch,
@@ -429,6 +563,12 @@ struct Training<'a, T: Element, M, O> {
     opt: &'a mut O,
     tape: Tape<T>,
     snapshot: Snapshot<T>,
+    /// Updates made so far in the run.
+    step: usize,
+    /// The schedule that sets the learning rate before each update, if it is per step.
+    step_schedule: Option<&'a dyn LrSchedule>,
+    /// The global norm gradients are clipped to, if any.
+    clip_grad_norm: Option<f64>,
 }
 
 /// The running loss and accuracy of an epoch's batches, each taken before its update.
@@ -457,7 +597,13 @@ impl<T: Element, M: Model<T>, O: Optimizer<T>> Training<'_, T, M, O> {
                 what,
                 value,
             };
-            let loss = self.step(batch, &mut totals.accuracy, non_finite)?;
+            let step = self.step;
+            if let Some(schedule) = self.step_schedule {
+                self.opt.set_lr(schedule.lr_at(step));
+            }
+            let lr = self.opt.lr();
+            let (loss, grad_norm) = self.step(batch, &mut totals.accuracy, non_finite)?;
+            self.step += 1;
             totals.loss.add(loss, size);
             let event = Event::Batch {
                 epoch,
@@ -465,6 +611,9 @@ impl<T: Element, M: Model<T>, O: Optimizer<T>> Training<'_, T, M, O> {
                 n_batches,
                 size,
                 loss,
+                step,
+                lr,
+                grad_norm,
             };
             if on_event(&event) == Control::Stop {
                 return Ok(None);
@@ -473,16 +622,17 @@ impl<T: Element, M: Model<T>, O: Optimizer<T>> Training<'_, T, M, O> {
         Ok(Some(totals))
     }
 
-    /// One step on `batch`: the loss and its gradients, then the update. Returns the loss
-    /// (before the update) and adds the batch's predictions to `accuracy`; `non_finite`
-    /// makes the error for a NaN or infinite loss or gradient.
+    /// One step on `batch`: the loss and its gradients, clipped if asked, then the update.
+    /// Returns the loss (before the update) and, when clipping, the gradients' norm before
+    /// it, and adds the batch's predictions to `accuracy`; `non_finite` makes the error for a
+    /// NaN or infinite loss or gradient.
     fn step(
         &mut self,
         batch: Batch<T>,
         accuracy: &mut Accuracy,
         non_finite: impl Fn(String, f64) -> TrainError,
-    ) -> Result<f64> {
-        let (loss, grads) = {
+    ) -> Result<(f64, Option<f64>)> {
+        let (loss, mut grads) = {
             let bound = self.model.bind(&self.tape);
             let ((out, labels), loss) = forward_loss(&self.tape, &bound, batch)?;
             let loss_value = loss.value().as_f64();
@@ -502,8 +652,12 @@ impl<T: Element, M: Model<T>, O: Optimizer<T>> Training<'_, T, M, O> {
             // Not applied: the parameters are still the last ones with a finite loss.
             return Err(non_finite(format!("gradient of `{name}`"), value));
         }
+        let grad_norm = self
+            .clip_grad_norm
+            .map(|max_norm| clip_grad_norm(&mut grads, max_norm))
+            .transpose()?;
         self.update(&grads)?;
-        Ok(loss)
+        Ok((loss, grad_norm))
     }
 
     /// Hands every parameter with its gradient to the optimiser, keeping the parameters of

@@ -2,10 +2,13 @@
 //! through `tape::check`, values against formulas evaluated independently in plain Rust.
 
 mod activation;
+mod activation_scalar;
 mod common;
+mod curvature;
 mod higher;
 mod init;
 mod loss;
 mod model;
 mod softmax;
+mod state;
 mod training;

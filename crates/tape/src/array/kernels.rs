@@ -1,8 +1,6 @@
 //! Computing kernels on plain arrays: what tensor ops run forward, and what first-order
 //! backward runs. Inputs are assumed already validated by the op that calls them.
 
-use smallvec::SmallVec;
-
 use super::{Array, buffers};
 use crate::parallel::{Operand, for_chunks};
 use crate::rules::{BinaryOp, UnaryOp};
@@ -300,7 +298,7 @@ impl<T: Element> Array<T> {
             Operand::new(&other.data, b_strides),
         );
         crate::parallel::gemm(m, k, n, a, b, &mut out, team);
-        Array::from_parts(out, SmallVec::from_slice(&[m, n]))
+        Array::from_parts(out, Shape::from_slice(&[m, n]))
     }
 
     /// Sums over the broadcast dimensions so the result has `shape` (which must broadcast to
@@ -464,7 +462,7 @@ impl<T: Element> Array<T> {
             .enumerate()
             .map(|(r, &j)| self.data[r * c + j])
             .collect();
-        Array::from_parts(data, SmallVec::from_slice(&[idx.len()]))
+        Array::from_parts(data, Shape::from_slice(&[idx.len()]))
     }
 
     /// The adjoint of `gather_elems`: a `[n, n_cols]` array of zeros with `self[r]` at
@@ -474,7 +472,7 @@ impl<T: Element> Array<T> {
         for (r, &j) in idx.iter().enumerate() {
             out[r * n_cols + j] += self.data[r];
         }
-        Array::from_parts(out, SmallVec::from_slice(&[idx.len(), n_cols]))
+        Array::from_parts(out, Shape::from_slice(&[idx.len(), n_cols]))
     }
 
     /// Rows `idx` of the array (along axis 0).

@@ -11,7 +11,6 @@ use std::fmt;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
-use smallvec::SmallVec;
 
 use crate::shape::numel;
 use crate::{Element, Shape, TapeError};
@@ -198,7 +197,7 @@ impl<T: Element> Array<T> {
     pub fn scalar(v: T) -> Self {
         Array {
             data: vec![v].into(),
-            shape: SmallVec::new(),
+            shape: Shape::new(),
         }
     }
 

@@ -132,7 +132,7 @@ pub(crate) fn vjp<T: Element, V: TensorAlgebra<T>>(
         TensorOp::BroadcastTo => smallvec![Some(g.sum_to(&x[0].shape()))],
         TensorOp::Reshape => smallvec![Some(g.reshape(&x[0].shape()))],
         TensorOp::Permute(perm) => {
-            let mut inverse: Shape = smallvec![0; perm.len()];
+            let mut inverse = Shape::from_elem(0, perm.len());
             for (i, &p) in perm.iter().enumerate() {
                 inverse[p] = i;
             }

@@ -159,6 +159,15 @@ pub struct TrainArgs {
     #[arg(long, value_name = "W", value_parser = parse_non_negative, allow_negative_numbers = true)]
     pub weight_decay: Option<f64>,
 
+    /// Clip the gradients before each update so that their global L2 norm is at most MAX
+    /// (PyTorch's clip_grad_norm_).
+    #[arg(long, value_name = "MAX", value_parser = parse_positive, allow_negative_numbers = true)]
+    pub clip_grad_norm: Option<f64>,
+
+    /// Visit the training samples in their stored order every epoch, not shuffled.
+    #[arg(long)]
+    pub no_shuffle: bool,
+
     /// Seed of the initial weights, the train/test split and the batch order.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub seed: u64,
@@ -198,6 +207,8 @@ impl Default for TrainArgs {
             schedule: ScheduleName::Cosine,
             momentum: None,
             weight_decay: None,
+            clip_grad_norm: None,
+            no_shuffle: false,
             seed: 0,
             dtype: Dtype::F32,
             save: None,

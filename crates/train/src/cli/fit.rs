@@ -394,6 +394,8 @@ fn trainer_for(args: &TrainArgs, lr: f64) -> Result<Trainer> {
         batch_size: args.batch_size,
         seed: args.seed,
         eval_batch_size: EVAL_BATCH,
+        shuffle: !args.no_shuffle,
+        clip_grad_norm: args.clip_grad_norm,
     })?;
     Ok(match args.schedule {
         ScheduleName::Constant => trainer,

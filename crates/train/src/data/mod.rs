@@ -26,6 +26,7 @@ pub mod csv;
 pub mod idx;
 mod loader;
 mod read;
+mod sampler;
 mod shuffle;
 mod standardize;
 
@@ -35,6 +36,7 @@ use crate::{Result, TrainError};
 
 pub use idx::mnist;
 pub use loader::{Batch, BatchTargets, Batches};
+pub use sampler::Sampler;
 pub use standardize::Standardizer;
 
 /// The largest number of classes a classification data set may have (labels are below it).
@@ -425,6 +427,42 @@ impl<T: Element> Dataset<T> {
             batch_size,
             shuffle::permutation(self.len(), seed, epoch),
         )
+    }
+
+    /// Mini-batches of `batch_size` samples visiting `order`: the samples `order[0..b]`, then
+    /// `order[b..2b]`, ...; the last, partial batch is kept. An order may repeat samples or
+    /// leave some out.
+    ///
+    /// ```
+    /// use tape::Array;
+    /// use train::data::Dataset;
+    /// let x = Array::from_vec(vec![0.0f64, 1.0, 2.0, 3.0], &[4, 1])?;
+    /// let ds = Dataset::classification(x, vec![0, 1, 0, 1], 2)?;
+    /// let batches: Vec<_> = ds.batches_in_order(2, vec![3, 0, 3])?.collect();
+    /// assert_eq!(batches[0].features.data(), &[3.0, 0.0]);
+    /// assert_eq!(batches[1].indices, vec![3]);
+    /// assert!(ds.batches_in_order(2, vec![4]).is_err()); // no sample 4
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`TrainError::InvalidArgument`] if `batch_size` is 0, the data set is empty, `order`
+    /// is empty, or an index is not below the number of samples (the first one is named).
+    pub fn batches_in_order(&self, batch_size: usize, order: Vec<usize>) -> Result<Batches<'_, T>> {
+        const OP: &str = "Dataset::batches_in_order";
+        if order.is_empty() {
+            return Err(TrainError::invalid(OP, "the order visits no sample"));
+        }
+        if let Some((pos, &i)) = order.iter().enumerate().find(|(_, i)| **i >= self.len()) {
+            return Err(TrainError::invalid(
+                OP,
+                format!(
+                    "index {i} at position {pos} of the order is out of range for {} samples",
+                    self.len()
+                ),
+            ));
+        }
+        Batches::new(self, batch_size, order)
     }
 
     pub(crate) fn features_mut(&mut self) -> &mut Array<T> {

@@ -1,5 +1,6 @@
 //! Optimisers — [`Sgd`] (momentum, Nesterov, weight decay), [`Adam`] and [`AdamW`] — and
-//! learning-rate schedules ([`StepDecay`], [`CosineAnnealing`]).
+//! learning-rate schedules ([`StepDecay`], [`CosineAnnealing`], [`WarmupCosine`]), and
+//! gradient clipping by global norm ([`clip_grad_norm`]).
 //!
 //! Parameters live outside the tape between steps, as plain [`Array`]s with names such as
 //! `layers.0.weight`; an optimiser updates one parameter at a time from its gradient and
@@ -28,6 +29,7 @@
 //! ```
 
 mod adam;
+mod clip;
 mod schedule;
 mod sgd;
 
@@ -36,7 +38,8 @@ use tape::{Array, Element};
 use crate::{Result, TrainError};
 
 pub use adam::{Adam, AdamConfig, AdamW};
-pub use schedule::{Constant, CosineAnnealing, LrSchedule, StepDecay};
+pub use clip::{clip_grad_norm, grad_norm};
+pub use schedule::{Constant, CosineAnnealing, LrSchedule, StepDecay, WarmupCosine};
 pub use sgd::{Sgd, SgdConfig};
 
 /// An optimiser: updates named parameters in place from their gradients.

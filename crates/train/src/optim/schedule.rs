@@ -167,3 +167,86 @@ impl LrSchedule for CosineAnnealing {
         self.lr_min + 0.5 * (self.lr_max - self.lr_min) * (1.0 + phase.cos())
     }
 }
+
+/// Linear warm-up, then cosine decay: a schedule counted in steps (updates), for
+/// [`Trainer::with_step_schedule`](crate::trainer::Trainer::with_step_schedule) or a loop of
+/// your own. With peak rate `lr`, `W` warm-up steps, `T` steps in all and floor `lr_min`:
+///
+/// ```text
+/// lr_t = lr · (t + 1) / W                                      for t < W
+/// lr_t = lr_min + ½ (lr − lr_min) (1 + cos(π (t − W) / (T − W)))   for W ≤ t < T
+/// lr_t = lr_min                                                for t ≥ T
+/// ```
+///
+/// The warm-up ends on the peak (step `W − 1` has `lr`, and so does step `W`, where the cosine
+/// starts), and its first step already learns (`lr/W`, not 0 as in `transformers`'
+/// `get_cosine_schedule_with_warmup`, whose warm-up is `lr·t/W`). With `W = 0` it is
+/// [`CosineAnnealing`] over steps.
+///
+/// ```
+/// use train::optim::{LrSchedule, WarmupCosine};
+/// let s = WarmupCosine::new(1.0, 0.0, 2, 6)?;
+/// let lrs: Vec<f64> = (0..7).map(|t| s.lr_at(t)).collect();
+/// // warm-up 1/2, 2/2; cosine over 4 steps: ½(1 + cos(πk/4)) for k = 0..3; then the floor.
+/// let expected = [0.5, 1.0, 1.0, 0.853_553_390_593_273_7, 0.5, 0.146_446_609_406_726_24, 0.0];
+/// assert!(lrs.iter().zip(expected).all(|(a, b)| (a - b).abs() < 1e-15), "{lrs:?}");
+/// # Ok::<(), train::TrainError>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct WarmupCosine {
+    lr: f64,
+    lr_min: f64,
+    warmup: usize,
+    total: usize,
+}
+
+impl WarmupCosine {
+    /// Warms up to `lr` over `warmup` steps, then decays to `lr_min` by step `total`.
+    ///
+    /// # Errors
+    /// [`TrainError::InvalidArgument`] if a rate is negative or not finite, `lr_min > lr`, or
+    /// `warmup ≥ total`.
+    ///
+    /// ```
+    /// use train::optim::WarmupCosine;
+    /// assert!(WarmupCosine::new(0.1, 0.0, 100, 1000).is_ok());
+    /// assert!(WarmupCosine::new(0.1, 0.0, 1000, 1000).is_err()); // no room to decay
+    /// assert!(WarmupCosine::new(0.1, 0.2, 10, 100).is_err());    // floor above the peak
+    /// ```
+    pub fn new(lr: f64, lr_min: f64, warmup: usize, total: usize) -> Result<Self> {
+        const OP: &str = "WarmupCosine::new";
+        check_hyper(OP, "lr", lr, |v| v >= 0.0, "≥ 0")?;
+        check_hyper(
+            OP,
+            "lr_min",
+            lr_min,
+            |v| (0.0..=lr).contains(&v),
+            "in [0, lr]",
+        )?;
+        if warmup >= total {
+            return Err(TrainError::invalid(
+                OP,
+                format!("warmup ({warmup} steps) must be shorter than total ({total} steps)"),
+            ));
+        }
+        Ok(WarmupCosine {
+            lr,
+            lr_min,
+            warmup,
+            total,
+        })
+    }
+}
+
+impl LrSchedule for WarmupCosine {
+    fn lr_at(&self, t: usize) -> f64 {
+        if t < self.warmup {
+            return self.lr * (t + 1) as f64 / self.warmup as f64;
+        }
+        if t >= self.total {
+            return self.lr_min;
+        }
+        let phase = PI * (t - self.warmup) as f64 / (self.total - self.warmup) as f64;
+        self.lr_min + 0.5 * (self.lr - self.lr_min) * (1.0 + phase.cos())
+    }
+}

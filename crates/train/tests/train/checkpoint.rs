@@ -448,3 +448,60 @@ fn abandoned_temporary_files_are_removed_by_the_next_save_and_live_ones_kept() {
         ]
     );
 }
+
+#[test]
+fn a_file_and_the_state_dict_it_was_written_from_agree() {
+    use nn::{Activation, LoadOptions, Mlp, Model, StateDict};
+    let dir = TempDir::new("ckpt-state-dict");
+    let path = dir.path().join("mlp.safetensors");
+    let trained = Mlp::<f64>::new(&[3, 5, 2], Activation::Tanh, 4).unwrap();
+    checkpoint::save_model(&path, &trained, &meta()).unwrap();
+
+    // The file read as a map holds the model's map, entry for entry, bit for bit.
+    let (from_file, metadata) = checkpoint::load_state_dict::<f64>(&path).unwrap();
+    assert_eq!(metadata, meta());
+    let in_memory = trained.state_dict();
+    assert_eq!(from_file.len(), in_memory.len());
+    for (name, array) in in_memory.iter() {
+        assert_eq!(from_file.get(name), Some(array), "{name}");
+    }
+
+    // A map saved directly reads back the same; loading it or the file gives the same model.
+    let path2 = dir.path().join("state.safetensors");
+    checkpoint::save_state_dict(&path2, &in_memory, &BTreeMap::new()).unwrap();
+    assert_eq!(
+        load::<f64>(&path2).unwrap().tensors,
+        load::<f64>(&path).unwrap().tensors
+    );
+    let mut via_file = Mlp::<f64>::new(&[3, 5, 2], Activation::Tanh, 0).unwrap();
+    checkpoint::load_model(&path2, &mut via_file).unwrap();
+    let mut via_map = Mlp::<f64>::new(&[3, 5, 2], Activation::Tanh, 0).unwrap();
+    via_map.load_state_dict(&from_file).unwrap();
+    assert_eq!(via_file, trained);
+    assert_eq!(via_map, trained);
+
+    // A map that is only part of a model: non-strict loading from the file's map.
+    let mut partial: StateDict<f64> = from_file.clone();
+    partial.remove("layers.1.bias");
+    let mut model = Mlp::<f64>::new(&[3, 5, 2], Activation::Tanh, 0).unwrap();
+    let report = model
+        .load_state_dict_with(&partial, LoadOptions::non_strict())
+        .unwrap();
+    assert_eq!(report.missing, ["layers.1.bias"]);
+}
+
+#[test]
+fn a_non_finite_entry_of_a_state_dict_is_not_saved() {
+    use nn::StateDict;
+    let dir = TempDir::new("ckpt-state-dict-nan");
+    let path = dir.path().join("bad.safetensors");
+    let state: StateDict<f32> = [("w", Array::from_vec(vec![1.0, f32::NAN], &[2]).unwrap())]
+        .into_iter()
+        .collect();
+    let err = checkpoint::save_state_dict(&path, &state, &BTreeMap::new()).unwrap_err();
+    assert!(
+        err.to_string().contains("tensor `w`: element 1 is NaN"),
+        "{err}"
+    );
+    assert!(!path.exists());
+}

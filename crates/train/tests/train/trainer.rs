@@ -4,7 +4,7 @@ use nn::{Activation, Init, Linear, Mlp, Model};
 use tape::Array;
 use train::TrainError;
 use train::data::{self, Dataset, Standardizer};
-use train::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig, StepDecay};
+use train::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig, StepDecay, WarmupCosine};
 use train::trainer::{Control, Event, History, TrainConfig, Trainer, evaluate};
 
 /// The digits, split 80/20 (seed 0) and standardised on the training part.
@@ -430,4 +430,141 @@ fn evaluate_matches_hand_computed_values() {
     let e7 = evaluate(&model, &digits, 7).unwrap();
     assert_eq!(e7.accuracy, e.accuracy);
     assert!((e7.loss - e.loss).abs() < 1e-6);
+}
+
+/// Two regression samples, `(x, y) = (1, 1)` and `(2, 0)`, and a model `ŷ = w·x` with
+/// `w = 0`; the loss of one sample is `(w·x − y)²`, its gradient `2x(w·x − y)`.
+fn two_samples() -> (Dataset<f64>, Linear<f64>) {
+    let x = Array::from_vec(vec![1.0, 2.0], &[2, 1]).unwrap();
+    let y = Array::from_vec(vec![1.0, 0.0], &[2, 1]).unwrap();
+    let data = Dataset::regression(x, y).unwrap();
+    (data, Linear::without_bias(1, 1, Init::Zeros, 0))
+}
+
+/// Trains on `two_samples` with batches of one, plain SGD at `lr`, and returns `w` and the
+/// `(step, lr, grad_norm)` of every batch event.
+fn run(trainer: Trainer, lr: f64) -> (f64, Vec<(usize, f64, Option<f64>)>) {
+    let (data, mut model) = two_samples();
+    let mut sgd = Sgd::new(SgdConfig {
+        lr,
+        ..SgdConfig::default()
+    })
+    .unwrap();
+    let mut steps = Vec::new();
+    trainer
+        .fit(&mut model, &mut sgd, &data, None, |e| {
+            if let Event::Batch {
+                step,
+                lr,
+                grad_norm,
+                ..
+            } = e
+            {
+                steps.push((*step, *lr, *grad_norm));
+            }
+            Control::Continue
+        })
+        .unwrap();
+    (model.weight.data()[0], steps)
+}
+
+fn in_order(epochs: usize) -> TrainConfig {
+    TrainConfig {
+        epochs,
+        batch_size: 1,
+        shuffle: false,
+        ..TrainConfig::default()
+    }
+}
+
+#[test]
+fn without_shuffling_the_samples_come_in_their_stored_order() {
+    // lr 0.5, order (0, 1): sample 0: g = 2·1·(0 − 1) = −2, w = 0 + 0.5·2 = 1;
+    // sample 1: g = 2·2·(1·2 − 0) = 8, w = 1 − 0.5·8 = −3.
+    let (w, steps) = run(Trainer::new(in_order(1)).unwrap(), 0.5);
+    assert_eq!(w, -3.0);
+    assert_eq!(steps, [(0, 0.5, None), (1, 0.5, None)]);
+}
+
+#[test]
+fn a_sampler_sets_the_order() {
+    // Order (1, 0): sample 1: g = 2·2·(0·2 − 0) = 0, w = 0; sample 0: g = −2, w = 1.
+    let trainer = Trainer::new(in_order(1))
+        .unwrap()
+        .with_sampler(|_epoch: usize, _n: usize| vec![1, 0]);
+    assert_eq!(run(trainer, 0.5).0, 1.0);
+    // A sampler's index out of range is an error naming it.
+    let (data, mut model) = two_samples();
+    let mut sgd = Sgd::new(SgdConfig::default()).unwrap();
+    let err = Trainer::new(in_order(1))
+        .unwrap()
+        .with_sampler(|_: usize, _: usize| vec![0, 2])
+        .fit(&mut model, &mut sgd, &data, None, |_| Control::Continue)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("index 2 at position 1"), "{err}");
+}
+
+#[test]
+fn clipping_scales_the_gradient_to_the_global_norm() {
+    // max_norm 1, lr 0.5, order (0, 1), ε = 10⁻⁶:
+    // step 0: g = −2, ‖g‖ = 2, c = 1/(2 + ε) < 1, so g = −2/(2 + ε) and
+    //         w₁ = 0.5·2/(2 + ε) = 1/(2 + ε) = 0.5 − 2.5e-7 + O(1e-13);
+    // step 1: g = 2·2·(2w₁ − 0) = 8w₁ = 4 − 2e-6 + O(1e-12), c = 1/(g + ε) < 1, so the
+    //         clipped g is g/(g + ε) = 1 − ε/(g + ε) = 1 − 2.5e-7 + O(1e-13) and
+    //         w₂ = w₁ − 0.5·(1 − 2.5e-7) = (0.5 − 2.5e-7) − (0.5 − 1.25e-7) = −1.25e-7.
+    let config = TrainConfig {
+        clip_grad_norm: Some(1.0),
+        ..in_order(1)
+    };
+    let (w, steps) = run(Trainer::new(config).unwrap(), 0.5);
+    assert!((w - -1.25e-7).abs() < 1e-12, "w = {w}");
+    // The events report the norms before clipping: 2, then 4 − 2e-6.
+    assert_eq!(steps[0].2, Some(2.0));
+    assert!(
+        (steps[1].2.unwrap() - (4.0 - 2e-6)).abs() < 1e-11,
+        "{steps:?}"
+    );
+    // A norm already below the bound is left alone: with max_norm 100 the run is unclipped.
+    let config = TrainConfig {
+        clip_grad_norm: Some(100.0),
+        ..in_order(1)
+    };
+    assert_eq!(run(Trainer::new(config).unwrap(), 0.5).0, -3.0);
+}
+
+#[test]
+fn a_step_schedule_sets_the_rate_of_every_update() {
+    // Warm-up over 2 steps to 0.5, cosine to 0 by step 4: the rates are 0.5·1/2 = 0.25,
+    // 0.5·2/2 = 0.5, then ½·0.5·(1 + cos(π·k/2)) for k = 0, 1: 0.5, 0.25; the floor after.
+    // Order (0, 1) each epoch, from w = 0:
+    // step 0 (lr 0.25, sample 0): g = −2, w = 0.5;
+    // step 1 (lr 0.5, sample 1): g = 2·2·(2·0.5) = 4, w = 0.5 − 2 = −1.5;
+    // step 2 (lr 0.5, sample 0): g = 2·1·(−1.5 − 1) = −5, w = −1.5 + 2.5 = 1;
+    // step 3 (lr 0.25, sample 1): g = 2·2·(2·1) = 8, w = 1 − 2 = −1.
+    let trainer = Trainer::new(in_order(2))
+        .unwrap()
+        .with_step_schedule(WarmupCosine::new(0.5, 0.0, 2, 4).unwrap());
+    let (w, steps) = run(trainer, 123.0); // the optimiser's own rate is never used
+    let expected = [
+        (0, 0.25, None),
+        (1, 0.5, None),
+        (2, 0.5, None),
+        (3, 0.25, None),
+    ];
+    assert_eq!(steps.len(), 4);
+    for (got, want) in steps.iter().zip(expected) {
+        assert_eq!((got.0, got.2), (want.0, want.2));
+        assert!((got.1 - want.1).abs() < 1e-15, "{steps:?}");
+    }
+    assert!((w - -1.0).abs() < 1e-12, "w = {w}");
+}
+
+#[test]
+fn clipping_zero_gradients_leaves_them_zero() {
+    // ‖g‖ = 0: c = 1/(0 + 1e-6) = 1e6 ≥ 1, so nothing is scaled (and nothing divides by 0).
+    let mut grads = nn::ParamGrads::from_vec(vec![("w".to_string(), Array::<f64>::zeros(&[3]))]);
+    assert_eq!(train::optim::clip_grad_norm(&mut grads, 1.0).unwrap(), 0.0);
+    assert_eq!(grads.get("w").unwrap().data(), &[0.0, 0.0, 0.0]);
+    assert!(train::optim::clip_grad_norm(&mut grads, f64::NAN).is_err());
 }
