@@ -52,6 +52,7 @@
 #![forbid(unsafe_code)]
 
 pub mod activation;
+pub mod check;
 mod error;
 pub mod init;
 mod linear;

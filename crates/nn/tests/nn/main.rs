@@ -2,6 +2,7 @@
 //! through `tape::check`, values against formulas evaluated independently in plain Rust.
 
 mod activation;
+mod check;
 mod common;
 mod higher;
 mod init;
