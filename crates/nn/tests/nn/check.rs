@@ -3,7 +3,7 @@
 use nn::check::check_model;
 use nn::{Activation, BoundModel, Mlp};
 use tape::check::{CheckConfig, Entry, Mode};
-use tape::{Array, Function, TapeError};
+use tape::{Array, Function, Scalar, Tape, TapeError};
 
 /// Softsign `x / (1 + |x|)` with a wrong derivative: `1 / (1 + |x|)` (the right one is its
 /// square).
@@ -23,6 +23,18 @@ impl Function<f64> for SoftsignWrong {
     }
 }
 
+/// The model's first layer, the wrong layer, the second layer, a squared mean; and the line
+/// that applied the wrong layer.
+fn wrong_loss<'t>(tape: &'t Tape<f64>, m: &nn::BoundMlp<'t, f64>, x: &Array<f64>) -> (Scalar<'t, f64>, u32) {
+    let h = m.layers[0].forward(tape.tensor_constant(x.clone()));
+    let (h, line) = (tape.apply(&SoftsignWrong, &[h]).unwrap(), line!());
+    (m.layers[1].forward(h).powi(2).mean(), line)
+}
+
+fn right_loss<'t>(tape: &'t Tape<f64>, m: &nn::BoundMlp<'t, f64>, x: &Array<f64>) -> Scalar<'t, f64> {
+    m.forward(tape.tensor_constant(x.clone())).powi(2).mean()
+}
+
 fn setup() -> (Mlp<f64>, Array<f64>) {
     (
         Mlp::new(&[3, 5, 2], Activation::Tanh, 4).unwrap(),
@@ -33,14 +45,11 @@ fn setup() -> (Mlp<f64>, Array<f64>) {
 #[test]
 fn a_wrong_custom_layer_is_reported_by_parameter_name_and_line() {
     let (model, x) = setup();
-    let mut line = 0;
-    let loss = |tape: &_, m: &nn::BoundMlp<'_, f64>| {
-        let h = m.layers[0].forward(tape.tensor_constant(x.clone()));
-        let h = tape.apply(&SoftsignWrong, &[h]).unwrap();
-        m.layers[1].forward(h).powi(2).mean()
+    let line = {
+        let tape = Tape::new();
+        wrong_loss(&tape, &nn::Model::bind(&model, &tape), &x).1
     };
-    line += line!() - 3; // the `apply` above
-    let err = check_model(&model, loss, &CheckConfig::default(), Mode::Full).unwrap_err();
+    let err = check_model(&model, |t, m| wrong_loss(t, m, &x).0, &CheckConfig::default(), Mode::Full).unwrap_err();
     // Only the first layer's parameters are upstream of the wrong layer.
     assert!(err.mismatches.iter().all(|m| matches!(m.entry, Entry::Jacobian { input: 0 | 1, .. })));
     assert!(!err.mismatches.is_empty());
@@ -60,11 +69,7 @@ fn random_directions_name_the_parameter() {
     let (model, x) = setup();
     let err = check_model(
         &model,
-        |tape, m| {
-            let h = m.layers[0].forward(tape.tensor_constant(x.clone()));
-            let h = tape.apply(&SoftsignWrong, &[h]).unwrap();
-            m.layers[1].forward(h).powi(2).mean()
-        },
+        |t, m| wrong_loss(t, m, &x).0,
         &CheckConfig::default(),
         Mode::Directions { per_input: 2, seed: 1 },
     )
@@ -81,9 +86,9 @@ fn random_directions_name_the_parameter() {
 #[test]
 fn a_correct_model_passes_in_both_modes() {
     let (model, x) = setup();
-    let loss = |tape: &_, m: &nn::BoundMlp<'_, f64>| m.forward(tape.tensor_constant(x.clone())).powi(2).mean();
-    let r = check_model(&model, loss, &CheckConfig::default(), Mode::Full).unwrap();
+    let r = check_model(&model, |t, m| right_loss(t, m, &x), &CheckConfig::default(), Mode::Full).unwrap();
     assert_eq!(r.checked, 15 + 5 + 10 + 2);
-    let r = check_model(&model, loss, &CheckConfig::default(), Mode::Directions { per_input: 3, seed: 2 }).unwrap();
+    let directions = Mode::Directions { per_input: 3, seed: 2 };
+    let r = check_model(&model, |t, m| right_loss(t, m, &x), &CheckConfig::default(), directions).unwrap();
     assert_eq!(r.checked, 12);
 }
