@@ -100,7 +100,9 @@ impl<T: Element> Local<T> {
         let shape = &self.out_shape[..];
         Ok(match &self.kind {
             Kind::Unary(u, _) | Kind::Tensor(TensorOp::Unary(u)) => xs[0].map(|v| u.f(v)),
-            Kind::Binary(b, _) | Kind::Tensor(TensorOp::Binary(b)) => binary(&xs[0], &xs[1], shape, *b),
+            Kind::Binary(b, _) | Kind::Tensor(TensorOp::Binary(b)) => {
+                binary(&xs[0], &xs[1], shape, *b)
+            }
             Kind::Tensor(op) => tensor_forward(op, xs, shape)?,
         })
     }
@@ -199,8 +201,16 @@ fn binary_branches<T: Element>(
 ) -> Vec<usize> {
     let diff = || binary(a, b, shape, BinaryOp::Sub);
     match op {
-        BinaryOp::Max => diff().data().iter().map(|&d| usize::from(d >= T::zero())).collect(),
-        BinaryOp::Min => diff().data().iter().map(|&d| usize::from(d <= T::zero())).collect(),
+        BinaryOp::Max => diff()
+            .data()
+            .iter()
+            .map(|&d| usize::from(d >= T::zero()))
+            .collect(),
+        BinaryOp::Min => diff()
+            .data()
+            .iter()
+            .map(|&d| usize::from(d <= T::zero()))
+            .collect(),
         BinaryOp::Rem => binary(a, b, shape, BinaryOp::Div)
             .data()
             .iter()
@@ -258,7 +268,8 @@ fn tensor_forward<T: Element>(
         &TensorOp::Element { flat } => Array::scalar(x.data()[flat]),
         TensorOp::Custom(f) => {
             let refs: Vec<&Array<T>> = xs.iter().collect();
-            f.forward(&refs).map_err(|e| format!("forward failed: {e}"))?
+            f.forward(&refs)
+                .map_err(|e| format!("forward failed: {e}"))?
         }
     })
 }

@@ -311,7 +311,11 @@ impl GradCheckError {
                 Some(n) => {
                     let idx = unravel(element, &self.shapes[input]);
                     let at = idx.iter().map(usize::to_string).collect::<Vec<_>>();
-                    let out = if output == 0 { String::new() } else { format!(", output {output}") };
+                    let out = if output == 0 {
+                        String::new()
+                    } else {
+                        format!(", output {output}")
+                    };
                     format!("{n}[{}]{out}", at.join(", "))
                 }
                 None => entry.to_string(),
@@ -370,7 +374,7 @@ impl fmt::Display for GradCheckError {
         if self.at_kinks > 0 {
             writeln!(
                 f,
-                "  {} more derivatives cross a kink: left to the op-by-op check",
+                "  {} more at a kink: checked op by op, with one-sided differences",
                 self.at_kinks
             )?;
         }
@@ -459,7 +463,9 @@ impl Tally {
             return Ok(report);
         }
         let mut localised = None;
-        probe.record(inputs, &mut |tape| localised = check_ops(tape, &self.config).err());
+        probe.record(inputs, &mut |tape| {
+            localised = check_ops(tape, &self.config).err()
+        });
         if self.mismatches.is_empty() && localised.is_none() {
             return Ok(report);
         }
@@ -808,7 +814,11 @@ where
     T: Element,
     F: for<'t> Fn(&'t Tape<T>, &[Array<T>]) -> (Scalar<'t, T>, Vec<Tensor<'t, T>>),
 {
-    assert_eq!(names.len(), inputs.len(), "gradcheck_named: one name per input");
+    assert_eq!(
+        names.len(),
+        inputs.len(),
+        "gradcheck_named: one name per input"
+    );
     let probe = LeavesFn(f);
     let result = match mode {
         Mode::Full => full_jacobian(&probe, inputs, config),
@@ -850,7 +860,9 @@ fn directions<T: Element>(
                 .enumerate()
                 .map(|(i, x)| {
                     let along = target.is_none_or(|t| t == i);
-                    (0..x.len()).map(|_| if along { normal() } else { 0.0 }).collect()
+                    (0..x.len())
+                        .map(|_| if along { normal() } else { 0.0 })
+                        .collect()
                 })
                 .collect();
             let v: Vec<f64> = (0..n_out).map(|_| normal()).collect();
@@ -889,7 +901,10 @@ fn directions<T: Element>(
                 },
                 None => Entry::Direction(d),
             };
-            let failed = tally.compare(entry, analytic, numeric).into_iter().collect();
+            let failed = tally
+                .compare(entry, analytic, numeric)
+                .into_iter()
+                .collect();
             tally.file(failed, || {
                 branches_differ(probe, &mut branches_at_x, inputs, &[&up, &down])
             });

@@ -300,7 +300,11 @@ fn elements(n: usize) -> Vec<usize> {
     }
 }
 
-fn check_one<T: Element>(local: &Local<T>, config: &CheckConfig, seed: u64) -> Result<OneOp, String> {
+fn check_one<T: Element>(
+    local: &Local<T>,
+    config: &CheckConfig,
+    seed: u64,
+) -> Result<OneOp, String> {
     let xs = &local.inputs;
     let out = local.forward(xs)?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -311,7 +315,8 @@ fn check_one<T: Element>(local: &Local<T>, config: &CheckConfig, seed: u64) -> R
         .expect("internal error: cotangent shape");
     // The cotangent as it is in `T`, so that both sides project on the same vector.
     let v: Vec<f64> = cot.data().iter().map(|c| c.as_f64()).collect();
-    let project = |a: &Array<T>| -> f64 { a.data().iter().zip(&v).map(|(a, v)| a.as_f64() * v).sum() };
+    let project =
+        |a: &Array<T>| -> f64 { a.data().iter().zip(&v).map(|(a, v)| a.as_f64() * v).sum() };
     let grads = local.backward(&out, &cot)?;
     let f0 = project(&out);
     let sig0 = local.branches(xs);

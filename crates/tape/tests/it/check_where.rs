@@ -16,7 +16,11 @@ impl Function<f64> for CubeWrong {
         Ok(x[0].map(|v| v * v * v))
     }
     fn backward(&self, x: &[&Array<f64>], _out: &Array<f64>, g: &Array<f64>) -> Vec<Array<f64>> {
-        let d = x[0].data().iter().zip(g.data()).map(|(v, g)| 2.0 * v * v * g);
+        let d = x[0]
+            .data()
+            .iter()
+            .zip(g.data())
+            .map(|(v, g)| 2.0 * v * v * g);
         vec![Array::from_vec(d.collect(), x[0].shape()).unwrap()]
     }
 }
@@ -37,7 +41,11 @@ impl Function<f64> for Relu {
     }
     fn backward(&self, x: &[&Array<f64>], _out: &Array<f64>, g: &Array<f64>) -> Vec<Array<f64>> {
         let on = |v: f64| if self.right { v > 0.0 } else { v >= 0.0 };
-        let d = x[0].data().iter().zip(g.data()).map(|(&v, &g)| if on(v) { g } else { 0.0 });
+        let d = x[0]
+            .data()
+            .iter()
+            .zip(g.data())
+            .map(|(&v, &g)| if on(v) { g } else { 0.0 });
         vec![Array::from_vec(d.collect(), x[0].shape()).unwrap()]
     }
     fn branches(&self, x: &[&Array<f64>]) -> Vec<usize> {
@@ -89,7 +97,10 @@ fn a_failing_check_names_the_wrong_custom_function_and_its_line() {
         assert_eq!(m.kink, None);
     }
     let text = err.to_string();
-    assert!(text.contains(&format!("node 74 `custom:cube_wrong`, recorded at {}", op.location.unwrap())));
+    assert!(text.contains(&format!(
+        "node 74 `custom:cube_wrong`, recorded at {}",
+        op.location.unwrap()
+    )));
 }
 
 #[test]
@@ -97,7 +108,9 @@ fn check_ops_on_a_tape_recorded_by_hand() {
     let tape = Tape::<f64>::new();
     tape.set_location_tracking(true);
     let x = tape.tensor_from_vec(vec![0.5, -1.5, 2.0], &[3]).unwrap();
-    let w = tape.tensor_from_vec(vec![1.0, 2.0, -1.0, 0.5, 0.0, 3.0], &[3, 2]).unwrap();
+    let w = tape
+        .tensor_from_vec(vec![1.0, 2.0, -1.0, 0.5, 0.0, 3.0], &[3, 2])
+        .unwrap();
     let h = x.reshape(&[1, 3]).matmul(w).tanh();
     let report = check_ops(&tape, &CheckConfig::default()).unwrap();
     assert_eq!(report.ops, 3); // reshape, matmul, tanh
@@ -106,12 +119,19 @@ fn check_ops_on_a_tape_recorded_by_hand() {
     let y = tape.apply(&CubeWrong, &[h]).unwrap();
     let line = line!() - 1;
     let failure = check_ops(&tape, &CheckConfig::default()).unwrap_err();
-    assert_eq!((failure.node, failure.location.unwrap().line()), (y.index(), line));
+    assert_eq!(
+        (failure.node, failure.location.unwrap().line()),
+        (y.index(), line)
+    );
 }
 
 /// A relu network evaluated where every pre-activation is exactly 0: the inputs are 0, so
 /// `x·W` is 0 whatever `W`, and each perturbation of an input crosses the kinks.
-fn relu_net<'t>(t: &'t Tape<f64>, p: &[Tensor<'t, f64>], relu: Option<Relu>) -> tape::Scalar<'t, f64> {
+fn relu_net<'t>(
+    t: &'t Tape<f64>,
+    p: &[Tensor<'t, f64>],
+    relu: Option<Relu>,
+) -> tape::Scalar<'t, f64> {
     let pre = p[0].matmul(p[1]);
     let h = match relu {
         Some(r) => t.apply(&r, &[pre]).unwrap(),
@@ -131,7 +151,12 @@ fn at_kinks() -> [Array<f64>; 3] {
 
 #[test]
 fn a_relu_network_at_its_kinks_passes() {
-    let r = gradcheck_scalar(|t, p| relu_net(t, p, None), &at_kinks(), &CheckConfig::default()).unwrap();
+    let r = gradcheck_scalar(
+        |t, p| relu_net(t, p, None),
+        &at_kinks(),
+        &CheckConfig::default(),
+    )
+    .unwrap();
     // Every input element's stencil crosses a kink (of abs at least); W's do not (x is 0).
     assert!(r.at_kinks >= 6, "{r:?}");
     assert_eq!(r.checked, 6 + 12 + 8);
@@ -187,13 +212,52 @@ fn a_correct_f32_function_passes_with_the_default_settings() {
     .unwrap();
     assert_eq!(r.checked, 12);
     // The full Jacobian too.
-    gradcheck(|_, p| p[0].matmul(p[1]).sin(), &[x, w], &CheckConfig::default()).unwrap();
+    gradcheck(
+        |_, p| p[0].matmul(p[1]).sin(),
+        &[x, w],
+        &CheckConfig::default(),
+    )
+    .unwrap();
 }
 
 #[test]
 fn an_f32_check_with_a_tiny_step_names_the_settings_to_use() {
     let x = Array::<f32>::from_vec(vec![0.3, -0.7, 1.2], &[3]).unwrap();
-    let tiny = CheckConfig { eps: 1e-6, abs_tol: 1e-8, rel_tol: 1e-7 };
+    let tiny = CheckConfig {
+        eps: 1e-6,
+        abs_tol: 1e-8,
+        rel_tol: 1e-7,
+    };
     let err = gradcheck_scalar(|_, p| p[0].exp().sum(), &[x], &tiny).unwrap_err();
     assert!(err.to_string().contains("use CheckConfig::f32()"), "{err}");
+}
+
+/// The function whose failing report docs/gradient-checking.md shows.
+fn documented<'t>(tape: &'t Tape<f64>, x: &[Tensor<'t, f64>]) -> tape::Scalar<'t, f64> {
+    let h = x[0].tanh();
+    let y = tape.apply(&CubeWrong, &[h]).unwrap();
+    (y + x[0].relu()).sum()
+}
+
+#[test]
+fn the_report_in_the_guide_is_what_the_check_prints() {
+    let x = Array::from_vec(vec![0.5, -1.0, 0.0], &[3]).unwrap();
+    let err = gradcheck_scalar(documented, &[x], &CheckConfig::default()).unwrap_err();
+    let printed = err.to_string();
+    let guide = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/gradient-checking.md"
+    ))
+    .unwrap();
+    let marker = "<!-- printed by the_report_in_the_guide_is_what_the_check_prints -->\n```text\n";
+    let start = guide.find(marker).map(|i| i + marker.len());
+    let Some(start) = start else {
+        panic!("no report in the guide; the check prints:\n{printed}")
+    };
+    let end = start + guide[start..].find("```").unwrap();
+    assert_eq!(
+        &guide[start..end],
+        printed,
+        "the guide's report; the check prints:\n{printed}"
+    );
 }
