@@ -6,6 +6,9 @@
 //! `layers.1.weight[3, 7]` — and, as every check of `tape::check` does, the error names the
 //! first op on the tape whose backward is wrong, with the source line that recorded it.
 
+// The error is tape's `GradCheckError`, returned once per check (see `tape::check`).
+#![allow(clippy::result_large_err)]
+
 use tape::check::{CheckConfig, GradCheckError, Mode, Report, gradcheck_named};
 use tape::{Element, Scalar, Tape};
 

@@ -31,6 +31,10 @@
 //! each at its kink with the one-sided difference its tie convention names, and the entry is
 //! counted in [`Report::at_kinks`].
 
+// A check's error is returned once per check, in a test, and read by a person: its size
+// (the failing entries, the faulty op, the inputs' names) costs nothing worth a `Box`.
+#![allow(clippy::result_large_err)]
+
 mod local;
 mod ops;
 #[cfg(feature = "proptest")]

@@ -73,7 +73,7 @@ fn a_failing_check_names_the_wrong_custom_function_and_its_line() {
     let x = Array::from_vec(vec![0.3, -0.8, 1.1, 0.05], &[4]).unwrap();
     let err = gradcheck_scalar(
         |t, xs| long_composite(t, xs[0]).0,
-        &[x.clone()],
+        std::slice::from_ref(&x),
         &CheckConfig::default(),
     )
     .unwrap_err();
