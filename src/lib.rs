@@ -62,6 +62,12 @@ pub struct ReadmeExamples;
 #[doc = include_str!("../docs/models.md")]
 pub struct ModelsGuide;
 
+/// The examples of `docs/gradient-checking.md`, compiled and run as doc-tests (here rather
+/// than in `tape`, because the guide also checks an `nn` model).
+#[cfg(doctest)]
+#[doc = include_str!("../docs/gradient-checking.md")]
+pub struct GradientCheckingGuide;
+
 /// The examples of `docs/training.md`, compiled and run as doc-tests.
 #[cfg(doctest)]
 #[doc = include_str!("../docs/training.md")]

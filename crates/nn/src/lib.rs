@@ -57,6 +57,7 @@
 #![forbid(unsafe_code)]
 
 pub mod activation;
+pub mod check;
 pub mod curvature;
 mod error;
 pub mod init;

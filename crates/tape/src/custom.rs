@@ -55,6 +55,41 @@ pub trait Function<T: Element>: Send + Sync {
     /// each input (one per input, each of that input's shape).
     fn backward(&self, inputs: &[&Array<T>], out: &Array<T>, grad_out: &Array<T>) -> Vec<Array<T>>;
 
+    /// The branch decisions of a piecewise function at these inputs (which side of each kink
+    /// every element is on, in any encoding), so that a gradient check can tell a finite
+    /// difference that crosses a kink from a wrong derivative. At a tie the derivative must be
+    /// that of the branch named here, which the check verifies with a one-sided difference on
+    /// the side where the decisions stay the same (see
+    /// [`check::check_ops`](crate::check::check_ops)). The default, empty, declares a smooth
+    /// function.
+    ///
+    /// ```
+    /// use tape::{Array, Function, TapeError};
+    ///
+    /// /// `max(x, 0)`, derivative 0 at 0: the tie belongs to the branch `x ≤ 0`.
+    /// #[derive(Clone)]
+    /// struct Relu;
+    /// impl Function<f64> for Relu {
+    ///     fn name(&self) -> &str { "relu" }
+    ///     fn forward(&self, x: &[&Array<f64>]) -> Result<Array<f64>, TapeError> {
+    ///         Ok(x[0].map(|v| v.max(0.0)))
+    ///     }
+    ///     fn backward(&self, x: &[&Array<f64>], _o: &Array<f64>, g: &Array<f64>) -> Vec<Array<f64>> {
+    ///         let d = x[0].data().iter().zip(g.data()).map(|(&v, &g)| if v > 0.0 { g } else { 0.0 });
+    ///         vec![Array::from_vec(d.collect(), x[0].shape()).unwrap()]
+    ///     }
+    ///     fn branches(&self, x: &[&Array<f64>]) -> Vec<usize> {
+    ///         x[0].data().iter().map(|&v| usize::from(v > 0.0)).collect()
+    ///     }
+    /// }
+    /// let x = Array::from_vec(vec![-1.0, 0.0, 2.0], &[3]).unwrap();
+    /// assert_eq!(Relu.branches(&[&x]), vec![0, 0, 1]);
+    /// ```
+    fn branches(&self, inputs: &[&Array<T>]) -> Vec<usize> {
+        let _ = inputs;
+        Vec::new()
+    }
+
     /// The same backward written with tape ops, so that it can be differentiated again (used by
     /// [`Scalar::backward_graph`](crate::Scalar::backward_graph)). The default, `None`, means
     /// the function has a numeric backward only: differentiating it twice is then an error.

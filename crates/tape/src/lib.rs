@@ -110,8 +110,6 @@ pub use ndarray;
 mod guides {
     #[doc = include_str!("../../../docs/custom-functions.md")]
     struct CustomFunctions;
-    #[doc = include_str!("../../../docs/gradient-checking.md")]
-    struct GradientChecking;
     #[doc = include_str!("../../../docs/higher-order.md")]
     struct HigherOrder;
 }

@@ -84,17 +84,25 @@ pub(crate) struct Anomaly {
     pub(crate) locations: Vec<(u32, &'static Location<'static>)>,
     /// The first non-finite value recorded.
     pub(crate) first: Option<TapeError>,
+    /// Whether non-finite values are detected; `false` when only locations are kept
+    /// ([`Tape::set_location_tracking`]).
+    pub(crate) detect: bool,
 }
 
 impl Anomaly {
     pub(crate) fn location_of(&self, node: usize) -> String {
-        match self
-            .locations
+        self.location(node).map_or_else(
+            || "<recorded before anomaly detection was enabled>".to_string(),
+            |l| l.to_string(),
+        )
+    }
+
+    /// Where node `node` was recorded, if locations were being kept then.
+    pub(crate) fn location(&self, node: usize) -> Option<&'static Location<'static>> {
+        self.locations
             .binary_search_by_key(&(node as u32), |&(n, _)| n)
-        {
-            Ok(i) => self.locations[i].1.to_string(),
-            Err(_) => "<recorded before anomaly detection was enabled>".to_string(),
-        }
+            .ok()
+            .map(|i| self.locations[i].1)
     }
 }
 
@@ -231,17 +239,52 @@ impl<T: Element> Tape<T> {
     pub fn set_anomaly_detection(&self, on: bool) {
         let mut inner = self.inner.borrow_mut();
         if on {
-            if inner.anomaly.is_none() {
-                inner.anomaly = Some(Box::default());
-            }
+            inner.anomaly.get_or_insert_with(Box::default).detect = true;
         } else {
             inner.anomaly = None;
         }
-        inner.fast_limit = if on || inner.records_nothing {
-            0
-        } else {
-            MAX_NODES
-        };
+        inner.update_fast_limit();
+    }
+
+    /// Turns on or off keeping the source location that recorded each op (the caller of the
+    /// op's method, through `#[track_caller]`), without anomaly detection's checks of values.
+    /// [`check::check_ops`](crate::check::check_ops) names a faulty op by it. Anomaly
+    /// detection keeps locations too; turning this off while it is on changes nothing.
+    ///
+    /// Recording takes its slower path while locations are kept.
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// tape.set_location_tracking(true);
+    /// let x = tape.var(2.0);
+    /// let y = x.exp(); let line = line!();
+    /// let at = tape.location(y.index()).unwrap();
+    /// assert_eq!(at.line(), line);
+    /// assert!(!tape.anomaly_detection()); // values are not checked
+    /// ```
+    pub fn set_location_tracking(&self, on: bool) {
+        let mut inner = self.inner.borrow_mut();
+        if on {
+            inner.anomaly.get_or_insert_with(Box::default);
+        } else if inner.anomaly.as_ref().is_some_and(|a| !a.detect) {
+            inner.anomaly = None;
+        }
+        inner.update_fast_limit();
+    }
+
+    /// The source location that recorded node `node`, if locations were kept when it was
+    /// recorded ([`Tape::set_location_tracking`] or anomaly detection).
+    ///
+    /// ```
+    /// let tape = tape::Tape::<f64>::new();
+    /// let x = tape.var(1.0);
+    /// assert!(tape.location(x.index()).is_none()); // not kept by default
+    /// tape.set_location_tracking(true);
+    /// let y = x.sin();
+    /// assert!(tape.location(y.index()).unwrap().file().ends_with(".rs"));
+    /// ```
+    pub fn location(&self, node: usize) -> Option<&'static Location<'static>> {
+        self.inner.borrow().anomaly.as_ref()?.location(node)
     }
 
     /// Whether anomaly detection is on.
@@ -253,7 +296,7 @@ impl<T: Element> Tape<T> {
     /// assert!(tape.anomaly_detection());
     /// ```
     pub fn anomaly_detection(&self) -> bool {
-        self.inner.borrow().anomaly.is_some()
+        self.inner.borrow().anomaly().is_some()
     }
 
     /// The first non-finite value recorded while anomaly detection was on, if any.
@@ -268,11 +311,7 @@ impl<T: Element> Tape<T> {
     /// assert!(matches!(tape.anomaly(), Some(TapeError::NonFinite { .. })));
     /// ```
     pub fn anomaly(&self) -> Option<TapeError> {
-        self.inner
-            .borrow()
-            .anomaly
-            .as_ref()
-            .and_then(|a| a.first.clone())
+        self.inner.borrow().anomaly().and_then(|a| a.first.clone())
     }
 
     /// A scalar input to differentiate with respect to.
@@ -645,7 +684,21 @@ impl<T: Element> Inner<T> {
     /// Anomaly detection's state, if it is on.
     #[inline]
     pub(crate) fn anomaly(&self) -> Option<&Anomaly> {
-        self.anomaly.as_deref()
+        self.anomaly.as_deref().filter(|a| a.detect)
+    }
+
+    /// Where node `j` was recorded, if locations were kept then.
+    pub(crate) fn location(&self, j: usize) -> Option<&'static Location<'static>> {
+        self.anomaly.as_ref()?.location(j)
+    }
+
+    /// Sends recording down the slow path while locations are kept or on a tape of constants.
+    fn update_fast_limit(&mut self) {
+        self.fast_limit = if self.anomaly.is_some() || self.records_nothing {
+            0
+        } else {
+            MAX_NODES
+        };
     }
 
     /// Whether node `j` is a scalar or tensor constant, whose gradient is reported as zero.
@@ -752,7 +805,10 @@ impl<T: Element> Inner<T> {
     /// the first anomaly, the error to report.
     #[cold]
     fn note_anomaly(&mut self, idx: usize, bad: Option<f64>, location: &'static Location<'static>) {
-        let first_missing = self.anomaly.as_ref().is_some_and(|a| a.first.is_none());
+        let first_missing = self
+            .anomaly
+            .as_ref()
+            .is_some_and(|a| a.detect && a.first.is_none());
         let err = match (bad, first_missing) {
             (Some(value), true) => Some(TapeError::NonFinite {
                 what: "value",

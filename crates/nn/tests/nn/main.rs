@@ -3,6 +3,7 @@
 
 mod activation;
 mod activation_scalar;
+mod check;
 mod common;
 mod curvature;
 mod higher;

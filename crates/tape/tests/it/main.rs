@@ -4,6 +4,7 @@
 //! dev-dependency on itself turns on for every test build.
 mod anomaly;
 mod check;
+mod check_where;
 mod common;
 mod composite;
 mod errors;
