@@ -570,18 +570,7 @@ where
     fn vjp(&self, inputs: &[Array<T>], cotangent: &[f64]) -> Vec<Vec<f64>> {
         let tape = Tape::new();
         let xs: Vec<_> = inputs.iter().map(|a| tape.tensor(a.clone())).collect();
-        let y = (self.0)(&tape, &xs);
-        let grads = y
-            .try_backward()
-            .unwrap_or_else(|e| panic!("gradcheck: backward failed: {e}"));
-        xs.iter()
-            .map(|&x| {
-                flat(grads.wrt(x))
-                    .into_iter()
-                    .map(|g| g * cotangent[0])
-                    .collect()
-            })
-            .collect()
+        scaled_gradients((self.0)(&tape, &xs), &xs, cotangent[0])
     }
 
     fn record(&self, inputs: &[Array<T>], then: &mut dyn FnMut(&Tape<T>)) {
@@ -590,6 +579,17 @@ where
         let _ = (self.0)(&tape, &xs);
         then(&tape);
     }
+}
+
+/// The gradient of the scalar `y` with respect to each of `xs`, flattened and times `c`: the
+/// vector-Jacobian product of a scalar function for the cotangent `c`.
+fn scaled_gradients<T: Element>(y: Scalar<'_, T>, xs: &[Tensor<'_, T>], c: f64) -> Vec<Vec<f64>> {
+    let grads = y
+        .try_backward()
+        .unwrap_or_else(|e| panic!("gradcheck: backward failed: {e}"));
+    xs.iter()
+        .map(|&x| flat(grads.wrt(x)).into_iter().map(|g| g * c).collect())
+        .collect()
 }
 
 /// A scalar function that records itself from the input values and hands back the handles
@@ -615,17 +615,7 @@ where
             xs.len(),
             inputs.len()
         );
-        let grads = y
-            .try_backward()
-            .unwrap_or_else(|e| panic!("gradcheck: backward failed: {e}"));
-        xs.iter()
-            .map(|&x| {
-                flat(grads.wrt(x))
-                    .into_iter()
-                    .map(|g| g * cotangent[0])
-                    .collect()
-            })
-            .collect()
+        scaled_gradients(y, &xs, cotangent[0])
     }
 
     fn record(&self, inputs: &[Array<T>], then: &mut dyn FnMut(&Tape<T>)) {

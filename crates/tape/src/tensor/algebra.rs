@@ -101,35 +101,11 @@ impl<T: Element> TensorAlgebra<T> for Array<T> {
         // the square, the common cases, get loops of their own with their rules written out,
         // so that they vectorise; `unary_vjp_generic` is the reference they are tested against.
         match op {
-            UnaryOp::Relu => {
-                let mut data = buffers::scratch(x.len());
-                for_chunks(&mut data, 1, |start, out| {
-                    let end = start + out.len();
-                    for ((d, &x), &g) in out
-                        .iter_mut()
-                        .zip(&x.data()[start..end])
-                        .zip(&g.data()[start..end])
-                    {
-                        *d = g * Real::step(x);
-                    }
-                });
-                Array::from_parts(data, Shape::from_slice(x.shape()))
-            }
-            // The square's rule `g·(x·2)` written out, as `powi` does not vectorise.
+            UnaryOp::Relu => unary_vjp_with(x, g, |x, g| g * Real::step(x)),
+            // The square's rule `g·(x·2)`, as `powi` does not vectorise.
             UnaryOp::PowI(2) => {
-                let mut data = buffers::scratch(x.len());
                 let two = T::cast_from(2.0);
-                for_chunks(&mut data, 1, |start, out| {
-                    let end = start + out.len();
-                    for ((d, &x), &g) in out
-                        .iter_mut()
-                        .zip(&x.data()[start..end])
-                        .zip(&g.data()[start..end])
-                    {
-                        *d = g * (x * two);
-                    }
-                });
-                Array::from_parts(data, Shape::from_slice(x.shape()))
+                unary_vjp_with(x, g, |x, g| g * (x * two))
             }
             _ => unary_vjp_generic(op, x, out, g),
         }
@@ -319,6 +295,27 @@ fn binary_vjp_runs<T: Element>(
         Array::from_parts(gx, Shape::from_slice(x.shape())),
         Array::from_parts(gy, Shape::from_slice(y.shape())),
     )
+}
+
+/// `rule(xᵢ, gᵢ)` for every element, in chunks shared across threads: a unary op's gradient
+/// with its rule written out, so that the loop vectorises.
+fn unary_vjp_with<T: Element>(
+    x: &Array<T>,
+    g: &Array<T>,
+    rule: impl Fn(T, T) -> T + Sync,
+) -> Array<T> {
+    let mut data = buffers::scratch(x.len());
+    for_chunks(&mut data, 1, |start, out| {
+        let end = start + out.len();
+        for ((d, &x), &g) in out
+            .iter_mut()
+            .zip(&x.data()[start..end])
+            .zip(&g.data()[start..end])
+        {
+            *d = rule(x, g);
+        }
+    });
+    Array::from_parts(data, Shape::from_slice(x.shape()))
 }
 
 /// The gradient of a unary elementwise op by the rule evaluated per element: the reference the
