@@ -235,7 +235,7 @@ mod tests {
     fn shards_cover_the_batch_in_order_and_differ_by_at_most_one() {
         assert_eq!(shards(7, 3), [0..3, 3..5, 5..7]);
         assert_eq!(shards(2, 4), [0..1, 1..2]);
-        assert_eq!(shards(6, 1), [0..6]);
-        assert_eq!(shards(0, 3), [0..0]);
+        assert_eq!(shards(6, 1), vec![0..6; 1]);
+        assert_eq!(shards(0, 3), vec![0..0; 1]);
     }
 }

@@ -176,7 +176,7 @@ pub(crate) fn load<T: Element, M: Model<T>, O: Optimizer<T>>(
         (BATCH_SIZE_KEY, config.batch_size as u64),
     ] {
         match take_number(path, &mut metadata, key)? {
-            Some(theirs) if theirs as u64 != mine => {
+            Some(theirs) if theirs != mine => {
                 return Err(bad(format!(
                     "the run was saved with {} {theirs}, but this one has {mine}: the batches would not be those of the interrupted run",
                     key.trim_start_matches("train.")
