@@ -284,7 +284,7 @@ where
     ///
     /// # Errors
     /// The errors of [`Workspace::value_and_grad`] (a custom function's, a result on another
-    /// tape than the inputs), as an [`argmin::core::Error`](Error) whose message names the
+    /// tape than the inputs), as an [`argmin::core::Error`] whose message names the
     /// request and which downcasts to the [`TapeError`].
     ///
     /// ```
@@ -341,7 +341,7 @@ where
     ///
     /// # Errors
     /// The errors of [`Workspace::value_grad_hessian`], as an
-    /// [`argmin::core::Error`](Error) as for [`CostFunction::cost`].
+    /// [`argmin::core::Error`] as for [`CostFunction::cost`].
     ///
     /// ```
     /// use argmin::core::{Gradient, Hessian};
