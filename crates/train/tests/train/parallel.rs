@@ -169,3 +169,64 @@ fn a_nan_in_one_workers_shard_stops_before_any_update() {
     assert!(err.to_string().contains("loss is NaN"), "{err}");
     assert_eq!(flat(&model), before);
 }
+
+#[test]
+fn the_command_line_shares_batches_among_workers() {
+    use clap::Parser;
+    let dir = crate::common::TempDir::new("workers-cli");
+    let run_as = |dtype: &str, workers: &str, name: &str| -> Result<Vec<f64>, String> {
+        let path = dir.path().join(name);
+        let args = [
+            "tapegrad",
+            "train",
+            "--hidden",
+            "16",
+            "--epochs",
+            "2",
+            "--batch-size",
+            "45",
+            "--dtype",
+            dtype,
+            "-q",
+            "--workers",
+            workers,
+            "--save",
+        ];
+        let cli =
+            train::cli::Cli::try_parse_from(args.iter().copied().chain([path.to_str().unwrap()]))
+                .map_err(|e| e.to_string())?;
+        train::cli::run(cli, &mut Vec::new()).map_err(|e| e.to_string())?;
+        Ok(if dtype == "f64" {
+            let ck = train::checkpoint::load::<f64>(&path).unwrap();
+            ck.tensors
+                .values()
+                .flat_map(|a| a.data().to_vec())
+                .collect()
+        } else {
+            let ck = train::checkpoint::load::<f32>(&path).unwrap();
+            let values = ck.tensors.values().flat_map(|a| a.data().to_vec());
+            values.map(f64::from).collect()
+        })
+    };
+    let run = |workers: &str, name: &str| run_as("f64", workers, name);
+    let one = run("1", "one.st").unwrap();
+    let four = run("4", "four.st").unwrap();
+    assert!(max_rel(&one, &four) <= 1e-12, "{:e}", max_rel(&one, &four));
+    // The option takes effect: in f32 the reassociated sums show in the last bits.
+    let (one, four) = (
+        run_as("f32", "1", "one32.st").unwrap(),
+        run_as("f32", "4", "four32.st").unwrap(),
+    );
+    assert_ne!(one, four);
+    assert!(max_rel(&one, &four) <= 1e-4, "{:e}", max_rel(&one, &four));
+    // The option takes effect: in f32 the reassociated sums show in the last bits.
+    let one = run_as("f32", "1", "one32.st").unwrap();
+    let four = run_as("f32", "4", "four32.st").unwrap();
+    assert_ne!(one, four);
+    assert!(max_rel(&one, &four) <= 1e-4, "{:e}", max_rel(&one, &four));
+    let err = run("0", "zero.st").unwrap_err();
+    assert!(
+        err.contains("--workers") && err.contains("at least 1"),
+        "{err}"
+    );
+}
