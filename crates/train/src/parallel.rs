@@ -211,6 +211,17 @@ impl<T: Element> GradBuffer<T> {
     }
 }
 
+impl<T: Element> GradBuffer<T> {
+    /// Copies the buffer into `grads`, arrays of the parameters' shapes in layout order
+    /// (made by [`GradBuffer::to_param_grads`]), without allocating: a step in steady state
+    /// reuses them.
+    pub(crate) fn write_into(&self, grads: &mut ParamGrads<T>) {
+        for ((_, g), o) in grads.iter_mut().zip(self.offsets.windows(2)) {
+            g.data_mut().copy_from_slice(&self.data[o[0]..o[1]]);
+        }
+    }
+}
+
 /// The contiguous ranges of `n` samples that `workers` workers take: `min(workers, n)`
 /// shards, the first `n % shards` one sample larger than the rest.
 pub(crate) fn shards(n: usize, workers: usize) -> Vec<Range<usize>> {

@@ -552,6 +552,7 @@ impl Trainer {
             workers: cfg.workers,
             worker_tapes: Vec::new(),
             buffer: None,
+            summed: None,
         };
         let mut history = History::default();
         for epoch in self.start_epoch..cfg.epochs {
@@ -613,6 +614,8 @@ struct Training<'a, T: Element, M, O> {
     workers: usize,
     worker_tapes: Vec<Tape<T>>,
     buffer: Option<GradBuffer<T>>,
+    /// The summed gradients as arrays for the optimiser, reused from step to step.
+    summed: Option<ParamGrads<T>>,
 }
 
 /// The running loss and accuracy of an epoch's batches, each taken before its update.
@@ -758,13 +761,18 @@ impl<T: Element, M: Model<T> + Sync, O: Optimizer<T>> Training<'_, T, M, O> {
                 .expect("internal error: a finite loss without gradients");
             buffer.add_scaled(grads, share)?;
         }
-        let grads = buffer.to_param_grads()?;
+        let mut grads = match self.summed.take() {
+            Some(grads) => grads,
+            None => buffer.to_param_grads()?,
+        };
+        buffer.write_into(&mut grads);
         if let Some((name, value)) = first_non_finite(&grads) {
             // Not applied: the parameters are still the last ones with a finite loss.
             return Err(non_finite(format!("gradient of `{name}`"), value));
         }
-        self.update(&grads)?;
-        Ok(loss)
+        let updated = self.update(&grads);
+        self.summed = Some(grads);
+        updated.map(|()| loss)
     }
 
     /// Hands every parameter with its gradient to the optimiser, keeping the parameters of
