@@ -170,6 +170,7 @@ fn a_nan_in_one_workers_shard_stops_before_any_update() {
     assert_eq!(flat(&model), before);
 }
 
+#[cfg(feature = "cli")]
 #[test]
 fn the_command_line_shares_batches_among_workers() {
     use clap::Parser;

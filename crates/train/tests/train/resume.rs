@@ -332,11 +332,13 @@ fn mismatched_and_corrupt_resume_files_are_refused_with_the_file_named() {
     assert!(err.contains("checksum does not match"), "{err}");
 }
 
+#[cfg(feature = "cli")]
 fn join<'a>(a: &[&'a str], b: &[&'a str]) -> Vec<&'a str> {
     [a, b].concat()
 }
 
 /// Runs `tapegrad` with `args`, returning what it printed, or the error.
+#[cfg(feature = "cli")]
 fn tapegrad(args: &[&str]) -> Result<String, String> {
     use clap::Parser;
     let cli =
@@ -347,6 +349,7 @@ fn tapegrad(args: &[&str]) -> Result<String, String> {
     Ok(String::from_utf8(out).unwrap())
 }
 
+#[cfg(feature = "cli")]
 #[test]
 fn the_command_line_resumes_a_run_to_the_weights_of_the_uninterrupted_one() {
     let dir = TempDir::new("resume-cli");
