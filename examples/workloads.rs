@@ -43,9 +43,13 @@
 //! (`tensor_products`). The ways are timed in turn within each of 11 rounds, each round
 //! starting with the next way; a ratio is the median of the rounds' ratios.
 //!
-//! Run with `cargo run --release --example workloads -- [--threads N] [--mnist DIR]
-//! [W1 W2 ...]`; with no workload named every workload except `W2mem`, `scale`, `mnist`,
-//! `mnist-adam` and `cheap` runs. The thread count (for large matrix products) comes from `--threads`, else from the
+//! `workers` (only when named) runs W2's model through `Trainer::fit` with `--workers W`
+//! data-parallel workers: the time per step on W2's random data (`W2_trainer_step`) and per
+//! epoch of MNIST (`MNIST_trainer_epoch`), to set data parallelism beside split products.
+//!
+//! Run with `cargo run --release --example workloads -- [--threads N] [--workers W]
+//! [--mnist DIR] [W1 W2 ...]`; with no workload named every workload except `W2mem`,
+//! `scale`, `mnist`, `mnist-adam`, `cheap` and `workers` runs. The thread count (for large matrix products) comes from `--threads`, else from the
 //! `TAPEGRAD_THREADS` environment variable, else all cores. Each figure is the median over
 //! repeated runs, after warm-up runs, as in the PyTorch scripts.
 
@@ -87,10 +91,31 @@ const WORKLOADS: &[Workload] = &[
     ("mnist", mnist_epoch),
     ("mnist-adam", mnist_adam_epoch),
     ("cheap", cheap_gradient),
+    ("workers", data_parallel),
 ];
 
 /// Workloads run only when named.
-const ON_REQUEST: [&str; 5] = ["W2mem", "scale", "mnist", "mnist-adam", "cheap"];
+const ON_REQUEST: [&str; 6] = ["W2mem", "scale", "mnist", "mnist-adam", "cheap", "workers"];
+
+/// The number of data-parallel workers asked for by `--workers W` (removed from `args`),
+/// else 1.
+static WORKERS: OnceLock<usize> = OnceLock::new();
+
+fn workers_arg(args: &mut Vec<String>) -> usize {
+    let Some(i) = args.iter().position(|a| a == "--workers") else {
+        return 1;
+    };
+    let Some(w) = args
+        .get(i + 1)
+        .and_then(|w| w.parse::<usize>().ok())
+        .filter(|&w| w > 0)
+    else {
+        eprintln!("--workers needs a count of at least 1");
+        std::process::exit(2);
+    };
+    args.drain(i..i + 2);
+    w
+}
 
 /// The MNIST directory, chosen in `main`.
 static MNIST_DIR: OnceLock<PathBuf> = OnceLock::new();
@@ -416,6 +441,75 @@ fn mnist_adam_epoch() -> Vec<Figure> {
     }]
 }
 
+/// Data parallelism (only when named): W2's model and step (784-256-128-10 ReLU, batches of
+/// 128, SGD at lr 0.05) run by `Trainer::fit` with `--workers W`, on random inputs in
+/// [0, 1) with fixed labels, as W2's (`W2_trainer_step`: the median over 5 epochs of 60 steps, after a
+/// warm-up epoch, of the time per step) and on the MNIST training set (`MNIST_trainer_epoch`:
+/// the median of 3 epochs after a warm-up epoch).
+fn data_parallel() -> Vec<Figure> {
+    use tapegrad::nn::{Activation, Mlp};
+    use tapegrad::tape::Array;
+    use tapegrad::train::data::Dataset;
+    use tapegrad::train::optim::{Sgd, SgdConfig};
+    use tapegrad::train::trainer::{Control, TrainConfig, Trainer};
+    let workers = *WORKERS.get().expect("the worker count is set in main");
+    let time_epochs = |data: &Dataset<f32>, warm_up: usize, repeats: usize| -> Vec<f64> {
+        let mut mlp = Mlp::<f32>::new(&common::W2_SIZES, Activation::Relu, common::MNIST_SEED)
+            .expect("W2 layer sizes");
+        let mut sgd = Sgd::new(SgdConfig {
+            lr: f64::from(common::W2_LR),
+            ..SgdConfig::default()
+        })
+        .expect("a valid learning rate");
+        let trainer = Trainer::new(TrainConfig {
+            epochs: 1,
+            batch_size: W2_BATCH,
+            seed: common::MNIST_SEED,
+            workers,
+            ..TrainConfig::default()
+        })
+        .expect("a valid configuration");
+        let mut times = Vec::new();
+        for epoch in 0..warm_up + repeats {
+            let t0 = Instant::now();
+            let history = trainer
+                .fit(&mut mlp, &mut sgd, data, None, |_| Control::Continue)
+                .expect("training");
+            black_box(history);
+            if epoch >= warm_up {
+                times.push(t0.elapsed().as_secs_f64());
+            }
+        }
+        times
+    };
+    const STEPS: usize = 60;
+    let n = STEPS * W2_BATCH;
+    let x = Array::<f32>::rand_uniform(&[n, common::W2_SIZES[0]], 0.0, 1.0, 1);
+    let labels: Vec<usize> = (0..n).map(|i| (i * 7 + i / 13) % 10).collect();
+    let random = Dataset::classification(x, labels, 10).expect("random W2 data");
+    let step = median(time_epochs(&random, 1, 5)) / STEPS as f64;
+    let dir = MNIST_DIR.get().expect("the MNIST directory is set in main");
+    let mnist = mnist_train_set(dir).unwrap_or_else(|e| {
+        eprintln!("workers: cannot read the MNIST training set: {e}");
+        std::process::exit(1);
+    });
+    let epoch = median(time_epochs(&mnist, 1, 3));
+    vec![
+        Figure {
+            name: "W2_trainer_step".into(),
+            value: step * 1e3,
+            unit: "ms",
+            decimals: 3,
+        },
+        Figure {
+            name: "MNIST_trainer_epoch".into(),
+            value: epoch,
+            unit: "s",
+            decimals: 3,
+        },
+    ]
+}
+
 /// W3: `f32` GEMM 128×784·784×256 (median of 50) and 1024³ (median of 15).
 fn w3() -> Vec<Figure> {
     W3_SHAPES
@@ -560,6 +654,8 @@ fn main() {
     MNIST_DIR
         .set(mnist_dir(&mut wanted))
         .expect("the MNIST directory is set once");
+    let workers = workers_arg(&mut wanted);
+    WORKERS.set(workers).expect("the worker count is set once");
     for name in &wanted {
         if !WORKLOADS.iter().any(|(w, _)| w.eq_ignore_ascii_case(name)) {
             let known: Vec<&str> = WORKLOADS.iter().map(|(w, _)| *w).collect();
@@ -577,4 +673,5 @@ fn main() {
         }
     }
     println!("tapegrad threads {threads}");
+    println!("tapegrad workers {workers}");
 }

@@ -10,6 +10,10 @@
 //!   [`optim::AdamW`] with PyTorch's update rules, and learning-rate schedules.
 //! - [`checkpoint`]: named parameters in safetensors files, written atomically, loaded with
 //!   every name and shape checked.
+//! - [`parallel`]: data parallelism on one machine — a batch shared among threads, one tape
+//!   each, the gradients summed in a fixed order into one flat buffer.
+//! - [`resume`]: the training state (optimiser state, epoch, batch order) saved beside the
+//!   weights, so that an interrupted run continues bit for bit.
 //! - [`metrics`]: accuracy, running means, confusion matrices.
 //! - [`trainer`]: the training loop — epochs of shuffled mini-batches, evaluation on a
 //!   held-out split, an event stream that can stop the run, and a safe stop (parameters
@@ -77,6 +81,8 @@ mod error;
 mod memory;
 pub mod metrics;
 pub mod optim;
+pub mod parallel;
+pub mod resume;
 pub mod trainer;
 
 pub use error::{Result, TrainError};

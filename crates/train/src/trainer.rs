@@ -38,6 +38,8 @@
 //! # Ok::<(), train::TrainError>(())
 //! ```
 
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use nn::loss::{mse_loss, softmax_cross_entropy};
@@ -47,6 +49,7 @@ use tape::{Array, Element, Scalar, Tape, Tensor};
 use crate::data::{Batch, BatchTargets, Batches, Dataset, Sampler};
 use crate::metrics::{Accuracy, RunningMean};
 use crate::optim::{LrSchedule, Optimizer, clip_grad_norm};
+use crate::parallel::GradBuffer;
 use crate::{Result, TrainError};
 
 /// What a training run does; the fields are public, and [`Default`] gives 10 epochs of
@@ -55,7 +58,7 @@ use crate::{Result, TrainError};
 /// ```
 /// use train::trainer::TrainConfig;
 /// let c = TrainConfig { epochs: 3, ..TrainConfig::default() };
-/// assert_eq!((c.epochs, c.batch_size, c.seed, c.shuffle, c.clip_grad_norm), (3, 64, 0, true, None));
+/// assert_eq!((c.epochs, c.batch_size, c.seed, c.shuffle, c.clip_grad_norm, c.workers), (3, 64, 0, true, None, 1));
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainConfig {
@@ -76,6 +79,12 @@ pub struct TrainConfig {
     /// gradients together and `c = max_norm/(‖g‖ + 10⁻⁶)`, every gradient becomes `c·g`
     /// when `c < 1` (see [`crate::optim::clip_grad_norm`]). `None` (the default): no clipping.
     pub clip_grad_norm: Option<f64>,
+    /// Threads that share each batch (data parallelism, see [`crate::parallel`]): the batch
+    /// is cut into this many contiguous shards, each run on its own tape and thread, and
+    /// their gradients summed in a fixed order before one update. 1 (the default) runs the
+    /// whole batch on the calling thread. More workers give the same steps up to the
+    /// rounding of the sums, and the same bits for the same count.
+    pub workers: usize,
 }
 
 impl Default for TrainConfig {
@@ -87,6 +96,7 @@ impl Default for TrainConfig {
             eval_batch_size: 1000,
             shuffle: true,
             clip_grad_norm: None,
+            workers: 1,
         }
     }
 }
@@ -293,6 +303,10 @@ pub struct Trainer {
     config: TrainConfig,
     schedule: Option<(Box<dyn LrSchedule>, Every)>,
     sampler: Option<Box<dyn Sampler>>,
+    /// The first epoch [`Trainer::fit`] runs (epochs before it are done).
+    start_epoch: usize,
+    /// Where to write the training state after every epoch, and the metadata to add.
+    state_file: Option<(PathBuf, BTreeMap<String, String>)>,
 }
 
 /// When a [`Trainer`]'s schedule sets the learning rate.
@@ -318,16 +332,23 @@ impl Trainer {
     /// A trainer with this configuration and a constant learning rate (the optimiser's).
     ///
     /// # Errors
-    /// [`TrainError::InvalidArgument`] if a batch size is 0, or a clipping norm is not a
-    /// finite positive number.
+    /// [`TrainError::InvalidArgument`] if a batch size or the number of workers is 0, or a
+    /// clipping norm is not a finite positive number.
     ///
     /// ```
     /// use train::trainer::{TrainConfig, Trainer};
     /// assert!(Trainer::new(TrainConfig::default()).is_ok());
     /// assert!(Trainer::new(TrainConfig { batch_size: 0, ..TrainConfig::default() }).is_err());
     /// assert!(Trainer::new(TrainConfig { clip_grad_norm: Some(0.0), ..TrainConfig::default() }).is_err());
+    /// assert!(Trainer::new(TrainConfig { workers: 0, ..TrainConfig::default() }).is_err());
     /// ```
     pub fn new(config: TrainConfig) -> Result<Self> {
+        if config.workers == 0 {
+            return Err(TrainError::invalid(
+                "Trainer::new",
+                "workers is 0; it must be at least 1",
+            ));
+        }
         if config.batch_size == 0 || config.eval_batch_size == 0 {
             return Err(TrainError::invalid(
                 "Trainer::new",
@@ -350,7 +371,159 @@ impl Trainer {
             config,
             schedule: None,
             sampler: None,
+            start_epoch: 0,
+            state_file: None,
         })
+    }
+
+    /// Starts [`Trainer::fit`] at `epoch`, taking the epochs before it as done: the batch
+    /// order and the schedule's learning rate are those of epoch `epoch` onwards, as in an
+    /// uninterrupted run. [`Trainer::load_state`] sets it from a resume file.
+    ///
+    /// ```
+    /// use train::trainer::{TrainConfig, Trainer};
+    /// let trainer = Trainer::new(TrainConfig { epochs: 10, ..TrainConfig::default() })?.with_start_epoch(4);
+    /// assert_eq!(trainer.start_epoch(), 4); // fit runs epochs 4 to 9
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
+    pub fn with_start_epoch(mut self, epoch: usize) -> Self {
+        self.start_epoch = epoch;
+        self
+    }
+
+    /// The first epoch [`Trainer::fit`] runs: 0, unless set by [`Trainer::with_start_epoch`]
+    /// or [`Trainer::load_state`].
+    ///
+    /// ```
+    /// use train::trainer::{TrainConfig, Trainer};
+    /// assert_eq!(Trainer::new(TrainConfig::default())?.start_epoch(), 0);
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
+    pub fn start_epoch(&self) -> usize {
+        self.start_epoch
+    }
+
+    /// Makes [`Trainer::fit`] write the whole training state to `path` at the end of every
+    /// epoch, as [`Trainer::save_state`] does with `metadata` added, so that a run that is
+    /// killed can be resumed from its last complete epoch. Each write replaces the file
+    /// atomically; a failed write stops training with the error.
+    ///
+    /// ```
+    /// # use nn::{Init, Linear};
+    /// # use tape::Array;
+    /// # use train::data::Dataset;
+    /// # use train::optim::{Sgd, SgdConfig};
+    /// # use train::trainer::{Control, TrainConfig, Trainer};
+    /// # let x = Array::from_vec(vec![-2.0f64, -1.0, 1.0, 2.0], &[4, 1])?;
+    /// # let data = Dataset::classification(x, vec![0, 0, 1, 1], 2)?;
+    /// # let mut model = Linear::<f64>::new(1, 2, Init::Zeros, 0);
+    /// # let mut sgd = Sgd::new(SgdConfig { lr: 0.5, ..SgdConfig::default() })?;
+    /// let path = std::env::temp_dir().join(format!("tapegrad-doc-every-{}.safetensors", std::process::id()));
+    /// let trainer = Trainer::new(TrainConfig { epochs: 3, batch_size: 2, ..TrainConfig::default() })?
+    ///     .with_state_file(&path, Default::default());
+    /// trainer.fit(&mut model, &mut sgd, &data, None, |_| Control::Continue)?;
+    /// let ck = train::checkpoint::load::<f64>(&path)?;
+    /// assert_eq!(ck.metadata[train::resume::EPOCHS_DONE_KEY], "3");
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_state_file(
+        mut self,
+        path: impl Into<PathBuf>,
+        metadata: BTreeMap<String, String>,
+    ) -> Self {
+        self.state_file = Some((path.into(), metadata));
+        self
+    }
+
+    /// Writes the whole training state to `path`, atomically: `model`'s parameters under
+    /// their names, `opt`'s state, `epochs_done` and the seed and batch size that fix the
+    /// batch order, plus the caller's `metadata`. The layout is in [`crate::resume`].
+    ///
+    /// # Errors
+    /// [`TrainError::InvalidArgument`] if the optimiser cannot export its state, a
+    /// parameter's name or a metadata key uses the prefixes reserved for the state
+    /// (`optimizer.`, `train.`); the errors of [`crate::checkpoint::save`].
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// use nn::{Init, Linear};
+    /// use train::optim::{Adam, AdamConfig};
+    /// use train::trainer::{TrainConfig, Trainer};
+    /// let path = std::env::temp_dir().join(format!("tapegrad-doc-save-state-{}.safetensors", std::process::id()));
+    /// let model = Linear::<f64>::new(2, 1, Init::XavierUniform, 0);
+    /// let adam = Adam::<f64>::new(AdamConfig::default())?;
+    /// let meta = BTreeMap::from([("note".to_string(), "mine".to_string())]);
+    /// Trainer::new(TrainConfig::default())?.save_state(&path, &model, &adam, 2, &meta)?;
+    /// let ck = train::checkpoint::load::<f64>(&path)?;
+    /// assert_eq!((ck.metadata["note"].as_str(), ck.metadata["train.epochs_done"].as_str()), ("mine", "2"));
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn save_state<T: Element, M: Model<T>, O: Optimizer<T>>(
+        &self,
+        path: impl AsRef<Path>,
+        model: &M,
+        opt: &O,
+        epochs_done: usize,
+        metadata: &BTreeMap<String, String>,
+    ) -> Result<()> {
+        crate::resume::save(
+            path.as_ref(),
+            &self.config,
+            model,
+            opt,
+            epochs_done,
+            metadata,
+        )
+    }
+
+    /// Reads a file written by [`Trainer::save_state`] into `model` and `opt` and sets the
+    /// start epoch to the epochs it records as done, so that [`Trainer::fit`] continues the
+    /// run: with the same data, configuration and optimiser settings, the parameters at the
+    /// end are bit for bit those of a run that was never interrupted. Returns the caller's
+    /// metadata stored with it (without the keys of the training state).
+    ///
+    /// # Errors
+    /// Errors that name the file: [`TrainError::Io`] if it cannot be read;
+    /// [`TrainError::BadFile`] if it is corrupt, holds no training state, was saved with
+    /// another seed or batch size, or its optimiser state is of another kind of optimiser or
+    /// other hyper-parameters (the learning rate may differ); [`TrainError::Checkpoint`]
+    /// naming the tensor if a parameter or optimiser array is missing, extra, or of another
+    /// shape or element type. On any error `model`, `opt` and the trainer are unchanged.
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// use nn::{Init, Linear};
+    /// use train::optim::{Adam, AdamConfig, Sgd, SgdConfig};
+    /// use train::trainer::{TrainConfig, Trainer};
+    /// let path = std::env::temp_dir().join(format!("tapegrad-doc-load-state-{}.safetensors", std::process::id()));
+    /// let config = TrainConfig { epochs: 5, ..TrainConfig::default() };
+    /// let model = Linear::<f32>::new(2, 1, Init::XavierUniform, 0);
+    /// let adam = Adam::<f32>::new(AdamConfig::default())?;
+    /// Trainer::new(config.clone())?.save_state(&path, &model, &adam, 3, &BTreeMap::new())?;
+    ///
+    /// let mut resumed = Linear::<f32>::new(2, 1, Init::Zeros, 0);
+    /// let mut trainer = Trainer::new(config)?;
+    /// trainer.load_state(&path, &mut resumed, &mut Adam::<f32>::new(AdamConfig::default())?)?;
+    /// assert_eq!((trainer.start_epoch(), &resumed), (3, &model));
+    ///
+    /// // Another optimiser is refused, with the file named.
+    /// let mut sgd = Sgd::<f32>::new(SgdConfig::default())?;
+    /// let err = trainer.load_state(&path, &mut resumed, &mut sgd).unwrap_err().to_string();
+    /// assert!(err.contains("tapegrad-doc-load-state") && err.contains("optimiser `adam`"), "{err}");
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn load_state<T: Element, M: Model<T>, O: Optimizer<T>>(
+        &mut self,
+        path: impl AsRef<Path>,
+        model: &mut M,
+        opt: &mut O,
+    ) -> Result<BTreeMap<String, String>> {
+        let (epochs_done, metadata) = crate::resume::load(path.as_ref(), &self.config, model, opt)?;
+        self.start_epoch = epochs_done;
+        Ok(metadata)
     }
 
     /// Sets the optimiser's learning rate from `schedule` at the start of every epoch.
@@ -441,6 +614,18 @@ impl Trainer {
         &self.config
     }
 
+    /// The updates made by the epochs before `epoch` on `n` samples: what a per-step schedule
+    /// has counted when a resumed run starts there.
+    fn steps_before(&self, epoch: usize, n: usize) -> usize {
+        let batch_size = self.config.batch_size;
+        (0..epoch)
+            .map(|e| match &self.sampler {
+                Some(sampler) => sampler.order(e, n).len().div_ceil(batch_size),
+                None => n.div_ceil(batch_size),
+            })
+            .sum()
+    }
+
     /// Trains `model` on `train` for the configured epochs, evaluating on `test` after each
     /// epoch, and returns the history. `on_event` sees every [`Event`] and may stop the run.
     ///
@@ -484,7 +669,7 @@ impl Trainer {
     ) -> Result<History>
     where
         T: Element,
-        M: Model<T>,
+        M: Model<T> + Sync,
         O: Optimizer<T>,
     {
         let cfg = &self.config;
@@ -497,12 +682,16 @@ impl Trainer {
             opt,
             tape: Tape::new(),
             snapshot: Snapshot::default(),
-            step: 0,
+            step: self.steps_before(self.start_epoch, train.len()),
             step_schedule,
             clip_grad_norm: cfg.clip_grad_norm,
+            workers: cfg.workers,
+            worker_tapes: Vec::new(),
+            buffer: None,
+            summed: None,
         };
         let mut history = History::default();
-        for epoch in 0..cfg.epochs {
+        for epoch in self.start_epoch..cfg.epochs {
             let start = Instant::now();
             match &self.schedule {
                 Some((schedule, Every::Epoch)) => training.opt.set_lr(schedule.lr_at(epoch)),
@@ -545,6 +734,9 @@ impl Trainer {
                 test,
                 seconds: start.elapsed().as_secs_f64(),
             };
+            if let Some((path, metadata)) = &self.state_file {
+                self.save_state(path, &*training.model, &*training.opt, epoch + 1, metadata)?;
+            }
             let control = on_event(&Event::EpochEnd(&stats));
             history.epochs.push(stats);
             if control == Control::Stop {
@@ -569,6 +761,13 @@ struct Training<'a, T: Element, M, O> {
     step_schedule: Option<&'a dyn LrSchedule>,
     /// The global norm gradients are clipped to, if any.
     clip_grad_norm: Option<f64>,
+    /// How many threads share a batch; with more than one, each has its own tape, kept
+    /// from step to step, and the gradients meet in `buffer`.
+    workers: usize,
+    worker_tapes: Vec<Tape<T>>,
+    buffer: Option<GradBuffer<T>>,
+    /// The summed gradients as arrays for the optimiser, reused from step to step.
+    summed: Option<ParamGrads<T>>,
 }
 
 /// The running loss and accuracy of an epoch's batches, each taken before its update.
@@ -578,7 +777,7 @@ struct EpochTotals {
     accuracy: Accuracy,
 }
 
-impl<T: Element, M: Model<T>, O: Optimizer<T>> Training<'_, T, M, O> {
+impl<T: Element, M: Model<T> + Sync, O: Optimizer<T>> Training<'_, T, M, O> {
     /// A step on each of `batches`, the batches of epoch `epoch`, reporting each to
     /// `on_event`; `None` if `on_event` stopped the run.
     fn epoch(
@@ -622,17 +821,45 @@ impl<T: Element, M: Model<T>, O: Optimizer<T>> Training<'_, T, M, O> {
         Ok(Some(totals))
     }
 
-    /// One step on `batch`: the loss and its gradients, clipped if asked, then the update.
-    /// Returns the loss (before the update) and, when clipping, the gradients' norm before
-    /// it, and adds the batch's predictions to `accuracy`; `non_finite` makes the error for a
-    /// NaN or infinite loss or gradient.
+    /// One step on `batch`: the loss and its gradients (on this thread, or shared among the
+    /// workers), clipped if asked, then the update. Returns the loss (before the update) and,
+    /// when clipping, the gradients' norm before it, and adds the batch's predictions to
+    /// `accuracy`; `non_finite` makes the error for a NaN or infinite loss or gradient.
     fn step(
         &mut self,
         batch: Batch<T>,
         accuracy: &mut Accuracy,
         non_finite: impl Fn(String, f64) -> TrainError,
     ) -> Result<(f64, Option<f64>)> {
-        let (loss, mut grads) = {
+        let (loss, mut grads) = if self.workers > 1 {
+            self.sharded_gradients(batch, accuracy, &non_finite)?
+        } else {
+            self.gradients(batch, accuracy, &non_finite)?
+        };
+        if let Some((name, value)) = first_non_finite(&grads) {
+            // Not applied: the parameters are still the last ones with a finite loss.
+            return Err(non_finite(format!("gradient of `{name}`"), value));
+        }
+        let grad_norm = self
+            .clip_grad_norm
+            .map(|max_norm| clip_grad_norm(&mut grads, max_norm))
+            .transpose()?;
+        let updated = self.update(&grads);
+        if self.workers > 1 {
+            // The arrays of the summed gradients serve the next step again.
+            self.summed = Some(grads);
+        }
+        updated.map(|()| (loss, grad_norm))
+    }
+
+    /// The loss of `batch` and its gradients, on this thread's tape.
+    fn gradients(
+        &mut self,
+        batch: Batch<T>,
+        accuracy: &mut Accuracy,
+        non_finite: &impl Fn(String, f64) -> TrainError,
+    ) -> Result<(f64, ParamGrads<T>)> {
+        let (loss, grads) = {
             let bound = self.model.bind(&self.tape);
             let ((out, labels), loss) = forward_loss(&self.tape, &bound, batch)?;
             let loss_value = loss.value().as_f64();
@@ -648,16 +875,90 @@ impl<T: Element, M: Model<T>, O: Optimizer<T>> Training<'_, T, M, O> {
             (loss_value, bound.take_grads(&mut grads))
         };
         self.tape.clear();
-        if let Some((name, value)) = first_non_finite(&grads) {
-            // Not applied: the parameters are still the last ones with a finite loss.
-            return Err(non_finite(format!("gradient of `{name}`"), value));
+        Ok((loss, grads))
+    }
+
+    /// [`Training::gradients`] with the batch shared among the workers: one shard, tape and
+    /// thread each (the first on the calling thread), the gradients summed in worker order
+    /// into the flat buffer, each weighted by its shard's share of the batch (the loss is a
+    /// mean).
+    fn sharded_gradients(
+        &mut self,
+        batch: Batch<T>,
+        accuracy: &mut Accuracy,
+        non_finite: &impl Fn(String, f64) -> TrainError,
+    ) -> Result<(f64, ParamGrads<T>)> {
+        let n = batch.len();
+        let ranges = crate::parallel::shards(n, self.workers);
+        let outcomes = self.run_shards(batch, &ranges)?;
+        if let Some(bad) = outcomes.iter().find(|o| !o.loss.is_finite()) {
+            // These parameters gave a bad loss; the ones before the last update did not.
+            self.snapshot.restore(self.model);
+            return Err(non_finite("loss".into(), bad.loss));
         }
-        let grad_norm = self
-            .clip_grad_norm
-            .map(|max_norm| clip_grad_norm(&mut grads, max_norm))
-            .transpose()?;
-        self.update(&grads)?;
-        Ok((loss, grad_norm))
+        let buffer = self
+            .buffer
+            .get_or_insert_with(|| GradBuffer::for_model(&*self.model));
+        buffer.zero();
+        let mut loss = 0.0;
+        for (range, outcome) in ranges.iter().zip(&outcomes) {
+            let share = range.len() as f64 / n as f64;
+            if let Some((logits, labels)) = &outcome.predictions {
+                accuracy.add(logits, labels)?;
+            }
+            loss += share * outcome.loss;
+            let grads = outcome
+                .grads
+                .as_ref()
+                .expect("internal error: a finite loss without gradients");
+            buffer.add_scaled(grads, share)?;
+        }
+        let mut grads = match self.summed.take() {
+            Some(grads) => grads,
+            None => buffer.to_param_grads()?,
+        };
+        buffer.write_into(&mut grads);
+        Ok((loss, grads))
+    }
+
+    /// Each shard of `batch` (rows `ranges`) forward and backward on its own tape and thread,
+    /// the first on the calling thread; the outcomes in worker order, so that nothing depends
+    /// on which thread finished first.
+    fn run_shards(
+        &mut self,
+        batch: Batch<T>,
+        ranges: &[std::ops::Range<usize>],
+    ) -> Result<Vec<Shard<T>>> {
+        let shards = ranges
+            .iter()
+            .map(|r| shard_of(&batch, r.clone()))
+            .collect::<Result<Vec<_>>>()?;
+        drop(batch);
+        while self.worker_tapes.len() < shards.len() {
+            self.worker_tapes.push(Tape::new());
+        }
+        let model = &*self.model;
+        let outcomes: Vec<Result<Shard<T>>> = std::thread::scope(|scope| {
+            let mut tapes = self.worker_tapes.iter_mut();
+            let mut shards = shards.into_iter();
+            let (first_tape, first) = (tapes.next(), shards.next());
+            let handles: Vec<_> = shards
+                .zip(tapes)
+                .map(|(shard, tape)| scope.spawn(move || shard_step(model, tape, shard)))
+                .collect();
+            let mut outcomes = Vec::with_capacity(handles.len() + 1);
+            let (Some(tape), Some(shard)) = (first_tape, first) else {
+                panic!("internal error: a batch gave no shard");
+            };
+            outcomes.push(shard_step(model, tape, shard));
+            outcomes.extend(
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))),
+            );
+            outcomes
+        });
+        outcomes.into_iter().collect()
     }
 
     /// Hands every parameter with its gradient to the optimiser, keeping the parameters of
@@ -746,6 +1047,56 @@ fn forward_loss<'t, T: Element, B: BoundModel<'t, T>>(
             let loss = mse_loss(out, tape.tensor_constant(values))?;
             ((out, None), loss)
         }
+    })
+}
+
+/// What one worker of a data-parallel step found on its shard.
+struct Shard<T: Element> {
+    /// The shard's mean loss.
+    loss: f64,
+    /// The model's outputs and the labels, for classification.
+    predictions: Option<(Array<T>, Vec<usize>)>,
+    /// The gradients of the shard's mean loss (none if the loss is not finite).
+    grads: Option<ParamGrads<T>>,
+}
+
+/// One worker's part of a data-parallel step: the shard's loss and gradients on its own
+/// tape, which is cleared for the next step.
+fn shard_step<T: Element, M: Model<T>>(
+    model: &M,
+    tape: &mut Tape<T>,
+    shard: Batch<T>,
+) -> Result<Shard<T>> {
+    let outcome = {
+        let bound = model.bind(tape);
+        let ((out, labels), loss) = forward_loss(tape, &bound, shard)?;
+        let loss_value = loss.value().as_f64();
+        let predictions = labels.map(|labels| (out.value(), labels));
+        let grads = if loss_value.is_finite() {
+            let mut grads = loss.try_backward()?;
+            Some(bound.take_grads(&mut grads))
+        } else {
+            None
+        };
+        Shard {
+            loss: loss_value,
+            predictions,
+            grads,
+        }
+    };
+    tape.clear();
+    Ok(outcome)
+}
+
+/// The samples `range` of `batch`, in order.
+fn shard_of<T: Element>(batch: &Batch<T>, range: std::ops::Range<usize>) -> Result<Batch<T>> {
+    Ok(Batch {
+        features: batch.features.rows(range.clone())?,
+        targets: match &batch.targets {
+            BatchTargets::Classes(labels) => BatchTargets::Classes(labels[range.clone()].to_vec()),
+            BatchTargets::Values(values) => BatchTargets::Values(values.rows(range.clone())?),
+        },
+        indices: batch.indices[range].to_vec(),
     })
 }
 

@@ -172,6 +172,13 @@ pub struct TrainArgs {
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub seed: u64,
 
+    /// Threads that share each batch (data parallelism): the batch is cut into W shards,
+    /// each run on its own tape and thread, and their gradients summed in a fixed order
+    /// before one update. The same steps as one worker up to the rounding of the sums, and
+    /// the same bits for the same W. Matrix products use TAPEGRAD_THREADS threads on top.
+    #[arg(long, value_name = "W", default_value_t = 1, value_parser = parse_count)]
+    pub workers: usize,
+
     /// Element type of the computation and of the saved weights.
     #[arg(long, value_enum, default_value_t = Dtype::F32)]
     pub dtype: Dtype,
@@ -179,6 +186,20 @@ pub struct TrainArgs {
     /// Save the trained weights (safetensors; PyTorch's layout and names).
     #[arg(long, value_name = "FILE")]
     pub save: Option<PathBuf>,
+
+    /// With --save: store the whole training state in the same file, beside the weights
+    /// (the optimiser's moments and step counts, the epochs done; under names of their own,
+    /// `optimizer.*` and `train.*`), and write it after every epoch, so that a run that is
+    /// interrupted can be continued with --resume.
+    #[arg(long, requires = "save")]
+    pub save_state: bool,
+
+    /// Continue the run whose state FILE holds (written with --save-state), from its last
+    /// complete epoch to --epochs; give the options of that run (--epochs, --lr, the outputs
+    /// and the threads may differ). With the same options and threads, the weights at the end
+    /// are those of the uninterrupted run, bit for bit.
+    #[arg(long, value_name = "FILE")]
+    pub resume: Option<PathBuf>,
 
     /// Plot loss and accuracy per epoch to an SVG file.
     #[arg(long, value_name = "FILE")]
@@ -210,8 +231,11 @@ impl Default for TrainArgs {
             clip_grad_norm: None,
             no_shuffle: false,
             seed: 0,
+            workers: 1,
             dtype: Dtype::F32,
             save: None,
+            save_state: false,
+            resume: None,
             plot: None,
             quiet: false,
         }

@@ -15,7 +15,9 @@ use super::report::{self, HEADER, Progress, say};
 use super::source::{DEFAULT_TEST_FRACTION, Source};
 use super::{EVAL_BATCH, plot};
 use crate::data::{Dataset, Standardizer};
-use crate::optim::{Adam, AdamConfig, AdamW, CosineAnnealing, Optimizer, Sgd, SgdConfig};
+use crate::optim::{
+    Adam, AdamConfig, AdamW, CosineAnnealing, Optimizer, OptimizerState, Sgd, SgdConfig,
+};
 use crate::trainer::{Control, EpochStats, Evaluation, Event, History, TrainConfig, Trainer};
 use crate::{Result, TrainError};
 
@@ -39,11 +41,31 @@ pub(super) fn train<T: Element>(
         write_setup(out, args, &data, &mlp, &settings)?;
     }
 
-    let trainer = trainer_for(args, settings.lr)?;
+    let mut trainer = trainer_for(args, settings.lr)?;
+    let resume_from = match &args.resume {
+        Some(path) => {
+            let done = check_resume(path, args, &data, &mlp, settings.lr)?;
+            if !args.quiet {
+                say!(
+                    out,
+                    "continuing the run of {} after its epoch {done}",
+                    path.display()
+                )?;
+            }
+            Some(path.as_path())
+        }
+        None => None,
+    };
+    if let (true, Some(path)) = (args.save_state, &args.save) {
+        let meta = run_metadata(args, &data, &mlp, settings.lr);
+        trainer = trainer.with_state_file(path, meta);
+    }
     let mut progress = Progress::new(show_progress, args.epochs);
     let mut epochs = Vec::new();
+    let mut final_state = None;
     let fitted = Fit {
-        trainer: &trainer,
+        trainer: &mut trainer,
+        resume_from,
         mlp: &mut mlp,
         train: &data.train,
         test: &data.test,
@@ -51,6 +73,7 @@ pub(super) fn train<T: Element>(
         out: &mut *out,
         quiet: args.quiet,
         epochs: &mut epochs,
+        final_state: &mut final_state,
     }
     .run_with(args.optimizer, &settings);
     progress.finish();
@@ -76,7 +99,26 @@ pub(super) fn train<T: Element>(
     if finite {
         say!(out, "{}", result_line(&test, seconds))?;
     }
-    write_outputs(args, &data, &mlp, settings.lr, &test, &history, None, out)?;
+    let state = final_state.filter(|_| args.save_state).map(|(state, lr)| {
+        let position = crate::resume::Position {
+            epochs_done: trainer.start_epoch() + history.epochs.len(),
+            seed: args.seed,
+            batch_size: args.batch_size,
+            lr,
+        };
+        (state, position)
+    });
+    write_outputs(
+        args,
+        &data,
+        &mlp,
+        settings.lr,
+        &test,
+        &history,
+        None,
+        state,
+        out,
+    )?;
     if !finite {
         return Err(TrainError::invalid(
             "--data",
@@ -126,6 +168,22 @@ fn keep_after_divergence<T: Element>(
         100.0 * test.accuracy.unwrap_or(f64::NAN),
         test.loss
     )?;
+    if let (true, Some(path), true) = (args.save_state, &args.save, *epoch > 0) {
+        // The file holds the state of the last complete epoch: keep it to resume from, rather
+        // than replace it by weights without a state.
+        say!(
+            out,
+            "{} keeps the training state after epoch {epoch}; continue from it with --resume and a smaller --lr",
+            path.display()
+        )?;
+        if let Some(plot_path) = &args.plot {
+            let model = describe(mlp, args.activation);
+            let title = format!("{model} on {}", data.source.describe());
+            outputs::write_or_rescue("--plot", plot_path, |p| plot::write_svg(p, history, &title))?;
+            say!(out, "plotted loss and accuracy to {}", plot_path.display())?;
+        }
+        return Err(error);
+    }
     let why = error.to_string();
     write_outputs(
         args,
@@ -135,6 +193,7 @@ fn keep_after_divergence<T: Element>(
         &test,
         history,
         Some(&why),
+        None,
         out,
     )?;
     Err(error)
@@ -151,6 +210,7 @@ fn write_outputs<T: Element>(
     test: &Evaluation,
     history: &History,
     stopped: Option<&str>,
+    state: Option<(OptimizerState<T>, crate::resume::Position)>,
     out: &mut dyn Write,
 ) -> Result<()> {
     if let Some(path) = &args.save {
@@ -158,8 +218,23 @@ fn write_outputs<T: Element>(
         if let Some(why) = stopped {
             meta.insert("stopped".into(), why.to_string());
         }
-        outputs::write_or_rescue("--save", path, |p| model_file::save(p, mlp, &meta))?;
-        say!(out, "saved the weights to {}", path.display())?;
+        match state {
+            Some((state, position)) => {
+                outputs::write_or_rescue("--save", path, |p| {
+                    crate::resume::save_parts(p, mlp, state.clone(), &position, &meta)
+                })?;
+                say!(
+                    out,
+                    "saved the weights and the training state (after epoch {}) to {}",
+                    position.epochs_done,
+                    path.display()
+                )?;
+            }
+            None => {
+                outputs::write_or_rescue("--save", path, |p| model_file::save(p, mlp, &meta))?;
+                say!(out, "saved the weights to {}", path.display())?;
+            }
+        }
     }
     if let Some(path) = &args.plot {
         let model = describe(mlp, args.activation);
@@ -396,6 +471,7 @@ fn trainer_for(args: &TrainArgs, lr: f64) -> Result<Trainer> {
         eval_batch_size: EVAL_BATCH,
         shuffle: !args.no_shuffle,
         clip_grad_norm: args.clip_grad_norm,
+        workers: args.workers,
     })?;
     Ok(match args.schedule {
         ScheduleName::Constant => trainer,
@@ -439,6 +515,22 @@ fn saved_metadata<T: Element>(
     lr: f64,
     test: &Evaluation,
 ) -> BTreeMap<String, String> {
+    let mut meta = run_metadata(args, data, mlp, lr);
+    meta.insert(
+        "test_accuracy".into(),
+        test.accuracy.unwrap_or(f64::NAN).to_string(),
+    );
+    meta.insert("test_loss".into(), test.loss.to_string());
+    meta
+}
+
+/// The metadata of a run, without its results: the model, the data and the options.
+fn run_metadata<T: Element>(
+    args: &TrainArgs,
+    data: &RunData<T>,
+    mlp: &Mlp<T>,
+    lr: f64,
+) -> BTreeMap<String, String> {
     let mut meta = model_file::metadata_for(mlp, args.activation, data.scaler.as_ref());
     meta.insert("data".into(), data.source.describe());
     if !data.source.has_own_split() {
@@ -457,11 +549,82 @@ fn saved_metadata<T: Element>(
     meta.insert("lr".into(), lr.to_string());
     meta.insert("seed".into(), args.seed.to_string());
     meta.insert(
-        "test_accuracy".into(),
-        test.accuracy.unwrap_or(f64::NAN).to_string(),
+        "schedule".into(),
+        format!("{:?}", args.schedule).to_lowercase(),
     );
-    meta.insert("test_loss".into(), test.loss.to_string());
+    let settings = OptimizerSettings::from_args(args);
+    meta.insert("weight_decay".into(), settings.weight_decay.to_string());
+    if args.optimizer == OptimizerName::Sgd {
+        meta.insert("momentum".into(), settings.momentum.to_string());
+    }
     meta
+}
+
+/// The metadata keys that must be the same for `--resume` to continue a run: everything that
+/// decides the data, the model, the batches and the optimiser but the learning rate (and the
+/// epochs, unless the cosine schedule depends on them).
+const RUN_IDENTITY: [&str; 14] = [
+    "data",
+    "test_fraction",
+    "split_seed",
+    "label_column",
+    "activation",
+    "sizes",
+    "input_mean",
+    "input_std",
+    "batch_size",
+    "optimizer",
+    "seed",
+    "schedule",
+    "weight_decay",
+    "momentum",
+];
+
+/// Checks that the run saved in `path` (with `--save-state`) is the one these options
+/// describe, and returns the epochs it has done.
+fn check_resume<T: Element>(
+    path: &std::path::Path,
+    args: &TrainArgs,
+    data: &RunData<T>,
+    mlp: &Mlp<T>,
+    lr: f64,
+) -> Result<usize> {
+    let saved = crate::checkpoint::load::<T>(path)?;
+    let option = |e: &str| TrainError::invalid("--resume", format!("{}: {e}", path.display()));
+    let done = saved
+        .metadata
+        .get(crate::resume::EPOCHS_DONE_KEY)
+        .and_then(|v| v.parse::<usize>().ok())
+        .ok_or_else(|| {
+            option("holds no training state; a run can be continued from a file written with --save-state")
+        })?;
+    let mine = run_metadata(args, data, mlp, lr);
+    let mut keys = RUN_IDENTITY.to_vec();
+    if args.schedule == ScheduleName::Cosine {
+        keys.push("epochs");
+    }
+    for key in keys {
+        let (theirs, ours) = (saved.metadata.get(key), mine.get(key));
+        if theirs != ours {
+            let show = |v: Option<&String>| v.map_or("nothing".to_string(), |v| format!("`{v}`"));
+            return Err(option(&format!(
+                "the run was saved with {key} {}, but these options give {}; give the options of the run to continue it{}",
+                show(theirs),
+                show(ours),
+                if key == "epochs" {
+                    " (the cosine schedule depends on the number of epochs)"
+                } else {
+                    ""
+                }
+            )));
+        }
+    }
+    if done >= args.epochs {
+        return Err(option(&format!(
+            "the run has done {done} epochs already; give --epochs more than {done} to train it further"
+        )));
+    }
+    Ok(done)
 }
 
 /// The scaling `--scale` asks for, fitted on `features` `[n, d]`.
@@ -489,7 +652,9 @@ fn fit_scaler<T: Element>(scale: Scale, features: &Array<T>) -> Result<Option<St
 
 /// Everything one training run needs but the optimiser, whose type varies.
 struct Fit<'a, 'o, T: Element> {
-    trainer: &'a Trainer,
+    trainer: &'a mut Trainer,
+    /// The `--resume` file, read into the model and optimiser before training.
+    resume_from: Option<&'a std::path::Path>,
     mlp: &'a mut Mlp<T>,
     train: &'a Dataset<T>,
     test: &'a Dataset<T>,
@@ -498,6 +663,8 @@ struct Fit<'a, 'o, T: Element> {
     quiet: bool,
     /// Every epoch's statistics, as they come: the history so far if training fails.
     epochs: &'a mut Vec<EpochStats>,
+    /// With `--save-state`: the optimiser's state and learning rate at the end.
+    final_state: &'a mut Option<(OptimizerState<T>, f64)>,
 }
 
 impl<T: Element> Fit<'_, '_, T> {
@@ -531,6 +698,9 @@ impl<T: Element> Fit<'_, '_, T> {
     /// Trains with `opt`, reporting every event to the progress bar and every epoch's row
     /// to the output.
     fn run<O: Optimizer<T>>(&mut self, opt: &mut O) -> Result<History> {
+        if let Some(path) = self.resume_from {
+            self.trainer.load_state(path, self.mlp, opt)?;
+        }
         let mut failed = None;
         let (progress, out, quiet) = (&mut *self.progress, &mut *self.out, self.quiet);
         let epochs = &mut *self.epochs;
@@ -557,6 +727,7 @@ impl<T: Element> Fit<'_, '_, T> {
                 }
                 Control::Continue
             })?;
+        *self.final_state = Some((opt.state()?, opt.lr()));
         match failed {
             Some(e) => Err(e),
             None => Ok(history),

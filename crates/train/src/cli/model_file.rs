@@ -119,6 +119,10 @@ pub(crate) fn load(path: &Path) -> Result<AnySavedMlp> {
 /// Reads a model file whose tensors are `T`'s.
 fn load_as<T: Element>(path: &Path) -> Result<SavedMlp<T>> {
     let mut ck = checkpoint::load::<T>(path)?;
+    // A file written with `--save-state` also holds the optimiser's arrays; they are not
+    // layers.
+    ck.tensors
+        .retain(|name, _| !name.starts_with(crate::resume::OPTIMIZER_PREFIX));
     let activation = activation_of(path, &ck.metadata)?;
     let layers = take_layers(path, &mut ck.tensors, &ck.metadata)?;
     let mlp = Mlp::from_layers(layers, activation.activation())

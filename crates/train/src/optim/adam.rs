@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use num_traits::Float;
 use tape::{Array, Element};
 
-use super::{Optimizer, check_hyper, check_shapes};
+use super::{Optimizer, OptimizerState, check_hyper, check_shapes};
 use crate::Result;
 
 /// The hyper-parameters of [`Adam`] and [`AdamW`]; the defaults are PyTorch's `Adam`
@@ -229,6 +229,74 @@ impl<T: Element> Core<T> {
         }
     }
 
+    fn kind(&self) -> &'static str {
+        if self.decoupled { "adamw" } else { "adam" }
+    }
+
+    /// The hyper-parameters the moments depend on (all but the learning rate).
+    fn hyper(&self) -> [(&'static str, f64); 4] {
+        let c = &self.config;
+        [
+            ("beta1", c.beta1),
+            ("beta2", c.beta2),
+            ("eps", c.eps),
+            ("weight_decay", c.weight_decay),
+        ]
+    }
+
+    fn state(&self) -> Result<OptimizerState<T>> {
+        let mut state = OptimizerState::new(self.kind(), self.hyper());
+        for (name, s) in &self.state {
+            let m = Array::from_vec(s.m.clone(), &[s.m.len()])?;
+            let v = Array::from_vec(s.v.clone(), &[s.v.len()])?;
+            state.slots.insert(
+                name.clone(),
+                [("exp_avg".to_string(), m), ("exp_avg_sq".to_string(), v)].into(),
+            );
+            state.steps.insert(name.clone(), s.step as u64);
+        }
+        Ok(state)
+    }
+
+    fn load_state(&mut self, op: &'static str, state: OptimizerState<T>) -> Result<()> {
+        state.check_matches(op, self.kind(), &self.hyper())?;
+        state.check_slots(op, &["exp_avg", "exp_avg_sq"], true)?;
+        if let Some((name, step)) = state
+            .steps
+            .iter()
+            .find(|(_, s)| **s == 0 || **s > i32::MAX as u64)
+        {
+            return Err(crate::TrainError::invalid(
+                op,
+                format!("parameter `{name}`: step count {step} is not in 1..=2^31-1"),
+            ));
+        }
+        let mut steps = state.steps;
+        self.state = state
+            .slots
+            .into_iter()
+            .map(|(name, mut slots)| {
+                let mut take = |slot: &str| {
+                    slots
+                        .remove(slot)
+                        .expect("internal error: a checked slot is missing")
+                        .data()
+                        .to_vec()
+                };
+                let moments = Moments {
+                    step: steps
+                        .remove(&name)
+                        .expect("internal error: a checked step is missing")
+                        as i32,
+                    m: take("exp_avg"),
+                    v: take("exp_avg_sq"),
+                };
+                (name, moments)
+            })
+            .collect();
+        Ok(())
+    }
+
     fn update(
         &mut self,
         op: &'static str,
@@ -286,7 +354,7 @@ impl<T: Element> Core<T> {
 }
 
 macro_rules! impl_optimizer {
-    ($ty:ident, $op:literal) => {
+    ($ty:ident, $op:literal, $load_op:literal) => {
         impl<T: Element> Optimizer<T> for $ty<T> {
             fn update(&mut self, name: &str, param: &mut Array<T>, grad: &Array<T>) -> Result<()> {
                 self.core.update($op, name, param, grad)
@@ -303,9 +371,17 @@ macro_rules! impl_optimizer {
             fn reset(&mut self) {
                 self.core.state.clear();
             }
+
+            fn state(&self) -> Result<OptimizerState<T>> {
+                self.core.state()
+            }
+
+            fn load_state(&mut self, state: OptimizerState<T>) -> Result<()> {
+                self.core.load_state($load_op, state)
+            }
         }
     };
 }
 
-impl_optimizer!(Adam, "Adam::update");
-impl_optimizer!(AdamW, "AdamW::update");
+impl_optimizer!(Adam, "Adam::update", "Adam::load_state");
+impl_optimizer!(AdamW, "AdamW::update", "AdamW::load_state");

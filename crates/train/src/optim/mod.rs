@@ -32,6 +32,7 @@ mod adam;
 mod clip;
 mod schedule;
 mod sgd;
+mod state;
 
 use tape::{Array, Element};
 
@@ -41,6 +42,7 @@ pub use adam::{Adam, AdamConfig, AdamW};
 pub use clip::{clip_grad_norm, grad_norm};
 pub use schedule::{Constant, CosineAnnealing, LrSchedule, StepDecay, WarmupCosine};
 pub use sgd::{Sgd, SgdConfig};
+pub use state::OptimizerState;
 
 /// An optimiser: updates named parameters in place from their gradients.
 ///
@@ -93,6 +95,52 @@ pub trait Optimizer<T: Element> {
 
     /// Forgets all per-parameter state (momentum buffers, moments, step counts).
     fn reset(&mut self);
+
+    /// A copy of the per-parameter state, to save it with the parameters and resume later
+    /// (see [`OptimizerState`]). The default, for optimisers that cannot, is an error.
+    ///
+    /// # Errors
+    /// [`TrainError::InvalidArgument`] if the optimiser cannot export its state.
+    ///
+    /// ```
+    /// use tape::Array;
+    /// use train::optim::{Adam, AdamConfig, Optimizer};
+    /// let mut adam = Adam::<f32>::new(AdamConfig::default())?;
+    /// adam.update("w", &mut Array::zeros(&[2]), &Array::ones(&[2]))?;
+    /// let state = adam.state()?;
+    /// assert_eq!((state.kind.as_str(), state.steps["w"]), ("adam", 1));
+    /// assert_eq!(state.slots["w"].keys().collect::<Vec<_>>(), ["exp_avg", "exp_avg_sq"]);
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
+    fn state(&self) -> Result<OptimizerState<T>> {
+        Err(TrainError::invalid(
+            "Optimizer::state",
+            "this optimiser cannot export its state, so a run with it cannot be resumed",
+        ))
+    }
+
+    /// Replaces the per-parameter state by `state`, as taken by [`Optimizer::state`] from
+    /// an optimiser of the same kind and hyper-parameters (the learning rate may differ).
+    ///
+    /// # Errors
+    /// [`TrainError::InvalidArgument`] if the state is of another kind of optimiser, records
+    /// other hyper-parameters, or lacks or has extra slots; the optimiser is then unchanged.
+    ///
+    /// ```
+    /// use train::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
+    /// let sgd_state = Sgd::<f64>::new(SgdConfig::default())?.state()?;
+    /// let mut adam = Adam::<f64>::new(AdamConfig::default())?;
+    /// let err = adam.load_state(sgd_state).unwrap_err();
+    /// assert!(err.to_string().contains("the state is of optimiser `sgd`, but this optimiser is `adam`"));
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
+    fn load_state(&mut self, state: OptimizerState<T>) -> Result<()> {
+        let _ = state;
+        Err(TrainError::invalid(
+            "Optimizer::load_state",
+            "this optimiser cannot load a saved state, so a run with it cannot be resumed",
+        ))
+    }
 }
 
 /// Checks that `grad` fits `param` and, if there is one, the state made for `state_len`

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use tape::{Array, Element};
 
-use super::{Optimizer, check_hyper, check_shapes};
+use super::{Optimizer, OptimizerState, check_hyper, check_shapes};
 use crate::{Result, TrainError};
 
 /// The hyper-parameters of [`Sgd`]; the defaults are PyTorch's.
@@ -129,6 +129,17 @@ impl<T: Element> Sgd<T> {
     pub fn config(&self) -> &SgdConfig {
         &self.config
     }
+
+    /// The hyper-parameters the momentum buffers depend on (all but the learning rate).
+    fn hyper(&self) -> [(&'static str, f64); 4] {
+        let c = &self.config;
+        [
+            ("momentum", c.momentum),
+            ("dampening", c.dampening),
+            ("nesterov", if c.nesterov { 1.0 } else { 0.0 }),
+            ("weight_decay", c.weight_decay),
+        ]
+    }
 }
 
 impl<T: Element> Optimizer<T> for Sgd<T> {
@@ -177,5 +188,34 @@ impl<T: Element> Optimizer<T> for Sgd<T> {
 
     fn reset(&mut self) {
         self.buffers.clear();
+    }
+
+    fn state(&self) -> Result<OptimizerState<T>> {
+        let mut state = OptimizerState::new("sgd", self.hyper());
+        for (name, buf) in &self.buffers {
+            let array = Array::from_vec(buf.clone(), &[buf.len()])?;
+            state.slots.insert(
+                name.clone(),
+                [("momentum_buffer".to_string(), array)].into(),
+            );
+        }
+        Ok(state)
+    }
+
+    fn load_state(&mut self, state: OptimizerState<T>) -> Result<()> {
+        const OP: &str = "Sgd::load_state";
+        state.check_matches(OP, "sgd", &self.hyper())?;
+        state.check_slots(OP, &["momentum_buffer"], false)?;
+        self.buffers = state
+            .slots
+            .into_iter()
+            .map(|(name, mut slots)| {
+                let buf = slots
+                    .remove("momentum_buffer")
+                    .expect("internal error: a checked slot is missing");
+                (name, buf.data().to_vec())
+            })
+            .collect();
+        Ok(())
     }
 }

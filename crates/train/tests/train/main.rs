@@ -11,6 +11,8 @@ mod idx;
 mod metrics;
 mod mnist;
 mod optim;
+mod parallel;
+mod resume;
 mod trainer;
 
 /// Counts allocations per thread, for the fuzz tests' bound on memory.
