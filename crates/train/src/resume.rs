@@ -159,14 +159,47 @@ pub(crate) fn load<T: Element, M: Model<T>, O: Optimizer<T>>(
     model: &mut M,
     opt: &mut O,
 ) -> Result<(usize, BTreeMap<String, String>)> {
-    let ck = checkpoint::load::<T>(path)?;
     let Checkpoint {
         mut tensors,
         mut metadata,
         ..
-    } = ck;
+    } = checkpoint::load::<T>(path)?;
+    let epochs_done = take_position(path, config, &mut metadata)?;
+    let state = take_optimizer_state(path, &mut tensors, &mut metadata)?;
+
+    // Every piece must fit the model before anything changes.
+    let model_part = Checkpoint {
+        tensors,
+        metadata: BTreeMap::new(),
+        path: path.to_path_buf(),
+        checksum: checkpoint::Checksum::Absent,
+    };
+    let mut expected = Vec::new();
+    model.visit_params(&mut |name, p| expected.push((name.to_string(), p.shape().to_vec())));
+    model_part.check_params(expected.iter().map(|(n, s)| (n.as_str(), s.as_slice())))?;
+    check_state_fits(path, &state, &expected)?;
+    opt.load_state(state)
+        .map_err(|e| TrainError::bad_file(path, format!("cannot resume the optimiser: {e}")))?;
+    let mut tensors = model_part.tensors;
+    model.visit_params_mut(&mut |name, p| {
+        // Shared, as a layer's own parameters are: binding them to a tape stays free.
+        *p = tensors
+            .remove(name)
+            .expect("internal error: a checked tensor is missing")
+            .shared();
+    });
+    Ok((epochs_done as usize, metadata))
+}
+
+/// Takes the run's position out of `metadata`: the epochs done, after checking that the seed
+/// and the batch size are this run's (else the batches would differ).
+fn take_position(
+    path: &Path,
+    config: &TrainConfig,
+    metadata: &mut BTreeMap<String, String>,
+) -> Result<u64> {
     let bad = |message: String| TrainError::bad_file(path, message);
-    let epochs_done = take_number(path, &mut metadata, EPOCHS_DONE_KEY)?.ok_or_else(|| {
+    let epochs_done = take_number(path, metadata, EPOCHS_DONE_KEY)?.ok_or_else(|| {
         bad(format!(
             "holds no training state (no `{EPOCHS_DONE_KEY}` in its metadata): it holds weights only; a run can be resumed from a file written with the training state (`--save-state`, `Trainer::save_state`)"
         ))
@@ -175,7 +208,7 @@ pub(crate) fn load<T: Element, M: Model<T>, O: Optimizer<T>>(
         (SEED_KEY, config.seed),
         (BATCH_SIZE_KEY, config.batch_size as u64),
     ] {
-        match take_number(path, &mut metadata, key)? {
+        match take_number(path, metadata, key)? {
             Some(theirs) if theirs != mine => {
                 return Err(bad(format!(
                     "the run was saved with {} {theirs}, but this one has {mine}: the batches would not be those of the interrupted run",
@@ -187,8 +220,17 @@ pub(crate) fn load<T: Element, M: Model<T>, O: Optimizer<T>>(
         }
     }
     metadata.remove(LR_KEY);
+    Ok(epochs_done)
+}
 
-    // The optimiser's part: tensors and metadata under `optimizer.`.
+/// Takes the optimiser's part out of a resume file: its metadata (kind, hyper-parameters,
+/// step counts) and its tensors, all under `optimizer.`.
+fn take_optimizer_state<T: Element>(
+    path: &Path,
+    tensors: &mut BTreeMap<String, Array<T>>,
+    metadata: &mut BTreeMap<String, String>,
+) -> Result<OptimizerState<T>> {
+    let bad = |message: String| TrainError::bad_file(path, message);
     let kind = metadata.remove(KIND_KEY).ok_or_else(|| {
         bad(format!(
             "`{KIND_KEY}` is missing from the metadata: the optimiser's state was not saved"
@@ -242,16 +284,16 @@ pub(crate) fn load<T: Element, M: Model<T>, O: Optimizer<T>>(
             .insert(slot.to_string(), array);
     }
 
-    // Every piece must fit the model before anything changes.
-    let model_part = Checkpoint {
-        tensors,
-        metadata: BTreeMap::new(),
-        path: path.to_path_buf(),
-        checksum: checkpoint::Checksum::Absent,
-    };
-    let mut expected = Vec::new();
-    model.visit_params(&mut |name, p| expected.push((name.to_string(), p.shape().to_vec())));
-    model_part.check_params(expected.iter().map(|(n, s)| (n.as_str(), s.as_slice())))?;
+    Ok(state)
+}
+
+/// Checks that every array of the optimiser's state belongs to a parameter of the model
+/// (`expected`: names and shapes) and has as many elements.
+fn check_state_fits<T: Element>(
+    path: &Path,
+    state: &OptimizerState<T>,
+    expected: &[(String, Vec<usize>)],
+) -> Result<()> {
     for (param, slots) in &state.slots {
         let Some((_, shape)) = expected.iter().find(|(n, _)| n == param) else {
             return Err(TrainError::Checkpoint {
@@ -274,17 +316,7 @@ pub(crate) fn load<T: Element, M: Model<T>, O: Optimizer<T>>(
             });
         }
     }
-    opt.load_state(state)
-        .map_err(|e| bad(format!("cannot resume the optimiser: {e}")))?;
-    let mut tensors = model_part.tensors;
-    model.visit_params_mut(&mut |name, p| {
-        // Shared, as a layer's own parameters are: binding them to a tape stays free.
-        *p = tensors
-            .remove(name)
-            .expect("internal error: a checked tensor is missing")
-            .shared();
-    });
-    Ok((epochs_done as usize, metadata))
+    Ok(())
 }
 
 /// Removes `key` from `metadata` and reads it as a whole number; `None` if absent.

@@ -614,6 +614,23 @@ impl Trainer {
         &self.config
     }
 
+    /// The batches of epoch `epoch`: in the sampler's order if there is one, else shuffled
+    /// from the seed and the epoch, else in the stored order.
+    fn batches_of<'d, T: Element>(
+        &self,
+        train: &'d Dataset<T>,
+        epoch: usize,
+    ) -> Result<Batches<'d, T>> {
+        let cfg = &self.config;
+        match &self.sampler {
+            Some(sampler) => {
+                train.batches_in_order(cfg.batch_size, sampler.order(epoch, train.len()))
+            }
+            None if cfg.shuffle => train.shuffled_batches(cfg.batch_size, cfg.seed, epoch as u64),
+            None => train.batches(cfg.batch_size),
+        }
+    }
+
     /// The updates made by the epochs before `epoch` on `n` samples: what a per-step schedule
     /// has counted when a resumed run starts there.
     fn steps_before(&self, epoch: usize, n: usize) -> usize {
@@ -699,15 +716,7 @@ impl Trainer {
                 None => {}
             }
             let lr = training.opt.lr();
-            let batches = match &self.sampler {
-                Some(sampler) => {
-                    train.batches_in_order(cfg.batch_size, sampler.order(epoch, train.len()))?
-                }
-                None if cfg.shuffle => {
-                    train.shuffled_batches(cfg.batch_size, cfg.seed, epoch as u64)?
-                }
-                None => train.batches(cfg.batch_size)?,
-            };
+            let batches = self.batches_of(train, epoch)?;
             let n_batches = batches.len();
             if on_event(&Event::EpochStart {
                 epoch,

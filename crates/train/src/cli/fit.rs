@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::path::Path;
 use std::time::Instant;
 
 use nn::Mlp;
@@ -41,25 +42,7 @@ pub(super) fn train<T: Element>(
         write_setup(out, args, &data, &mlp, &settings)?;
     }
 
-    let mut trainer = trainer_for(args, settings.lr)?;
-    let resume_from = match &args.resume {
-        Some(path) => {
-            let done = check_resume(path, args, &data, &mlp, settings.lr)?;
-            if !args.quiet {
-                say!(
-                    out,
-                    "continuing the run of {} after its epoch {done}",
-                    path.display()
-                )?;
-            }
-            Some(path.as_path())
-        }
-        None => None,
-    };
-    if let (true, Some(path)) = (args.save_state, &args.save) {
-        let meta = run_metadata(args, &data, &mlp, settings.lr);
-        trainer = trainer.with_state_file(path, meta);
-    }
+    let (mut trainer, resume_from) = trainer_and_resume(args, &data, &mlp, &settings, out)?;
     let mut progress = Progress::new(show_progress, args.epochs);
     let mut epochs = Vec::new();
     let mut final_state = None;
@@ -90,7 +73,66 @@ pub(super) fn train<T: Element>(
         Err(e) => return Err(e),
     };
 
-    let test = final_test(&history);
+    report_and_save(
+        args,
+        &data,
+        &mlp,
+        &settings,
+        &trainer,
+        &history,
+        final_state,
+        started,
+        out,
+    )
+}
+
+/// The trainer of `tapegrad train`, with its state file if `--save-state` asks for one, and
+/// the file `--resume` continues (checked against this run's options and model first).
+fn trainer_and_resume<'a, T: Element>(
+    args: &'a TrainArgs,
+    data: &RunData<T>,
+    mlp: &Mlp<T>,
+    settings: &OptimizerSettings,
+    out: &mut dyn Write,
+) -> Result<(Trainer, Option<&'a Path>)> {
+    let mut trainer = trainer_for(args, settings.lr)?;
+    let resume_from = match &args.resume {
+        Some(path) => {
+            let done = check_resume(path, args, data, mlp, settings.lr)?;
+            if !args.quiet {
+                say!(
+                    out,
+                    "continuing the run of {} after its epoch {done}",
+                    path.display()
+                )?;
+            }
+            Some(path.as_path())
+        }
+        None => None,
+    };
+    if let (true, Some(path)) = (args.save_state, &args.save) {
+        let meta = run_metadata(args, data, mlp, settings.lr);
+        trainer = trainer.with_state_file(path, meta);
+    }
+    Ok((trainer, resume_from))
+}
+
+/// After a run that ended without a non-finite loss: the result line, then `--save` (with
+/// the training state under `--save-state`) and `--plot`; a test loss that is not finite is
+/// an error, after the weights are saved.
+#[allow(clippy::too_many_arguments)] // the run's pieces, each used once
+fn report_and_save<T: Element>(
+    args: &TrainArgs,
+    data: &RunData<T>,
+    mlp: &Mlp<T>,
+    settings: &OptimizerSettings,
+    trainer: &Trainer,
+    history: &History,
+    final_state: Option<(OptimizerState<T>, f64)>,
+    started: Instant,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let test = final_test(history);
     if !args.quiet {
         say!(out)?;
     }
@@ -110,11 +152,11 @@ pub(super) fn train<T: Element>(
     });
     write_outputs(
         args,
-        &data,
-        &mlp,
+        data,
+        mlp,
         settings.lr,
         &test,
-        &history,
+        history,
         None,
         state,
         out,
