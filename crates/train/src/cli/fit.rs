@@ -599,13 +599,17 @@ fn run_metadata<T: Element>(
     if args.optimizer == OptimizerName::Sgd {
         meta.insert("momentum".into(), settings.momentum.to_string());
     }
+    meta.insert("shuffle".into(), (!args.no_shuffle).to_string());
+    if let Some(max_norm) = args.clip_grad_norm {
+        meta.insert("clip_grad_norm".into(), max_norm.to_string());
+    }
     meta
 }
 
 /// The metadata keys that must be the same for `--resume` to continue a run: everything that
 /// decides the data, the model, the batches and the optimiser but the learning rate (and the
 /// epochs, unless the cosine schedule depends on them).
-const RUN_IDENTITY: [&str; 14] = [
+const RUN_IDENTITY: [&str; 16] = [
     "data",
     "test_fraction",
     "split_seed",
@@ -620,6 +624,8 @@ const RUN_IDENTITY: [&str; 14] = [
     "schedule",
     "weight_decay",
     "momentum",
+    "shuffle",
+    "clip_grad_norm",
 ];
 
 /// Checks that the run saved in `path` (with `--save-state`) is the one these options

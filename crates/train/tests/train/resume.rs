@@ -476,6 +476,25 @@ fn the_command_line_resumes_a_run_to_the_weights_of_the_uninterrupted_one() {
         err.contains("optimizer `sgd`, but these options give `adam`"),
         "{err}"
     );
+    // So do the order of the samples and clipping.
+    let err = tapegrad(&join(
+        &constant,
+        &["--epochs", "3", "--no-shuffle", "--resume", &part],
+    ))
+    .unwrap_err();
+    assert!(
+        err.contains("shuffle `true`, but these options give `false`"),
+        "{err}"
+    );
+    let err = tapegrad(&join(
+        &constant,
+        &["--epochs", "3", "--clip-grad-norm", "1", "--resume", &part],
+    ))
+    .unwrap_err();
+    assert!(
+        err.contains("clip_grad_norm nothing, but these options give `1`"),
+        "{err}"
+    );
     let err = tapegrad(&join(&constant, &["--epochs", "1", "--resume", &part])).unwrap_err();
     assert!(err.contains("has done 1 epochs already"), "{err}");
     let err = tapegrad(&join(&constant, &["--epochs", "3", "--resume", &whole])).unwrap_err();
