@@ -99,6 +99,16 @@ fn check_len(op: &'static str, what: &'static str, x: usize, v: usize) -> Result
     }
 }
 
+/// The error of a direction `v` whose length differs from the point `x`'s.
+fn check_direction<T>(op: &'static str, x: &[T], v: &[T]) -> Result<(), TapeError> {
+    check_len(
+        op,
+        "direction length differs from the point",
+        x.len(),
+        v.len(),
+    )
+}
+
 fn dot<T: Element>(a: &[T], b: &[T]) -> T {
     a.iter().zip(b).fold(T::zero(), |s, (&x, &y)| s + x * y)
 }
@@ -166,12 +176,7 @@ impl<T: Element> Workspace<T> {
     where
         F: for<'t> Fn(&[Scalar<'t, T>]) -> Scalar<'t, T>,
     {
-        check_len(
-            "jvp",
-            "direction length differs from the point",
-            x.len(),
-            v.len(),
-        )?;
+        check_direction("jvp", x, v)?;
         self.tape.clear();
         let xs = self.tape.vars(x);
         let y = f(&xs);
@@ -203,12 +208,7 @@ impl<T: Element> Workspace<T> {
     where
         F: for<'t> Fn(&[Scalar<'t, T>]) -> Scalar<'t, T>,
     {
-        check_len(
-            "hvp",
-            "direction length differs from the point",
-            x.len(),
-            v.len(),
-        )?;
+        check_direction("hvp", x, v)?;
         self.tape.clear();
         let xs = self.tape.vars(x);
         let y = f(&xs);
@@ -299,12 +299,7 @@ impl<T: Element> Workspace<T> {
     where
         F: for<'t> Fn(&[Scalar<'t, T>]) -> Vec<Scalar<'t, T>>,
     {
-        check_len(
-            "jvp_vec",
-            "direction length differs from the point",
-            x.len(),
-            v.len(),
-        )?;
+        check_direction("jvp_vec", x, v)?;
         self.tape.clear();
         let xs = self.tape.vars(x);
         let ys = f(&xs);
