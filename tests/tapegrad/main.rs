@@ -6,5 +6,7 @@
 mod cli;
 mod examples;
 mod mnist;
+#[cfg(all(feature = "cli", feature = "mpi"))]
+mod mpi;
 #[cfg(feature = "cli")]
 mod robustness;

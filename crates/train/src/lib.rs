@@ -12,6 +12,8 @@
 //!   every name and shape checked.
 //! - [`parallel`]: data parallelism on one machine — a batch shared among threads, one tape
 //!   each, the gradients summed in a fixed order into one flat buffer.
+//! - [`distributed`]: data parallelism across processes — a [`distributed::Collective`]
+//!   (MPI with the feature `mpi`) that sums each step's gradients over the ranks.
 //! - [`resume`]: the training state (optimiser state, epoch, batch order) saved beside the
 //!   weights, so that an interrupted run continues bit for bit.
 //! - [`metrics`]: accuracy, running means, confusion matrices.
@@ -29,6 +31,9 @@
 //!   `tapegrad-train = { version = "0.1", default-features = false }` and builds none of
 //!   them. Everything outside `cli`, [`trainer::Trainer`] included, is the same with
 //!   or without it.
+//! - **`mpi`** (off by default): `distributed::MpiCommunicator`, the ranks `mpirun` started
+//!   as a [`distributed::Collective`], and in the program, training across them. Building
+//!   it needs an MPI library and libclang (Debian: `libopenmpi-dev`, `libclang-dev`).
 //!
 //! Bad input is an error, never a panic and never garbage: a corrupt file is a
 //! [`TrainError`] that names the file and what is wrong with it.
@@ -77,6 +82,7 @@ pub mod checkpoint;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod data;
+pub mod distributed;
 mod error;
 mod memory;
 pub mod metrics;

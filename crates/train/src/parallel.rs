@@ -212,6 +212,27 @@ impl<T: Element> GradBuffer<T> {
 }
 
 impl<T: Element> GradBuffer<T> {
+    /// Replaces the buffer by its sum over the ranks of `group`: what each step of a
+    /// data-parallel run across processes sends (see [`crate::distributed`]).
+    ///
+    /// # Errors
+    /// The group's (see [`crate::distributed::Collective::sum_f64`]).
+    ///
+    /// ```
+    /// use nn::{Init, Linear, ParamGrads};
+    /// use tape::Array;
+    /// use train::distributed::SingleProcess;
+    /// let mut buffer = train::parallel::GradBuffer::for_model(&Linear::<f64>::new(1, 1, Init::Zeros, 0));
+    /// let g = ParamGrads::from_vec(vec![("weight".into(), Array::ones(&[1, 1])), ("bias".into(), Array::ones(&[1]))]);
+    /// buffer.add_scaled(&g, 0.5)?;
+    /// buffer.sum_over(&SingleProcess)?; // one rank: the sum is the buffer
+    /// assert_eq!(buffer.as_slice(), &[0.5, 0.5]);
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
+    pub fn sum_over(&mut self, group: &dyn crate::distributed::Collective) -> Result<()> {
+        crate::distributed::all_reduce_sum(group, &mut self.data)
+    }
+
     /// Copies the buffer into `grads`, arrays of the parameters' shapes in layout order
     /// (made by [`GradBuffer::to_param_grads`]), without allocating: a step in steady state
     /// reuses them.

@@ -40,6 +40,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::time::Instant;
 
 use nn::loss::{mse_loss, softmax_cross_entropy};
@@ -47,6 +48,7 @@ use nn::{BoundModel, Model, ParamGrads};
 use tape::{Array, Element, Scalar, Tape, Tensor};
 
 use crate::data::{Batch, BatchTargets, Batches, Dataset, Sampler};
+use crate::distributed::Collective;
 use crate::metrics::{Accuracy, RunningMean};
 use crate::optim::{LrSchedule, Optimizer, clip_grad_norm};
 use crate::parallel::GradBuffer;
@@ -307,6 +309,8 @@ pub struct Trainer {
     start_epoch: usize,
     /// Where to write the training state after every epoch, and the metadata to add.
     state_file: Option<(PathBuf, BTreeMap<String, String>)>,
+    /// The processes that share each batch, if any.
+    collective: Option<Rc<dyn Collective>>,
 }
 
 /// When a [`Trainer`]'s schedule sets the learning rate.
@@ -324,6 +328,10 @@ impl std::fmt::Debug for Trainer {
             .field("config", &self.config)
             .field("schedule", &self.schedule)
             .field("sampler", &self.sampler.as_ref().map(|_| "<sampler>"))
+            .field(
+                "collective",
+                &self.collective.as_ref().map(|c| (c.rank(), c.size())),
+            )
             .finish()
     }
 }
@@ -373,7 +381,44 @@ impl Trainer {
             sampler: None,
             start_epoch: 0,
             state_file: None,
+            collective: None,
         })
+    }
+
+    /// Shares every batch among the ranks of `group` (see [`crate::distributed`]): at the
+    /// start of [`Trainer::fit`] the parameters are broadcast from rank 0, each rank then
+    /// computes the gradients of its shard of each global batch ([`TrainConfig::batch_size`]
+    /// samples, the same on every rank), and one sum over the ranks gives every rank the
+    /// gradients of the whole batch, so that all make the same update. Only rank 0 writes
+    /// the state file of [`Trainer::with_state_file`]. With [`TrainConfig::workers`] above
+    /// 1, each rank shares its shard among its threads too.
+    ///
+    /// Every rank must call `fit` with the same model shape, data, optimiser and
+    /// configuration.
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// use train::distributed::SingleProcess;
+    /// use train::trainer::{TrainConfig, Trainer};
+    /// // A group of one process trains exactly as no group.
+    /// let trainer = Trainer::new(TrainConfig::default())?.with_collective(Rc::new(SingleProcess));
+    /// assert_eq!(trainer.rank(), 0);
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
+    pub fn with_collective(mut self, group: Rc<dyn Collective>) -> Self {
+        self.collective = Some(group);
+        self
+    }
+
+    /// This process's rank in the group of [`Trainer::with_collective`]; 0 without one.
+    ///
+    /// ```
+    /// use train::trainer::{TrainConfig, Trainer};
+    /// assert_eq!(Trainer::new(TrainConfig::default())?.rank(), 0);
+    /// # Ok::<(), train::TrainError>(())
+    /// ```
+    pub fn rank(&self) -> usize {
+        self.collective.as_ref().map_or(0, |c| c.rank())
     }
 
     /// Starts [`Trainer::fit`] at `epoch`, taking the epochs before it as done: the batch
@@ -694,9 +739,14 @@ impl Trainer {
             Some((schedule, Every::Step)) => Some(&**schedule),
             _ => None,
         };
+        let group = self.collective.as_deref().filter(|c| c.size() > 1);
+        if let Some(group) = group {
+            crate::distributed::broadcast_params(group, model)?;
+        }
         let mut training = Training {
             model,
             opt,
+            group,
             tape: Tape::new(),
             snapshot: Snapshot::default(),
             step: self.steps_before(self.start_epoch, train.len()),
@@ -743,7 +793,7 @@ impl Trainer {
                 test,
                 seconds: start.elapsed().as_secs_f64(),
             };
-            if let Some((path, metadata)) = &self.state_file {
+            if let (Some((path, metadata)), 0) = (&self.state_file, self.rank()) {
                 self.save_state(path, &*training.model, &*training.opt, epoch + 1, metadata)?;
             }
             let control = on_event(&Event::EpochEnd(&stats));
@@ -762,6 +812,8 @@ impl Trainer {
 struct Training<'a, T: Element, M, O> {
     model: &'a mut M,
     opt: &'a mut O,
+    /// The processes that share each batch, when there are more than one.
+    group: Option<&'a dyn Collective>,
     tape: Tape<T>,
     snapshot: Snapshot<T>,
     /// Updates made so far in the run.
@@ -840,10 +892,9 @@ impl<T: Element, M: Model<T> + Sync, O: Optimizer<T>> Training<'_, T, M, O> {
         accuracy: &mut Accuracy,
         non_finite: impl Fn(String, f64) -> TrainError,
     ) -> Result<(f64, Option<f64>)> {
-        let (loss, mut grads) = if self.workers > 1 {
-            self.sharded_gradients(batch, accuracy, &non_finite)?
-        } else {
-            self.gradients(batch, accuracy, &non_finite)?
+        let (loss, mut grads) = match self.group {
+            Some(group) => self.distributed_gradients(group, batch, accuracy, &non_finite)?,
+            None => self.local_gradients(batch, accuracy, &non_finite)?,
         };
         if let Some((name, value)) = first_non_finite(&grads) {
             // Not applied: the parameters are still the last ones with a finite loss.
@@ -859,6 +910,75 @@ impl<T: Element, M: Model<T> + Sync, O: Optimizer<T>> Training<'_, T, M, O> {
             self.summed = Some(grads);
         }
         updated.map(|()| (loss, grad_norm))
+    }
+
+    /// The loss of `batch` and its gradients, computed in this process: on this thread, or
+    /// shared among the workers.
+    fn local_gradients(
+        &mut self,
+        batch: Batch<T>,
+        accuracy: &mut Accuracy,
+        non_finite: &impl Fn(String, f64) -> TrainError,
+    ) -> Result<(f64, ParamGrads<T>)> {
+        if self.workers > 1 {
+            self.sharded_gradients(batch, accuracy, non_finite)
+        } else {
+            self.gradients(batch, accuracy, non_finite)
+        }
+    }
+
+    /// [`Training::local_gradients`] of this rank's shard of the global `batch`, summed over
+    /// the ranks of `group`, each weighted by its share of the batch; the loss and the
+    /// accuracy counts are summed in a second, small all-reduce. A non-finite loss on any
+    /// rank makes the sum non-finite on all, and every rank stops with the parameters of
+    /// before the last update.
+    fn distributed_gradients(
+        &mut self,
+        group: &dyn Collective,
+        batch: Batch<T>,
+        accuracy: &mut Accuracy,
+        non_finite: &impl Fn(String, f64) -> TrainError,
+    ) -> Result<(f64, ParamGrads<T>)> {
+        let n = batch.len();
+        let range = crate::distributed::rank_share(n, group.size(), group.rank());
+        let share = range.len() as f64 / n as f64;
+        let mut mine = Accuracy::default();
+        let (loss, grads) = if range.is_empty() {
+            (0.0, None)
+        } else {
+            let shard = shard_of(&batch, range)?;
+            drop(batch);
+            match self.local_gradients(shard, &mut mine, non_finite) {
+                Ok((loss, grads)) => (loss, Some(grads)),
+                // The parameters are restored already; the other ranks learn of it below.
+                Err(TrainError::NonFinite { value, .. }) => (value, None),
+                Err(e) => return Err(e),
+            }
+        };
+        let buffer = self
+            .buffer
+            .get_or_insert_with(|| GradBuffer::for_model(&*self.model));
+        buffer.zero();
+        if let Some(grads) = &grads {
+            buffer.add_scaled(grads, share)?;
+        }
+        buffer.sum_over(group)?;
+        let mut totals = vec![share * loss, mine.correct as f64, mine.total as f64];
+        crate::distributed::all_reduce_sum(group, &mut totals)?;
+        if !totals[0].is_finite() {
+            if grads.is_some() {
+                self.snapshot.restore(self.model);
+            }
+            return Err(non_finite("loss".into(), totals[0]));
+        }
+        accuracy.correct += totals[1] as usize;
+        accuracy.total += totals[2] as usize;
+        let mut grads = match grads {
+            Some(grads) => grads,
+            None => buffer.to_param_grads()?,
+        };
+        buffer.write_into(&mut grads);
+        Ok((totals[0], grads))
     }
 
     /// The loss of `batch` and its gradients, on this thread's tape.

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
+use std::rc::Rc;
 use std::time::Instant;
 
 use nn::Mlp;
@@ -16,6 +17,7 @@ use super::report::{self, HEADER, Progress, say};
 use super::source::{DEFAULT_TEST_FRACTION, Source};
 use super::{EVAL_BATCH, plot};
 use crate::data::{Dataset, Standardizer};
+use crate::distributed::Collective;
 use crate::optim::{
     Adam, AdamConfig, AdamW, CosineAnnealing, Optimizer, OptimizerState, Sgd, SgdConfig,
 };
@@ -27,6 +29,7 @@ pub(super) fn train<T: Element>(
     args: &TrainArgs,
     out: &mut dyn Write,
     show_progress: bool,
+    group: Option<Rc<dyn Collective>>,
 ) -> Result<()> {
     let started = Instant::now();
     let source = Source::from_arg(args.data.as_deref())?;
@@ -39,10 +42,14 @@ pub(super) fn train<T: Element>(
     let mut mlp = Mlp::<T>::new(&sizes, args.activation.activation(), args.seed)?;
     let settings = OptimizerSettings::from_args(args);
     if !args.quiet {
-        write_setup(out, args, &data, &mlp, &settings)?;
+        let ranks = group.as_ref().map_or(1, |g| g.size());
+        write_setup(out, args, &data, &mlp, &settings, ranks)?;
     }
 
     let (mut trainer, resume_from) = trainer_and_resume(args, &data, &mlp, &settings, out)?;
+    if let Some(group) = group {
+        trainer = trainer.with_collective(group);
+    }
     let mut progress = Progress::new(show_progress, args.epochs);
     let mut epochs = Vec::new();
     let mut final_state = None;
@@ -468,6 +475,7 @@ fn write_setup<T: Element>(
     data: &RunData<T>,
     mlp: &Mlp<T>,
     settings: &OptimizerSettings,
+    ranks: usize,
 ) -> Result<()> {
     say!(out, "model: {}", describe(mlp, args.activation))?;
     say!(
@@ -501,6 +509,13 @@ fn write_setup<T: Element>(
         args.seed,
         format!("{:?}", data.scale).to_lowercase()
     )?;
+    if ranks > 1 {
+        say!(
+            out,
+            "data parallel: {ranks} processes, each taking its share of every batch of {}\n",
+            args.batch_size
+        )?;
+    }
     say!(out, "{HEADER}")
 }
 

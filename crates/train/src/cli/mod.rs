@@ -44,6 +44,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+use crate::distributed::Collective;
 use crate::{Result, TrainError};
 
 pub use args::{
@@ -51,6 +52,19 @@ pub use args::{
     ScheduleName, Split, TrainArgs,
 };
 use model_file::AnySavedMlp;
+
+/// `train` in the element type `--dtype` names.
+fn train_as(
+    args: &TrainArgs,
+    out: &mut dyn Write,
+    show: bool,
+    group: Option<std::rc::Rc<dyn Collective>>,
+) -> Result<()> {
+    match args.dtype {
+        Dtype::F32 => fit::train::<f32>(args, out, show, group),
+        Dtype::F64 => fit::train::<f64>(args, out, show, group),
+    }
+}
 
 /// Samples per forward pass in evaluation and prediction (memory only: results do not
 /// depend on it).
@@ -66,12 +80,25 @@ const EVAL_BATCH: usize = 1000;
 ///     train::cli::main()
 /// }
 /// ```
+///
+/// Built with the feature `mpi` and started by `mpirun`, `train` runs on all the ranks
+/// together (see [`crate::distributed`]); rank 0 alone prints, plots and saves. An error
+/// that one rank alone meets ends the whole job: the rank prints it and aborts MPI, and
+/// `mpirun` stops the others.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     signals::clean_up_on_interrupt();
+    let group = match launched_group() {
+        Ok(group) => group,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    match run(cli, &mut out) {
+    let result = run_in(cli, &mut out, group.clone().map(|g| g as _));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         // `tapegrad predict | head`: the reader has seen enough; that is not a failure.
         Err(TrainError::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => {
@@ -79,11 +106,45 @@ pub fn main() -> ExitCode {
         }
         Err(e) => {
             let _ = out.flush();
-            eprintln!("error: {e}");
+            match &group {
+                Some(g) if g.size() > 1 => {
+                    eprintln!("error (rank {} of {}): {e}", g.rank(), g.size());
+                    abort_unless_shared(g, &e);
+                }
+                _ => eprintln!("error: {e}"),
+            }
             ExitCode::FAILURE
         }
     }
 }
+
+/// The ranks `mpirun` started, when built with `mpi` and started by it.
+#[cfg(feature = "mpi")]
+fn launched_group() -> Result<Option<std::rc::Rc<crate::distributed::MpiCommunicator>>> {
+    use crate::distributed::MpiCommunicator;
+    Ok(match MpiCommunicator::launched() {
+        true => Some(std::rc::Rc::new(MpiCommunicator::init()?)),
+        false => None,
+    })
+}
+
+#[cfg(not(feature = "mpi"))]
+fn launched_group() -> Result<Option<std::rc::Rc<crate::distributed::SingleProcess>>> {
+    Ok(None)
+}
+
+/// After an error on a rank of a group: a non-finite loss is met by every rank at the same
+/// step, and all of them end normally; any other error may be this rank's alone, while the
+/// others wait for it in a collective, so it aborts the job.
+#[cfg(feature = "mpi")]
+fn abort_unless_shared(group: &crate::distributed::MpiCommunicator, e: &TrainError) {
+    if !matches!(e, TrainError::NonFinite { .. }) {
+        group.abort(1);
+    }
+}
+
+#[cfg(not(feature = "mpi"))]
+fn abort_unless_shared(_: &crate::distributed::SingleProcess, _: &TrainError) {}
 
 /// Runs a parsed command line, writing the program's output to `out`.
 ///
@@ -106,14 +167,49 @@ pub fn main() -> ExitCode {
 /// go together, a model that does not fit the data, a non-finite loss, a file that cannot
 /// be written.
 pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
+    run_in(cli, out, None)
+}
+
+/// [`run`] as one rank of `group`: `train` shares each batch among the ranks (see
+/// [`crate::trainer::Trainer::with_collective`]), and only rank 0 writes to `out`, shows
+/// the progress bar and writes `--save` and `--plot`. The other commands run on every rank
+/// alike. `None` is [`run`].
+///
+/// ```
+/// use std::rc::Rc;
+/// use clap::Parser;
+/// use train::cli::{run_in, Cli};
+/// use train::distributed::SingleProcess;
+/// let cli = Cli::try_parse_from(["tapegrad", "--hidden", "16", "--epochs", "1", "--quiet"])?;
+/// let mut out = Vec::new();
+/// run_in(cli, &mut out, Some(Rc::new(SingleProcess)))?; // rank 0 of 1 prints
+/// assert!(String::from_utf8(out)?.starts_with("test accuracy: "));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+/// As [`run`].
+pub fn run_in(
+    cli: Cli,
+    out: &mut dyn Write,
+    group: Option<std::rc::Rc<dyn Collective>>,
+) -> Result<()> {
     let terminal = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
     match cli.into_command() {
         Command::Train(args) => {
-            let show = terminal && !args.quiet;
-            match args.dtype {
-                Dtype::F32 => fit::train::<f32>(&args, out, show),
-                Dtype::F64 => fit::train::<f64>(&args, out, show),
+            let rank = group.as_ref().map_or(0, |g| g.rank());
+            if rank > 0 {
+                // The others compute; rank 0 speaks and writes.
+                let quiet = TrainArgs {
+                    save: None,
+                    save_state: false,
+                    plot: None,
+                    quiet: true,
+                    ..args
+                };
+                return train_as(&quiet, &mut std::io::sink(), false, group);
             }
+            train_as(&args, out, terminal && !args.quiet, group)
         }
         Command::Evaluate(args) => match model_file::load_noting(&args.weights)? {
             AnySavedMlp::F32(m) => apply::evaluate(&m, &args, out),

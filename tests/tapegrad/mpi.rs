@@ -1,0 +1,223 @@
+//! `tapegrad train` across processes: `mpirun -np 2` on this machine's loopback, against
+//! one process with the same global batch, and with a rank killed mid-run.
+//!
+//! Built only with the feature `mpi`; `mpirun` (OpenMPI) must be on the path.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use tape::Array;
+
+/// How long a run of the small test model may take before the test calls it a hang.
+const LIMIT: Duration = Duration::from_secs(120);
+
+/// `mpirun -np {ranks} tapegrad {args}`, allowed to run as root (as CI does) and to put
+/// two ranks on fewer cores.
+fn mpirun(ranks: usize, args: &[&str]) -> Command {
+    let mut cmd = Command::new("mpirun");
+    cmd.args(["--oversubscribe", "-np", &ranks.to_string()])
+        .arg(env!("CARGO_BIN_EXE_tapegrad"))
+        .args(args)
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+/// Waits for `child`, killing it and failing the test if it takes longer than [`LIMIT`].
+fn finish(mut child: Child, what: &str) -> Output {
+    let start = Instant::now();
+    while child.try_wait().expect("the child can be polled").is_none() {
+        if start.elapsed() > LIMIT {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "{what} did not end within {LIMIT:?}:\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn assert_ok(out: &Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\n{}{}",
+        out.status,
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
+fn temp_dir(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tapegrad-mpi-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn weights(path: &Path) -> BTreeMap<String, Array<f64>> {
+    let ck = train::checkpoint::load::<f64>(path).unwrap();
+    ck.tensors
+        .into_iter()
+        .filter(|(name, _)| !name.starts_with("optimizer."))
+        .collect()
+}
+
+/// The options of both runs: f64, momentum SGD, batches of 37 (odd, so the ranks' shards
+/// differ in size), three epochs on the built-in digits.
+const RUN: [&str; 14] = [
+    "--hidden",
+    "16",
+    "--epochs",
+    "3",
+    "--batch-size",
+    "37",
+    "--dtype",
+    "f64",
+    "--optimizer",
+    "sgd",
+    "--momentum",
+    "0.9",
+    "--lr",
+    "0.05",
+];
+
+#[test]
+fn two_ranks_train_as_one_process_with_the_same_global_batch_and_rank_0_alone_speaks() {
+    let dir = temp_dir("same");
+    let (two, threads, one) = (
+        dir.join("two-ranks.safetensors"),
+        dir.join("two-threads.safetensors"),
+        dir.join("one.safetensors"),
+    );
+    let mut args = RUN.to_vec();
+    args.extend(["--save", two.to_str().unwrap()]);
+    let out = finish(
+        mpirun(2, &args).spawn().expect("mpirun starts"),
+        "mpirun -np 2",
+    );
+    assert_ok(&out, "mpirun -np 2");
+    let printed = text(&out.stdout);
+    assert_eq!(printed.matches("test accuracy: ").count(), 1, "{printed}");
+    assert_eq!(printed.matches("saved the weights").count(), 1, "{printed}");
+    assert!(printed.contains("2 processes"), "{printed}");
+
+    for (path, workers) in [(&threads, "2"), (&one, "1")] {
+        let mut args = RUN.to_vec();
+        args.extend(["--workers", workers, "--save", path.to_str().unwrap()]);
+        let out = Command::new(env!("CARGO_BIN_EXE_tapegrad"))
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_ok(&out, "one process");
+    }
+    let (two, threads, one) = (weights(&two), weights(&threads), weights(&one));
+    assert_eq!(
+        two.keys().collect::<Vec<_>>(),
+        one.keys().collect::<Vec<_>>()
+    );
+    // Two ranks add the two halves of each batch as two threads do: the same bits.
+    assert_eq!(two, threads);
+    // Against one process, only the rounding of that sum differs (f64).
+    let mut worst = 0.0f64;
+    for (name, w) in &two {
+        for (a, b) in w.data().iter().zip(one[name].data()) {
+            worst = worst.max((a - b).abs() / b.abs().max(1.0));
+        }
+    }
+    assert!(worst < 1e-12, "largest relative difference {worst:e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The process `mpirun` (pid `launcher`) started as rank `rank`.
+fn rank_pid(launcher: u32, rank: usize) -> Option<u32> {
+    let want = format!("OMPI_COMM_WORLD_RANK={rank}");
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            // `pid (comm) state ppid ...`; comm may hold spaces, so split after the `)`.
+            let ppid: u32 = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()?;
+            let environ = std::fs::read(entry.path().join("environ")).ok()?;
+            let has_rank = environ.split(|&b| b == 0).any(|v| v == want.as_bytes());
+            (ppid == launcher && has_rank).then_some(pid)
+        })
+}
+
+#[test]
+fn killing_a_rank_stops_the_other_with_an_error_and_keeps_the_last_state_file_whole() {
+    let dir = temp_dir("kill");
+    let state = dir.join("state.safetensors");
+    let args = [
+        "--hidden",
+        "16",
+        "--epochs",
+        "100000",
+        "--dtype",
+        "f64",
+        "--save",
+        state.to_str().unwrap(),
+        "--save-state",
+        "--quiet",
+    ];
+    let child = mpirun(2, &args).spawn().expect("mpirun starts");
+    let launcher = child.id();
+    // Training is under way once rank 0 has written the state of an epoch or two.
+    let start = Instant::now();
+    while !state.exists() && start.elapsed() < LIMIT {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(state.exists(), "no state file after {LIMIT:?}");
+    std::thread::sleep(Duration::from_millis(300));
+    let victim = rank_pid(launcher, 1).expect("rank 1 is running");
+    let killed = Command::new("kill")
+        .args(["-KILL", &victim.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let killed_at = Instant::now();
+
+    let out = finish(child, "mpirun after a rank was killed");
+    let stopped_in = killed_at.elapsed();
+    assert!(
+        !out.status.success(),
+        "mpirun reported success after a rank was killed"
+    );
+    let said = text(&out.stderr) + &text(&out.stdout);
+    assert!(
+        said.contains("rank 1") && said.contains("signal 9"),
+        "{said}"
+    );
+    assert!(stopped_in < Duration::from_secs(60), "took {stopped_in:?}");
+    // Each epoch's state replaced the file atomically: what is there is one epoch, whole.
+    let ck = train::checkpoint::load::<f64>(&state).unwrap();
+    let epochs: usize = ck.metadata[train::resume::EPOCHS_DONE_KEY].parse().unwrap();
+    assert!(epochs >= 1);
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 1, "{leftovers:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
