@@ -221,3 +221,46 @@ fn killing_a_rank_stops_the_other_with_an_error_and_keeps_the_last_state_file_wh
     assert_eq!(leftovers.len(), 1, "{leftovers:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_diverging_run_stops_every_rank_at_the_same_step_and_rank_0_keeps_the_last_good_weights() {
+    let dir = temp_dir("diverge");
+    let saved = dir.join("w.safetensors");
+    let args = [
+        "--hidden",
+        "32",
+        "--epochs",
+        "5",
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "30",
+        "--dtype",
+        "f64",
+        "--save",
+        saved.to_str().unwrap(),
+    ];
+    let out = finish(
+        mpirun(2, &args).spawn().expect("mpirun starts"),
+        "a diverging run",
+    );
+    let said = text(&out.stderr);
+    assert!(!out.status.success(), "{}{said}", text(&out.stdout));
+    assert_eq!(said.matches("error: ").count(), 1, "{said}");
+    assert!(
+        said.contains("training stopped and the parameters were restored"),
+        "{said}"
+    );
+    assert!(!said.contains("MPI_ABORT"), "{said}");
+    assert!(
+        text(&out.stdout).contains("saved the weights"),
+        "{}",
+        text(&out.stdout)
+    );
+    let kept = weights(&saved);
+    assert!(
+        kept.values()
+            .all(|w| w.data().iter().all(|v| v.is_finite()))
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

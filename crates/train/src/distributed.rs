@@ -129,6 +129,9 @@ impl Collective for SingleProcess {
 /// assert_eq!(v, [3.0]);
 /// # Ok::<(), train::TrainError>(())
 /// ```
+// A `Vec` rather than a slice: a sized type, so that `Any` can tell f32 from f64
+// without unsafe code.
+#[allow(clippy::ptr_arg)]
 pub fn all_reduce_sum<T: Element>(group: &dyn Collective, values: &mut Vec<T>) -> Result<()> {
     let any: &mut dyn Any = values;
     if let Some(v) = any.downcast_mut::<Vec<f64>>() {
@@ -152,6 +155,9 @@ pub fn all_reduce_sum<T: Element>(group: &dyn Collective, values: &mut Vec<T>) -
 /// assert_eq!(v, [3.0]);
 /// # Ok::<(), train::TrainError>(())
 /// ```
+// A `Vec` rather than a slice: a sized type, so that `Any` can tell f32 from f64
+// without unsafe code.
+#[allow(clippy::ptr_arg)]
 pub fn broadcast<T: Element>(group: &dyn Collective, values: &mut Vec<T>) -> Result<()> {
     let any: &mut dyn Any = values;
     if let Some(v) = any.downcast_mut::<Vec<f64>>() {

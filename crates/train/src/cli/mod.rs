@@ -107,9 +107,15 @@ pub fn main() -> ExitCode {
         Err(e) => {
             let _ = out.flush();
             match &group {
+                // Every rank met it at the same step; rank 0 says it for all.
+                Some(g) if g.size() > 1 && shared(&e) => {
+                    if g.rank() == 0 {
+                        eprintln!("error: {e}");
+                    }
+                }
                 Some(g) if g.size() > 1 => {
                     eprintln!("error (rank {} of {}): {e}", g.rank(), g.size());
-                    abort_unless_shared(g, &e);
+                    abort(g);
                 }
                 _ => eprintln!("error: {e}"),
             }
@@ -133,18 +139,21 @@ fn launched_group() -> Result<Option<std::rc::Rc<crate::distributed::SingleProce
     Ok(None)
 }
 
-/// After an error on a rank of a group: a non-finite loss is met by every rank at the same
-/// step, and all of them end normally; any other error may be this rank's alone, while the
-/// others wait for it in a collective, so it aborts the job.
+/// Whether every rank of a group meets error `e` at the same point: a non-finite loss is a
+/// sum over the ranks, so all of them stop at the same step and end normally. Any other
+/// error may be one rank's alone, while the others wait for it in a collective.
+fn shared(e: &TrainError) -> bool {
+    matches!(e, TrainError::NonFinite { .. })
+}
+
+/// Ends the job after an error of this rank alone (see [`shared`]).
 #[cfg(feature = "mpi")]
-fn abort_unless_shared(group: &crate::distributed::MpiCommunicator, e: &TrainError) {
-    if !matches!(e, TrainError::NonFinite { .. }) {
-        group.abort(1);
-    }
+fn abort(group: &crate::distributed::MpiCommunicator) {
+    group.abort(1);
 }
 
 #[cfg(not(feature = "mpi"))]
-fn abort_unless_shared(_: &crate::distributed::SingleProcess, _: &TrainError) {}
+fn abort(_: &crate::distributed::SingleProcess) {}
 
 /// Runs a parsed command line, writing the program's output to `out`.
 ///

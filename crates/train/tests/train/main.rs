@@ -6,6 +6,7 @@ mod common;
 mod csv;
 mod data;
 mod digits;
+mod distributed;
 mod fuzz;
 mod idx;
 mod metrics;
