@@ -264,3 +264,44 @@ fn a_diverging_run_stops_every_rank_at_the_same_step_and_rank_0_keeps_the_last_g
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_two_rank_run_stopped_and_resumed_ends_with_the_weights_of_one_never_stopped() {
+    let dir = temp_dir("resume");
+    let (whole, parts) = (dir.join("whole.safetensors"), dir.join("parts.safetensors"));
+    let run = |epochs: &str, save: &Path, resume: bool| {
+        let mut args = vec![
+            "--hidden",
+            "16",
+            "--dtype",
+            "f64",
+            "--schedule",
+            "constant",
+            "--save-state",
+            "--quiet",
+            "--epochs",
+            epochs,
+            "--save",
+            save.to_str().unwrap(),
+        ];
+        if resume {
+            args.extend(["--resume", save.to_str().unwrap()]);
+        }
+        let out = finish(
+            mpirun(2, &args).spawn().expect("mpirun starts"),
+            "mpirun -np 2",
+        );
+        assert_ok(&out, "mpirun -np 2");
+    };
+    run("4", &whole, false);
+    run("2", &parts, false);
+    assert_ne!(weights(&parts), weights(&whole));
+    run("4", &parts, true);
+    let (a, b) = (
+        train::checkpoint::load::<f64>(&parts).unwrap(),
+        train::checkpoint::load::<f64>(&whole).unwrap(),
+    );
+    // The weights and Adam's moments, bit for bit.
+    assert_eq!(a.tensors, b.tensors);
+    let _ = std::fs::remove_dir_all(&dir);
+}
