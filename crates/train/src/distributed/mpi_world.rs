@@ -70,9 +70,15 @@ impl MpiCommunicator {
     /// whether its environment names a rank. A program that can run either way creates an
     /// [`MpiCommunicator`] only then.
     ///
-    /// ```
-    /// // `cargo test` is not `mpirun`.
-    /// assert!(!train::distributed::MpiCommunicator::launched() || std::env::var_os("OMPI_COMM_WORLD_RANK").is_some());
+    /// ```no_run
+    /// use std::rc::Rc;
+    /// use train::distributed::{Collective, MpiCommunicator, SingleProcess};
+    /// let group: Rc<dyn Collective> = if MpiCommunicator::launched() {
+    ///     Rc::new(MpiCommunicator::init()?)
+    /// } else {
+    ///     Rc::new(SingleProcess)
+    /// };
+    /// # Ok::<(), train::TrainError>(())
     /// ```
     pub fn launched() -> bool {
         ["OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK"]
