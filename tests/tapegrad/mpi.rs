@@ -305,3 +305,64 @@ fn a_two_rank_run_stopped_and_resumed_ends_with_the_weights_of_one_never_stopped
     assert_eq!(a.tensors, b.tensors);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The coefficients `examples/mpi_regression.rs` prints, run on `ranks` ranks (alone, not
+/// under `mpirun`, for 0).
+fn regression(ranks: usize) -> Vec<f64> {
+    // `cargo test` builds the examples beside the test binaries' directory.
+    let exe = std::env::current_exe().unwrap();
+    let example = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples/mpi_regression");
+    assert!(
+        example.exists(),
+        "{} is not built: cargo build --release --features mpi --example mpi_regression",
+        example.display()
+    );
+    let out = if ranks == 0 {
+        Command::new(&example).output().unwrap()
+    } else {
+        let mut cmd = Command::new("mpirun");
+        cmd.args(["--oversubscribe", "-np", &ranks.to_string()])
+            .arg(&example)
+            .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+            .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        finish(cmd.spawn().unwrap(), "the regression example")
+    };
+    assert_ok(&out, "the regression example");
+    let printed = text(&out.stdout);
+    let line = printed
+        .lines()
+        .find(|l| l.starts_with("ranks "))
+        .unwrap_or_else(|| panic!("{printed}"));
+    assert!(
+        line.starts_with(&format!("ranks {}", ranks.max(1))),
+        "{line}"
+    );
+    line.split(": ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .map(|v| v.parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn a_hand_written_loop_on_the_communicator_matches_one_process() {
+    let alone = regression(0);
+    assert_eq!(alone.len(), 11);
+    for ranks in [2, 3] {
+        let shared = regression(ranks);
+        for (a, b) in shared.iter().zip(&alone) {
+            assert!(
+                (a - b).abs() <= 1e-12 * b.abs(),
+                "{ranks} ranks: {a} against {b}"
+            );
+        }
+    }
+}
