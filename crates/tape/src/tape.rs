@@ -736,31 +736,48 @@ impl<T: Element> Inner<T> {
         if self.records_nothing {
             return;
         }
-        let idx = self.push(ScalarNode::from_words(pa, pb, words), value);
+        let idx = self.push_slow(pa, pb, value, words);
         if self.anomaly.is_some() {
             let bad = (!value.is_finite()).then(|| value.as_f64());
             self.note_anomaly(idx, bad, location);
         }
     }
 
-    /// Appends a node and its value, growing the list if it is full.
+    /// Appends a node and its value: the test of [`Tape::push_scalar`], and the rest out of
+    /// line.
+    #[inline]
     fn push(&mut self, node: ScalarNode<T>, value: T) -> usize {
+        let idx = self.nodes.len();
+        if idx < self.nodes.capacity() && idx < self.values.len() {
+            self.nodes.push(node);
+            self.values[idx] = value;
+        } else {
+            let [pa, pb] = node.partials;
+            self.push_slow(pa, pb, value, node.words());
+        }
+        idx
+    }
+
+    /// [`Inner::push`] when the list is full, at the node limit, or while every node takes the
+    /// slow path: grows the list (and `values` with it) or keeps `values` as long as `nodes`.
+    #[cold]
+    #[inline(never)]
+    fn push_slow(&mut self, pa: T, pb: T, value: T, words: u64) -> usize {
         let idx = self.nodes.len();
         if idx >= MAX_NODES {
             too_many_nodes();
         }
+        let node = ScalarNode::from_words(pa, pb, words);
         if self.slow_only() {
             self.nodes.push(node);
             self.values.truncate(idx);
             self.values.push(value);
-            return idx;
-        }
-        if idx == self.nodes.capacity() {
+        } else {
             self.nodes.reserve(1);
             self.fit_values();
+            self.nodes.push(node);
+            self.values[idx] = value;
         }
-        self.nodes.push(node);
-        self.values[idx] = value;
         idx
     }
 
