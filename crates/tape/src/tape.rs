@@ -32,10 +32,14 @@ const CONSTANT_TAPE_ID: u64 = 0;
 /// assert!((g.wrt(x) - 0.6).abs() < 1e-15); // ∂r/∂x = x / r
 /// assert!((g.wrt(y) - 0.8).abs() < 1e-15); // ∂r/∂y = y / r
 /// ```
+// `inner` first (hence `repr(C)`): a handle's tape pointer is then the address of the
+// `RefCell`'s borrow flag, and recording addresses the list without an offset to add (W1's
+// recording loop: 2 instructions per op fewer than with `inner` after the two ids).
+#[repr(C)]
 pub struct Tape<T: Element = f64> {
+    pub(crate) inner: RefCell<Inner<T>>,
     pub(crate) id: u64,
     pub(crate) generation: u64,
-    pub(crate) inner: RefCell<Inner<T>>,
 }
 
 /// The list itself. Scalar nodes and tensor nodes share one index space: every node has an
@@ -43,10 +47,12 @@ pub struct Tape<T: Element = f64> {
 /// at its slot in `tensors`, which holds the op, its inputs and its value.
 pub(crate) struct Inner<T: Element> {
     nodes: Vec<ScalarNode<T>>,
-    /// Every node's value, for the nodes `0..nodes.len()`. Kept at least as long as `nodes`'s
-    /// capacity (the entries past `nodes.len()` mean nothing), so that recording a node needs
-    /// one capacity test and writes its value by index; the backward sweep, which needs no
-    /// values, then reads 24 bytes per `f64` node rather than 32.
+    /// Every node's value, for the nodes `0..nodes.len()`; the backward sweep, which needs no
+    /// values, then reads 24 bytes per `f64` node rather than 32. Its length is what lets
+    /// recording take the fast path ([`Tape::push_scalar`]): `nodes`'s capacity (at most
+    /// [`MAX_NODES`]) while recording is plain, the entries past `nodes.len()` meaning nothing;
+    /// `nodes.len()` while locations are kept and on the tape of constants, so that the fast
+    /// path's test fails and those cases take the slow path ([`Inner::slow_only`]).
     values: Vec<T>,
     tensors: Vec<TensorNode<T>>,
     /// The input indices of every tensor node, one after another ([`TensorNode::inputs`] says
@@ -55,10 +61,6 @@ pub(crate) struct Inner<T: Element> {
     /// Indices of scalar constants, whose gradient is reported as zero.
     constants: Vec<u32>,
     anomaly: Option<Box<Anomaly>>,
-    /// How many nodes the fast recording path may fill: [`MAX_NODES`], or 0 while anomaly
-    /// detection is on or on the constant tape, so that one comparison sends those cases to
-    /// the slow path.
-    fast_limit: usize,
     /// Whether this is a thread's tape of constants ([`ConstantTape`]), which records nothing.
     records_nothing: bool,
 }
@@ -139,7 +141,6 @@ impl<T: Element> Tape<T> {
             tensor_inputs: Vec::new(),
             constants: Vec::new(),
             anomaly: None,
-            fast_limit: MAX_NODES,
             records_nothing: false,
         };
         inner.fit_values();
@@ -243,7 +244,7 @@ impl<T: Element> Tape<T> {
         } else {
             inner.anomaly = None;
         }
-        inner.update_fast_limit();
+        inner.fit_values();
     }
 
     /// Turns on or off keeping the source location that recorded each op (the caller of the
@@ -269,7 +270,7 @@ impl<T: Element> Tape<T> {
         } else if inner.anomaly.as_ref().is_some_and(|a| !a.detect) {
             inner.anomaly = None;
         }
-        inner.update_fast_limit();
+        inner.fit_values();
     }
 
     /// The source location that recorded node `node`, if locations were kept when it was
@@ -514,21 +515,18 @@ impl<T: Element> Tape<T> {
     /// Appends a scalar node; the one borrow of the list per op.
     ///
     /// The common case (room in the list, below the node limit, anomaly detection off) is
-    /// three comparisons and the stores, with no call on its path, so that the node's fields
+    /// two comparisons and the stores, with no call on its path, so that the node's fields
     /// stay in registers; everything else goes to the out-of-line [`Inner::push_scalar_slow`].
+    /// `values` is kept no longer than the node limit, and no longer than `nodes` while
+    /// locations are kept or on the tape of constants, so its length test covers those cases.
     #[inline(always)]
     #[track_caller]
     pub(crate) fn push_scalar(&self, node: ScalarNode<T>, value: T) -> u32 {
         let mut inner = self.inner.borrow_mut();
-        let Inner {
-            nodes,
-            values,
-            fast_limit,
-            ..
-        } = &mut *inner;
+        let Inner { nodes, values, .. } = &mut *inner;
         let values = values.as_mut_slice();
         let idx = nodes.len();
-        if idx < nodes.capacity() && idx < *fast_limit && idx < values.len() {
+        if idx < nodes.capacity() && idx < values.len() {
             // Neither `push` nor the index can fail here: their own tests fold into these.
             nodes.push(node);
             values[idx] = value;
@@ -692,13 +690,10 @@ impl<T: Element> Inner<T> {
         self.anomaly.as_ref()?.location(j)
     }
 
-    /// Sends recording down the slow path while locations are kept or on a tape of constants.
-    fn update_fast_limit(&mut self) {
-        self.fast_limit = if self.anomaly.is_some() || self.records_nothing {
-            0
-        } else {
-            MAX_NODES
-        };
+    /// Whether every node must take the slow recording path: while locations are kept, and on
+    /// a tape of constants.
+    fn slow_only(&self) -> bool {
+        self.anomaly.is_some() || self.records_nothing
     }
 
     /// Whether node `j` is a scalar or tensor constant, whose gradient is reported as zero.
@@ -741,35 +736,64 @@ impl<T: Element> Inner<T> {
         if self.records_nothing {
             return;
         }
-        let idx = self.push(ScalarNode::from_words(pa, pb, words), value);
+        let idx = self.push_slow(pa, pb, value, words);
         if self.anomaly.is_some() {
             let bad = (!value.is_finite()).then(|| value.as_f64());
             self.note_anomaly(idx, bad, location);
         }
     }
 
-    /// Appends a node and its value, growing the list if it is full.
+    /// Appends a node and its value: the test of [`Tape::push_scalar`], and the rest out of
+    /// line.
+    #[inline]
     fn push(&mut self, node: ScalarNode<T>, value: T) -> usize {
+        let idx = self.nodes.len();
+        if idx < self.nodes.capacity() && idx < self.values.len() {
+            self.nodes.push(node);
+            self.values[idx] = value;
+        } else {
+            let [pa, pb] = node.partials;
+            self.push_slow(pa, pb, value, node.words());
+        }
+        idx
+    }
+
+    /// [`Inner::push`] when the list is full, at the node limit, or while every node takes the
+    /// slow path: grows the list (and `values` with it) or keeps `values` as long as `nodes`.
+    #[cold]
+    #[inline(never)]
+    fn push_slow(&mut self, pa: T, pb: T, value: T, words: u64) -> usize {
         let idx = self.nodes.len();
         if idx >= MAX_NODES {
             too_many_nodes();
         }
-        if idx == self.nodes.capacity() {
+        let node = ScalarNode::from_words(pa, pb, words);
+        if self.slow_only() {
+            self.nodes.push(node);
+            self.values.truncate(idx);
+            self.values.push(value);
+        } else {
             self.nodes.reserve(1);
             self.fit_values();
+            self.nodes.push(node);
+            self.values[idx] = value;
         }
-        self.nodes.push(node);
-        self.values[idx] = value;
         idx
     }
 
-    /// Lengthens `values` to `nodes`'s capacity. The new buffer is zeroed by the allocator
-    /// (`vec![0.0; n]` asks for zeroed pages), so slots are only paid for once written.
+    /// Sets `values`'s length for the mode of recording (see [`Inner::values`]): `nodes`'s
+    /// length if every node takes the slow path, else `nodes`'s capacity up to [`MAX_NODES`].
+    /// A longer buffer is zeroed by the allocator (`vec![0.0; n]` asks for zeroed pages), so
+    /// slots are only paid for once written.
     fn fit_values(&mut self) {
-        let cap = self.nodes.capacity();
+        let len = self.nodes.len();
+        if self.slow_only() {
+            self.values.truncate(len);
+            return;
+        }
+        let cap = self.nodes.capacity().min(MAX_NODES);
         if self.values.len() < cap {
             let mut values = vec![T::zero(); cap];
-            let len = self.nodes.len();
             values[..len].copy_from_slice(&self.values[..len]);
             self.values = values;
         }
@@ -868,7 +892,7 @@ impl<T: Element> Tape<T> {
         tape.id = CONSTANT_TAPE_ID;
         let inner = tape.inner.get_mut();
         inner.records_nothing = true;
-        inner.fast_limit = 0;
+        inner.fit_values();
         tape
     }
 
@@ -881,6 +905,59 @@ impl<T: Element> Tape<T> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    /// The length of `values`, which decides the recording path, follows the mode: the
+    /// capacity while recording is plain, the number of nodes while locations are kept, and
+    /// values recorded on either path read back right after each switch.
+    #[test]
+    fn values_follow_the_mode_of_recording() {
+        let tape = Tape::<f64>::with_capacity(4);
+        let lens = |t: &Tape<f64>| {
+            let inner = t.inner.borrow();
+            (
+                inner.nodes.len(),
+                inner.values.len(),
+                inner.nodes.capacity(),
+            )
+        };
+        let x = tape.var(2.0);
+        let (_, values, cap) = lens(&tape);
+        assert_eq!(values, cap);
+        tape.set_location_tracking(true);
+        let (nodes, values, _) = lens(&tape);
+        assert_eq!(values, nodes);
+        let mut y = x;
+        for _ in 0..10 {
+            y *= x; // slow path, through several reallocations
+            let (nodes, values, _) = lens(&tape);
+            assert_eq!(values, nodes);
+        }
+        tape.set_location_tracking(false);
+        let (_, values, cap) = lens(&tape);
+        assert_eq!(values, cap.min(MAX_NODES));
+        for _ in 0..10 {
+            y *= x; // fast path, and the slow one when full
+        }
+        assert_eq!(y.value(), 2f64.powi(21));
+        assert_eq!(y.backward().wrt(x), 21.0 * 2f64.powi(20));
+        let inner = tape.inner.borrow();
+        for j in 1..inner.len() {
+            assert_eq!(inner.value(j), 2f64.powi(j as i32), "node {j}");
+        }
+    }
+
+    /// The tape of constants keeps no node past the sink, and so no value.
+    #[test]
+    fn the_tape_of_constants_stays_empty() {
+        let c = crate::Scalar::<f64>::constant(3.0);
+        let d = (c * c).exp() + c;
+        assert_eq!(d.value(), 9f64.exp() + 3.0);
+        let tape = f64::constant_tape();
+        let inner = tape.inner.borrow();
+        assert_eq!((inner.nodes.len(), inner.values.len()), (1, 1));
+    }
+
     /// A tensor node is moved into the list on every op: kept at 120 bytes, it is moved
     /// without a call to `memcpy` (136 or more were, and cost W4 about 2 ns an op).
     #[test]
