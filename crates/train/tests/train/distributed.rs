@@ -5,10 +5,12 @@
 use std::rc::Rc;
 use std::sync::{Arc, Barrier, Mutex};
 
-use nn::{Activation, Mlp, Model};
+use nn::{Activation, Mlp};
 use tape::{Array, Element};
 use train::TrainError;
-use train::data::{self, Dataset, Standardizer};
+use train::data::Dataset;
+
+use crate::parallel::{digits, flat};
 use train::distributed::Collective;
 use train::optim::{Adam, AdamConfig};
 use train::trainer::{Control, TrainConfig, Trainer};
@@ -94,22 +96,6 @@ impl Collective for Member {
         self.broadcast(values);
         Ok(())
     }
-}
-
-fn digits<T: Element>(n: usize) -> Dataset<T> {
-    let all = data::digits::<T>().unwrap();
-    let mut d = all.subset(&(0..n).collect::<Vec<_>>()).unwrap();
-    Standardizer::fit(d.features())
-        .unwrap()
-        .apply(&mut d)
-        .unwrap();
-    d
-}
-
-fn flat<T: Element, M: Model<T>>(model: &M) -> Vec<T> {
-    let mut v = Vec::new();
-    model.visit_params(&mut |_, p| v.extend_from_slice(p.data()));
-    v
 }
 
 /// Trains a 64-12-10 MLP with Adam for two epochs of batches of `batch`, as rank `group`'s

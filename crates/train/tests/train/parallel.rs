@@ -10,7 +10,7 @@ use train::optim::{Adam, AdamConfig, Sgd, SgdConfig};
 use train::trainer::{Control, TrainConfig, Trainer};
 
 /// The first `n` digits, standardised.
-fn digits<T: Element>(n: usize) -> Dataset<T> {
+pub(crate) fn digits<T: Element>(n: usize) -> Dataset<T> {
     let all = data::digits::<T>().unwrap();
     let mut d = all.subset(&(0..n).collect::<Vec<_>>()).unwrap();
     Standardizer::fit(d.features())
@@ -48,7 +48,8 @@ fn train<T: Element>(
     flat(&model)
 }
 
-fn flat<T: Element, M: Model<T>>(model: &M) -> Vec<T> {
+/// The model's parameters, one after another in visit order.
+pub(crate) fn flat<T: Element, M: Model<T>>(model: &M) -> Vec<T> {
     let mut v = Vec::new();
     model.visit_params(&mut |_, p| v.extend_from_slice(p.data()));
     v
