@@ -47,8 +47,13 @@ fn main() -> std::io::Result<()> {
         eprintln!("usage: gen_csv ROWS OUT.csv [SEED]");
         std::process::exit(2);
     };
-    let rows: u64 = rows.replace('_', "").parse().expect("ROWS is a whole number");
-    let seed: u64 = args.get(3).map_or(1, |s| s.parse().expect("SEED is a whole number"));
+    let rows: u64 = rows
+        .replace('_', "")
+        .parse()
+        .expect("ROWS is a whole number");
+    let seed: u64 = args
+        .get(3)
+        .map_or(1, |s| s.parse().expect("SEED is a whole number"));
     let mut rng = SplitMix(seed);
     let offsets: Vec<f64> = (0..FEATURES).map(|_| 10.0 * rng.normal()).collect();
     let scales: Vec<f64> = (0..FEATURES).map(|_| 0.1 + 5.0 * rng.uniform()).collect();
