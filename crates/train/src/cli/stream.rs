@@ -1,0 +1,86 @@
+//! `--stream`: a CSV file read in passes, each epoch from the file, rather than loaded.
+
+use tape::Element;
+
+use super::args::{Scale, TrainArgs, csv_options};
+use super::source::Source;
+use crate::data::stream::DEFAULT_SHUFFLE_BUFFER;
+use crate::data::{CsvStream, Dataset, Part, Standardizer};
+use crate::trainer::Evaluate;
+use crate::{Result, TrainError};
+
+/// The training or the test part of a run: in memory, or a part of a file read each time.
+pub(super) enum RunPart<T: Element> {
+    Memory(Dataset<T>),
+    Stream(CsvStream<T>, Part),
+}
+
+impl<T: Element> RunPart<T> {
+    pub(super) fn len(&self) -> usize {
+        match self {
+            RunPart::Memory(d) => d.len(),
+            RunPart::Stream(s, part) => s.len(*part),
+        }
+    }
+
+    pub(super) fn n_features(&self) -> usize {
+        match self {
+            RunPart::Memory(d) => d.n_features(),
+            RunPart::Stream(s, _) => s.n_features(),
+        }
+    }
+
+    /// The samples, for [`Evaluate::evaluate`] and [`crate::trainer::Trainer::fit_stream`].
+    pub(super) fn evaluator(&self) -> Evaluate<'_, T> {
+        match self {
+            RunPart::Memory(d) => Evaluate::Dataset(d),
+            RunPart::Stream(s, part) => Evaluate::Stream(s, *part),
+        }
+    }
+}
+
+/// A run's streamed data: the training part of the CSV file `source`, split as without
+/// `--stream`; the test part, in memory if it is no larger than the shuffle buffer, else read
+/// from the file at each evaluation; the scaler of the training part (`scale` is `Standard`
+/// or `None`); the training part's class counts and the number of classes.
+pub(super) fn load<T: Element>(
+    args: &TrainArgs,
+    source: &Source,
+    scale: Scale,
+    test_fraction: f64,
+) -> Result<(RunPart<T>, RunPart<T>, Option<Standardizer>, Vec<usize>)> {
+    let Source::Csv(file) = source else {
+        panic!("internal error: --stream is refused for data other than a CSV file");
+    };
+    let csv = csv_options(args.delimiter, args.classes);
+    let stream = CsvStream::<T>::open(file, args.label_column(), &csv)?
+        .split(test_fraction, args.seed)
+        .map_err(|e| match e {
+            TrainError::InvalidArgument { message, .. } => TrainError::invalid(
+                "--test-fraction",
+                format!("{}: {message}", source.describe()),
+            ),
+            other => other,
+        })?
+        .with_shuffle_buffer(args.shuffle_buffer.unwrap_or(DEFAULT_SHUFFLE_BUFFER))?;
+    let stats = stream.training_statistics()?;
+    let scaler = match scale {
+        Scale::Standard => Some(stats.standardizer),
+        Scale::None => None,
+        Scale::Auto | Scale::Global => {
+            panic!("internal error: --stream scales per feature or not at all")
+        }
+    };
+    let stream = stream.with_scaler(scaler.clone())?;
+    let test = if stream.len(Part::Test) <= stream.shuffle_buffer() {
+        RunPart::Memory(stream.load(Part::Test)?)
+    } else {
+        RunPart::Stream(stream.clone(), Part::Test)
+    };
+    Ok((
+        RunPart::Stream(stream, Part::Train),
+        test,
+        scaler,
+        stats.class_counts,
+    ))
+}
