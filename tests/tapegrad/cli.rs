@@ -451,6 +451,8 @@ fn streaming_a_csv_file_trains_as_loading_it_and_evaluate_reads_the_same_test_ro
         args.extend(extra);
         let out = tapegrad(&args);
         assert_ok(&out);
+        // Off a terminal, neither the loading bar nor the training bar is drawn.
+        assert_eq!(stderr(&out), "");
         result_line(&stdout(&out), "test accuracy: ")
     };
     let (loaded, streamed) = (

@@ -32,7 +32,7 @@ pub(super) fn train<T: Element>(
     let started = Instant::now();
     let source = Source::from_arg(args.data.as_deref())?;
     check_options(args, &source)?;
-    let data = RunData::<T>::load(args, source)?;
+    let data = RunData::<T>::load(args, source, show_progress)?;
     let mut sizes = vec![data.train.n_features()];
     sizes.extend(&args.hidden);
     sizes.push(data.n_classes);
@@ -407,7 +407,7 @@ struct RunData<T: Element> {
 }
 
 impl<T: Element> RunData<T> {
-    fn load(args: &TrainArgs, source: Source) -> Result<Self> {
+    fn load(args: &TrainArgs, source: Source, show_progress: bool) -> Result<Self> {
         let test_fraction = args.test_fraction.unwrap_or(DEFAULT_TEST_FRACTION);
         let scale = match args.scale {
             Scale::Auto if source.has_own_split() => Scale::Global,
@@ -416,7 +416,7 @@ impl<T: Element> RunData<T> {
         };
         if args.stream {
             let (train, test, scaler, counts) =
-                stream::load::<T>(args, &source, scale, test_fraction)?;
+                stream::load::<T>(args, &source, scale, test_fraction, show_progress)?;
             check_classes(&counts, &source)?;
             let n_classes = counts.len();
             return Ok(RunData {
@@ -430,8 +430,13 @@ impl<T: Element> RunData<T> {
             });
         }
         let csv = csv_options(args.delimiter, args.classes);
-        let (mut train, mut test) =
-            source.load_split::<T>(args.label_column(), &csv, test_fraction, args.seed)?;
+        let (mut train, mut test) = source.load_split::<T>(
+            args.label_column(),
+            &csv,
+            test_fraction,
+            args.seed,
+            show_progress,
+        )?;
         check_classes(&train.class_counts().unwrap_or_default(), &source)?;
         let scaler = fit_scaler(scale, train.features())?;
         if let Some(scaler) = &scaler {

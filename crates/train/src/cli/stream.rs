@@ -3,9 +3,10 @@
 use tape::Element;
 
 use super::args::{Scale, TrainArgs, csv_options};
+use super::report::LoadBar;
 use super::source::Source;
 use crate::data::stream::DEFAULT_SHUFFLE_BUFFER;
-use crate::data::{CsvStream, Dataset, Part, Standardizer};
+use crate::data::{CsvStream, Dataset, Part, ReadCounter, Standardizer};
 use crate::trainer::Evaluate;
 use crate::{Result, TrainError};
 
@@ -48,12 +49,17 @@ pub(super) fn load<T: Element>(
     source: &Source,
     scale: Scale,
     test_fraction: f64,
+    show_progress: bool,
 ) -> Result<(RunPart<T>, RunPart<T>, Option<Standardizer>, Vec<usize>)> {
     let Source::Csv(file) = source else {
         panic!("internal error: --stream is refused for data other than a CSV file");
     };
     let csv = csv_options(args.delimiter, args.classes);
-    let stream = CsvStream::<T>::open(file, args.label_column(), &csv)?
+    // Three passes before training: the rows and classes, the means, the deviations.
+    let counter = ReadCounter::new();
+    let total = std::fs::metadata(file).map_or(0, |m| 3 * m.len());
+    let bar = LoadBar::start(show_progress, "reading (3 passes)", total, &counter);
+    let stream = CsvStream::<T>::open_counting(file, args.label_column(), &csv, &counter)?
         .split(test_fraction, args.seed)
         .map_err(|e| match e {
             TrainError::InvalidArgument { message, .. } => TrainError::invalid(
@@ -64,6 +70,7 @@ pub(super) fn load<T: Element>(
         })?
         .with_shuffle_buffer(args.shuffle_buffer.unwrap_or(DEFAULT_SHUFFLE_BUFFER))?;
     let stats = stream.training_statistics()?;
+    drop(bar);
     let scaler = match scale {
         Scale::Standard => Some(stats.standardizer),
         Scale::None => None,

@@ -175,6 +175,25 @@ impl CsvOptions {
         self.classification_from(read::open(path)?.reader, path, label_column)
     }
 
+    /// [`CsvOptions::read_classification`], adding the bytes read from the file to `counter`
+    /// as they are read, for a progress bar (see [`ReadCounter`](crate::data::ReadCounter)).
+    ///
+    /// # Errors
+    /// As [`CsvOptions::read_classification`].
+    pub fn read_classification_counting<T: Element>(
+        &self,
+        path: impl AsRef<Path>,
+        label_column: &str,
+        counter: &read::ReadCounter,
+    ) -> Result<Dataset<T>> {
+        let path = path.as_ref();
+        self.classification_from(
+            read::open_counting(path, counter)?.reader,
+            path,
+            label_column,
+        )
+    }
+
     /// [`read_regression`] with these options.
     ///
     /// ```

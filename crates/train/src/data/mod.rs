@@ -37,6 +37,7 @@ use crate::{Result, TrainError};
 
 pub use idx::mnist;
 pub use loader::{Batch, BatchTargets, Batches};
+pub use read::ReadCounter;
 pub use sampler::Sampler;
 pub use standardize::Standardizer;
 pub use stream::{CsvStream, Part, StreamBatches, TrainingStatistics};

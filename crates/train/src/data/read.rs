@@ -20,8 +20,8 @@ const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 /// The bytes read from a file at once.
 pub(crate) const READ_BUFFER: usize = 256 * 1024;
 
-/// A file opened for reading as a stream: its bytes (decompressed if it is gzip), its size on
-/// disk, and a count of the bytes of the file read so far, which another thread may watch.
+/// A file opened for reading as a stream: its bytes (decompressed if it is gzip) and its size
+/// on disk.
 pub(crate) struct Input {
     /// The file's content, decompressed as it is read if the file is gzip.
     pub(crate) reader: Box<dyn Read + Send>,
@@ -30,16 +30,49 @@ pub(crate) struct Input {
     /// Whether the file is gzip (so that its content is longer than `len`, by an unknown
     /// factor).
     pub(crate) gzip: bool,
-    /// The bytes of the file (compressed, for gzip) read so far.
-    pub(crate) bytes_read: Arc<AtomicU64>,
+}
+
+/// A count of the bytes read from files, shared between the reader and whoever watches it (a
+/// progress bar on another thread). Clones share the count.
+///
+/// ```
+/// use train::data::ReadCounter;
+/// use train::data::csv::CsvOptions;
+/// let path = std::env::temp_dir().join(format!("tapegrad-doc-counter-{}.csv", std::process::id()));
+/// std::fs::write(&path, "x,label\n1,0\n2,1\n")?;
+/// let counter = ReadCounter::new();
+/// let watcher = counter.clone(); // for another thread
+/// CsvOptions::default().read_classification_counting::<f32>(&path, "label", &counter)?;
+/// assert_eq!(watcher.bytes(), 18); // the whole file
+/// # std::fs::remove_file(&path)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct ReadCounter(Arc<AtomicU64>);
+
+impl ReadCounter {
+    /// A count at 0.
+    pub fn new() -> Self {
+        ReadCounter::default()
+    }
+
+    /// The bytes read so far (of the file as stored: compressed, for gzip).
+    pub fn bytes(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
 }
 
 /// Opens `path` as a stream of its content, decompressed if the file is gzip (whatever its
 /// name).
 pub(crate) fn open(path: &Path) -> Result<Input> {
+    open_counting(path, &ReadCounter::new())
+}
+
+/// [`open`], adding the bytes read from the file to `counter`.
+pub(crate) fn open_counting(path: &Path, counter: &ReadCounter) -> Result<Input> {
     let file = File::open(path).map_err(|e| TrainError::io(path, e))?;
     let len = file.metadata().map_err(|e| TrainError::io(path, e))?.len();
-    let bytes_read = Arc::new(AtomicU64::new(0));
+    let bytes_read = Arc::clone(&counter.0);
     let counted = Counted {
         inner: file,
         count: Arc::clone(&bytes_read),
@@ -52,12 +85,7 @@ pub(crate) fn open(path: &Path) -> Result<Input> {
     } else {
         Box::new(buffered)
     };
-    Ok(Input {
-        reader,
-        len,
-        gzip,
-        bytes_read,
-    })
+    Ok(Input { reader, len, gzip })
 }
 
 /// Whether `bytes` start with the gzip magic bytes.

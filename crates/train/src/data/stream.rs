@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use tape::{Array, Element};
 
 use super::csv::{self, CsvOptions, Rows};
-use super::read::{self, Input};
+use super::read::{self, Input, ReadCounter};
 use super::{Batch, BatchTargets, Dataset, MAX_CLASSES, Standardizer, shuffle};
 use crate::{Result, TrainError};
 
@@ -79,6 +79,8 @@ pub struct CsvStream<T: Element> {
     n_test: usize,
     scaler: Option<Standardizer>,
     shuffle_buffer: usize,
+    /// Where every pass adds the bytes it reads.
+    counter: ReadCounter,
     _element: PhantomData<fn() -> T>,
 }
 
@@ -100,8 +102,23 @@ impl<T: Element> CsvStream<T> {
     /// # Errors
     /// The errors of [`CsvOptions::read_classification`], with the same messages.
     pub fn open(path: impl AsRef<Path>, label_column: &str, options: &CsvOptions) -> Result<Self> {
+        Self::open_counting(path, label_column, options, &ReadCounter::new())
+    }
+
+    /// [`CsvStream::open`], adding the bytes this pass and every later one reads from the file
+    /// to `counter`, for a progress bar.
+    ///
+    /// # Errors
+    /// As [`CsvStream::open`].
+    pub fn open_counting(
+        path: impl AsRef<Path>,
+        label_column: &str,
+        options: &CsvOptions,
+        counter: &ReadCounter,
+    ) -> Result<Self> {
         let path = path.as_ref();
-        let mut rows = Rows::open(options, read::open(path)?.reader, path)?;
+        let input = read::open_counting(path, counter)?;
+        let mut rows = Rows::open(options, input.reader, path)?;
         let n_features = rows.select(Some(label_column))?;
         let max = options.n_classes.unwrap_or(MAX_CLASSES);
         let parse = |s: &str| csv::parse_label(s, max);
@@ -137,6 +154,7 @@ impl<T: Element> CsvStream<T> {
             n_test: 0,
             scaler: None,
             shuffle_buffer: DEFAULT_SHUFFLE_BUFFER,
+            counter: counter.clone(),
             _element: PhantomData,
         })
     }
@@ -347,7 +365,7 @@ struct PartReader<'s, T: Element> {
 
 impl<'s, T: Element> PartReader<'s, T> {
     fn open(stream: &'s CsvStream<T>, part: Part) -> Result<Self> {
-        let Input { reader, .. } = read::open(&stream.path)?;
+        let Input { reader, .. } = read::open_counting(&stream.path, &stream.counter)?;
         let mut rows = Rows::open(&stream.options, reader, &stream.path)?;
         if rows.select(Some(&stream.label_column))? != stream.n_features {
             return Err(stream.changed());
