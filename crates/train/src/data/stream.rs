@@ -389,21 +389,27 @@ impl<'s, T: Element> PartReader<'s, T> {
         }
         let parse = |s: &str| csv::parse_label(s, stream.n_classes);
         let start = row.len();
+        // The rows of the other part are skipped unparsed (opening checked every field).
         loop {
-            self.label.clear();
-            if self.rows.next_row(&parse, row, &mut self.label)?.is_none() {
-                return Err(stream.changed());
-            }
             let i = self.file_row;
             self.file_row += 1;
             let held_out = stream
                 .held_out
                 .as_ref()
                 .is_some_and(|bits| bits[i / 64] >> (i % 64) & 1 == 1);
-            if held_out == (self.part == Part::Test) {
+            let wanted = held_out == (self.part == Part::Test);
+            let line = if wanted {
+                self.label.clear();
+                self.rows.next_row(&parse, row, &mut self.label)?
+            } else {
+                self.rows.skip_row()?
+            };
+            if line.is_none() {
+                return Err(stream.changed());
+            }
+            if wanted {
                 break;
             }
-            row.truncate(start);
         }
         self.part_row += 1;
         if let Some(scaler) = &stream.scaler {

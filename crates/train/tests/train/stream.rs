@@ -224,8 +224,11 @@ fn a_file_that_goes_bad_mid_run_stops_it_with_the_files_error() {
     let mut finished = Vec::new();
     let mut model = Mlp::<f32>::new(&[3, 4, 3], Activation::Relu, 0).unwrap();
     let mut opt = adam();
+    // Whether row 900 is a training row or a held-out one, epoch 1 reads it: in training,
+    // or in the evaluation that ends the epoch.
+    let test = Some(Evaluate::Stream(&stream, Part::Test));
     let err = trainer
-        .fit_stream(&mut model, &mut opt, &stream, None, |event| {
+        .fit_stream(&mut model, &mut opt, &stream, test, |event| {
             if let Event::EpochEnd(stats) = event {
                 finished.push(stats.epoch);
                 std::fs::write(&path, &bad).unwrap();

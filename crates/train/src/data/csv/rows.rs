@@ -122,6 +122,16 @@ impl<R: Read> Rows<R> {
         features: &mut Vec<T>,
         targets: &mut Vec<Y>,
     ) -> Result<Option<usize>> {
+        let Some(line_no) = self.skip_row()? else {
+            return Ok(None);
+        };
+        self.parse_row(line_no, parse_target, features, targets)?;
+        Ok(Some(line_no))
+    }
+
+    /// Reads the next row without parsing its fields, checking only its place and its number
+    /// of fields; returns its line, or `None` at the end of the stream.
+    pub(crate) fn skip_row(&mut self) -> Result<Option<usize>> {
         if !self.read_record("")? {
             return Ok(None);
         }
@@ -132,7 +142,6 @@ impl<R: Read> Rows<R> {
             .lines
             .forget_through(self.previous_end.saturating_sub(1));
         self.check_field_count(line_no)?;
-        self.parse_row(line_no, parse_target, features, targets)?;
         Ok(Some(line_no))
     }
 
