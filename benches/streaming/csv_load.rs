@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use tapegrad::train;
 
-fn main() -> Result<(), train::TrainError> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let Some(path) = args.get(1) else {
         eprintln!("usage: csv_load FILE.csv [LABEL_COLUMN]");

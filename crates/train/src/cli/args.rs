@@ -70,6 +70,9 @@ impl Cli {
 /// # Ok::<(), clap::Error>(())
 /// ```
 #[derive(Clone, Debug, Subcommand)]
+// One value per process, parsed once: the size of its largest variant costs nothing worth a
+// `Box` that every user of `Command::Train` would have to see through.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Train an MLP and report loss and accuracy per epoch (the default).
     Train(TrainArgs),

@@ -415,18 +415,16 @@ impl<T: Element> RunData<T> {
             other => other,
         };
         if args.stream {
-            let (train, test, scaler, counts) =
-                stream::load::<T>(args, &source, scale, test_fraction, show_progress)?;
-            check_classes(&counts, &source)?;
-            let n_classes = counts.len();
+            let streamed = stream::load::<T>(args, &source, scale, test_fraction, show_progress)?;
+            check_classes(&streamed.class_counts, &source)?;
             return Ok(RunData {
                 source,
                 test_fraction,
                 scale,
-                scaler,
-                train,
-                test,
-                n_classes,
+                scaler: streamed.scaler,
+                train: streamed.train,
+                test: streamed.test,
+                n_classes: streamed.class_counts.len(),
             });
         }
         let csv = csv_options(args.delimiter, args.classes);

@@ -40,17 +40,27 @@ impl<T: Element> RunPart<T> {
     }
 }
 
-/// A run's streamed data: the training part of the CSV file `source`, split as without
-/// `--stream`; the test part, in memory if it is no larger than the shuffle buffer, else read
-/// from the file at each evaluation; the scaler of the training part (`scale` is `Standard`
-/// or `None`); the training part's class counts and the number of classes.
+/// A run's streamed data.
+pub(super) struct Streamed<T: Element> {
+    /// The training part of the file, split as without `--stream`.
+    pub(super) train: RunPart<T>,
+    /// The test part: in memory if it is no larger than the shuffle buffer, else read from
+    /// the file at each evaluation.
+    pub(super) test: RunPart<T>,
+    /// The scaler of the training part.
+    pub(super) scaler: Option<Standardizer>,
+    /// The training part's samples of each class.
+    pub(super) class_counts: Vec<usize>,
+}
+
+/// The streamed data of the CSV file `source`, scaled as `scale` says (`Standard` or `None`).
 pub(super) fn load<T: Element>(
     args: &TrainArgs,
     source: &Source,
     scale: Scale,
     test_fraction: f64,
     show_progress: bool,
-) -> Result<(RunPart<T>, RunPart<T>, Option<Standardizer>, Vec<usize>)> {
+) -> Result<Streamed<T>> {
     let Source::Csv(file) = source else {
         panic!("internal error: --stream is refused for data other than a CSV file");
     };
@@ -84,10 +94,10 @@ pub(super) fn load<T: Element>(
     } else {
         RunPart::Stream(stream.clone(), Part::Test)
     };
-    Ok((
-        RunPart::Stream(stream, Part::Train),
+    Ok(Streamed {
+        train: RunPart::Stream(stream, Part::Train),
         test,
         scaler,
-        stats.class_counts,
-    ))
+        class_counts: stats.class_counts,
+    })
 }

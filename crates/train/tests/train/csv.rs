@@ -412,8 +412,8 @@ fn loading_holds_the_parsed_table_not_the_file() {
         ("t.csv.gz", gzip(text.as_bytes())),
     ] {
         let path = dir.write(name, &bytes);
-        let (ds, peak) = crate::alloc::peak_bytes(|| read_classification::<f32>(&path, "label"));
-        let ds = ds.unwrap();
+        let (ds, peak) =
+            crate::alloc::peak_bytes(|| read_classification::<f32>(&path, "label").unwrap());
         assert_eq!((ds.len(), ds.n_features()), (n, d));
         let parsed = n * d * 4 + n * std::mem::size_of::<usize>();
         // The vectors grow by an eighth at a time; the buffers are a few hundred KiB.

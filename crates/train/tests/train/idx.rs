@@ -298,8 +298,7 @@ fn loading_holds_the_pixels_not_the_file() {
     let dir = TempDir::new("idx-memory");
     for (name, file) in [("images", bytes.clone()), ("images.gz", gzip(&bytes))] {
         let path = dir.write(name, &file);
-        let (images, peak) = crate::alloc::peak_bytes(|| read_images::<f32>(&path));
-        let images = images.unwrap();
+        let (images, peak) = crate::alloc::peak_bytes(|| read_images::<f32>(&path).unwrap());
         assert_eq!(images.shape(), &[n as usize, 28, 28]);
         assert_eq!(images.data()[251], 0.0);
         let pixels = data.len() * 4;
