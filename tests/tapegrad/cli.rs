@@ -488,7 +488,15 @@ fn streaming_a_csv_file_trains_as_loading_it_and_evaluate_reads_the_same_test_ro
     // A buffer smaller than the test part: the test part is read from the file each epoch.
     let small = run(&["--stream", "--shuffle-buffer", "100"], &streamed);
     assert_eq!(small.1, expected.1);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
 
+#[test]
+fn streaming_reports_the_files_errors_and_refuses_what_it_cannot_do() {
+    let dir = temp_dir("stream-errors");
+    let csv = dir.join("digits.csv");
+    write_digits_csv(&csv, true, 300);
+    let loaded = dir.join("loaded.safetensors");
     // The file's errors are the same streamed or not, and nothing is saved.
     let bad = dir.join("bad.csv");
     let mut text = std::fs::read_to_string(&csv).unwrap();
@@ -505,7 +513,7 @@ fn streaming_a_csv_file_trains_as_loading_it_and_evaluate_reads_the_same_test_ro
     ]);
     assert!(!out.status.success());
     assert!(
-        stderr(&out).contains("bad.csv: line 1799, column 2 (`p0`): `x` is not a number"),
+        stderr(&out).contains("bad.csv: line 302, column 2 (`p0`): `x` is not a number"),
         "{}",
         stderr(&out)
     );

@@ -198,9 +198,9 @@ fn an_epoch_holds_its_buffer_not_the_table() {
     assert!(peak < 2 * 1024 * 1024, "peak {peak} bytes");
 }
 
-#[test]
-fn a_file_that_goes_bad_mid_run_stops_it_with_the_files_error() {
-    let dir = TempDir::new("stream-bad");
+/// A stream of a 1000-row table of 3 features (buffer 256, split 0.2 with seed 0), the text
+/// of its file, and a trainer of 3 epochs.
+fn stream_of_1000(dir: &TempDir) -> (std::path::PathBuf, String, CsvStream<f32>, Trainer) {
     let good = table(1000, 3);
     let path = dir.write("t.csv", good.as_bytes());
     let stream = CsvStream::<f32>::open(&path, "label", &CsvOptions::default())
@@ -215,12 +215,17 @@ fn a_file_that_goes_bad_mid_run_stops_it_with_the_files_error() {
         ..TrainConfig::default()
     })
     .unwrap();
-    // After the first epoch, row 900 (line 901) gets a field that is not a number.
+    (path, good, stream, trainer)
+}
+
+#[test]
+fn a_bad_field_mid_run_stops_it_before_its_epoch_is_reported() {
+    let dir = TempDir::new("stream-bad");
+    let (path, good, stream, trainer) = stream_of_1000(&dir);
+    // After the first epoch, row 900 (line 902) gets a field that is not a number.
     let mut lines: Vec<&str> = good.lines().collect();
-    let bad_row = format!(
-        "1.5,oops,2.5,{}",
-        &lines[901][lines[901].rfind(',').unwrap() + 1..]
-    );
+    let label = &lines[901][lines[901].rfind(',').unwrap() + 1..];
+    let bad_row = format!("1.5,oops,2.5,{label}");
     lines[901] = &bad_row;
     let bad = lines.join("\n") + "\n";
     let mut finished = Vec::new();
@@ -238,26 +243,24 @@ fn a_file_that_goes_bad_mid_run_stops_it_with_the_files_error() {
             Control::Continue
         })
         .unwrap_err();
-    assert_eq!(
-        finished,
-        vec![0],
-        "the epoch that met the error is not reported"
-    );
+    assert_eq!(finished, vec![0], "the epoch that met the error is not reported");
     match err {
         TrainError::Parse {
             line,
             column,
             message,
             ..
-        } => assert_eq!(
-            (line, column, message.as_str()),
-            (902, 2, "`oops` is not a number")
-        ),
+        } => assert_eq!((line, column, message.as_str()), (902, 2, "`oops` is not a number")),
         other => panic!("expected a parse error, got {other}"),
     }
+}
 
-    // A file cut short, raw or gzip, is named as such.
-    std::fs::write(&path, &good).unwrap();
+#[test]
+fn a_file_cut_short_mid_run_is_named_raw_or_gzip() {
+    let dir = TempDir::new("stream-short");
+    let (path, good, stream, trainer) = stream_of_1000(&dir);
+    let mut model = Mlp::<f32>::new(&[3, 4, 3], Activation::Relu, 0).unwrap();
+    let mut opt = adam();
     let mut finished = 0;
     let err = trainer
         .fit_stream(&mut model, &mut opt, &stream, None, |event| {
@@ -272,26 +275,22 @@ fn a_file_that_goes_bad_mid_run_stops_it_with_the_files_error() {
         .unwrap_err();
     assert_eq!(finished, 1);
     assert!(
-        err.to_string()
-            .contains("the file has changed since it was first read"),
+        err.to_string().contains("the file has changed since it was first read"),
         "{err}"
     );
-    let gz = dir.write("t.csv.gz", &gzip(good.as_bytes()));
+    let compressed = gzip(good.as_bytes());
+    let gz = dir.write("t.csv.gz", &compressed);
     let stream = CsvStream::<f32>::open(&gz, "label", &CsvOptions::default())
         .unwrap()
         .split(0.2, 0)
         .unwrap();
-    let compressed = gzip(good.as_bytes());
     std::fs::write(&gz, &compressed[..compressed.len() - 20]).unwrap();
     let err = trainer
         .fit_stream(&mut model, &mut opt, &stream, None, |_| Control::Continue)
         .unwrap_err();
     assert_eq!(
         err.to_string(),
-        format!(
-            "{}: the gzip stream ends early (truncated file)",
-            gz.display()
-        )
+        format!("{}: the gzip stream ends early (truncated file)", gz.display())
     );
 }
 
