@@ -43,7 +43,7 @@ pub(crate) struct Input {
 /// let counter = ReadCounter::new();
 /// let watcher = counter.clone(); // for another thread
 /// CsvOptions::default().read_classification_counting::<f32>(&path, "label", &counter)?;
-/// assert_eq!(watcher.bytes(), 18); // the whole file
+/// assert_eq!(watcher.bytes(), 16); // the whole file
 /// # std::fs::remove_file(&path)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
