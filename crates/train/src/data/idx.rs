@@ -243,9 +243,12 @@ fn parse<Y>(
     let mut out: Vec<Y> = Vec::new();
     let out_of_memory = || {
         bad(format!(
-            "not enough memory for {expected} {} as {}",
+            "not enough memory for {expected} {} as {} ({})",
             if what == "images" { "pixels" } else { "labels" },
-            std::any::type_name::<Y>()
+            std::any::type_name::<Y>(),
+            crate::memory::describe_bytes(
+                (expected as u64).saturating_mul(std::mem::size_of::<Y>() as u64)
+            )
         ))
     };
     check_fits::<Y>(expected).map_err(|()| out_of_memory())?;

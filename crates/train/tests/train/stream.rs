@@ -243,14 +243,21 @@ fn a_bad_field_mid_run_stops_it_before_its_epoch_is_reported() {
             Control::Continue
         })
         .unwrap_err();
-    assert_eq!(finished, vec![0], "the epoch that met the error is not reported");
+    assert_eq!(
+        finished,
+        vec![0],
+        "the epoch that met the error is not reported"
+    );
     match err {
         TrainError::Parse {
             line,
             column,
             message,
             ..
-        } => assert_eq!((line, column, message.as_str()), (902, 2, "`oops` is not a number")),
+        } => assert_eq!(
+            (line, column, message.as_str()),
+            (902, 2, "`oops` is not a number")
+        ),
         other => panic!("expected a parse error, got {other}"),
     }
 }
@@ -275,7 +282,8 @@ fn a_file_cut_short_mid_run_is_named_raw_or_gzip() {
         .unwrap_err();
     assert_eq!(finished, 1);
     assert!(
-        err.to_string().contains("the file has changed since it was first read"),
+        err.to_string()
+            .contains("the file has changed since it was first read"),
         "{err}"
     );
     let compressed = gzip(good.as_bytes());
@@ -290,7 +298,10 @@ fn a_file_cut_short_mid_run_is_named_raw_or_gzip() {
         .unwrap_err();
     assert_eq!(
         err.to_string(),
-        format!("{}: the gzip stream ends early (truncated file)", gz.display())
+        format!(
+            "{}: the gzip stream ends early (truncated file)",
+            gz.display()
+        )
     );
 }
 
