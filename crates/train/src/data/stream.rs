@@ -481,9 +481,17 @@ impl<T: Element> StreamBatches<'_, T> {
         buffer.features.clear();
         buffer.labels.clear();
         buffer.indices.clear();
-        buffer.features.reserve_exact(k * d);
-        buffer.labels.reserve_exact(k);
-        buffer.indices.reserve_exact(k);
+        buffer
+            .features
+            .try_reserve_exact(k * d)
+            .and_then(|()| buffer.labels.try_reserve_exact(k))
+            .and_then(|()| buffer.indices.try_reserve_exact(k))
+            .map_err(|_| {
+                TrainError::invalid(
+                    "CsvStream::batches",
+                    format!("not enough memory for a shuffle buffer of {k} rows of {d} features"),
+                )
+            })?;
         for _ in 0..k {
             let index = self.reader.part_row;
             let label = self
