@@ -73,6 +73,11 @@ pub struct GradientCheckingGuide;
 #[doc = include_str!("../docs/training.md")]
 pub struct TrainingGuide;
 
+/// The example of `docs/streaming.md`, compiled and run as a doc-test.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/streaming.md")]
+pub struct StreamingGuide;
+
 /// The examples of `docs/embedding.md`, compiled and run as doc-tests (the crate's tests turn
 /// on the `ndarray` and `nalgebra` conversions).
 #[cfg(doctest)]

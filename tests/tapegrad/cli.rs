@@ -438,3 +438,122 @@ fn weights_that_do_not_fit_the_data_are_refused_with_both_sizes() {
     assert!(stderr(&out).contains("not a valid safetensors file"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn streaming_a_csv_file_trains_as_loading_it_and_evaluate_reads_the_same_test_rows() {
+    let dir = temp_dir("stream");
+    let csv = dir.join("digits.csv");
+    write_digits_csv(&csv, true, 1797);
+    let run = |extra: &[&str], weights: &Path| {
+        let mut args = vec!["--data", path(&csv), "--label-column", "digit"];
+        args.extend(["--epochs", "2", "--hidden", "32", "--lr", "0.01", "--quiet"]);
+        args.extend(["--seed", "4", "--save", path(weights)]);
+        args.extend(extra);
+        let out = tapegrad(&args);
+        assert_ok(&out);
+        // Off a terminal, neither the loading bar nor the training bar is drawn.
+        assert_eq!(stderr(&out), "");
+        result_line(&stdout(&out), "test accuracy: ")
+    };
+    let (loaded, streamed) = (
+        dir.join("loaded.safetensors"),
+        dir.join("streamed.safetensors"),
+    );
+    let expected = run(&[], &loaded);
+    // A buffer of the whole training part: the same run, the same test rows.
+    assert_eq!(
+        run(&["--stream", "--shuffle-buffer", "2000"], &streamed),
+        expected
+    );
+    let weights = |p: &Path| {
+        train::checkpoint::load::<f32>(p)
+            .unwrap()
+            .tensors
+            .into_iter()
+            .map(|(name, a)| (name, a.data().to_vec()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(weights(&streamed), weights(&loaded));
+    let out = tapegrad(&[
+        "evaluate",
+        "--weights",
+        path(&streamed),
+        "--data",
+        path(&csv),
+        "--label-column",
+        "digit",
+    ]);
+    assert_ok(&out);
+    assert_eq!(result_line(&stdout(&out), "accuracy: "), expected);
+    // A buffer smaller than the test part: the test part is read from the file each epoch.
+    let small = run(&["--stream", "--shuffle-buffer", "100"], &streamed);
+    assert_eq!(small.1, expected.1);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn streaming_reports_the_files_errors_and_refuses_what_it_cannot_do() {
+    let dir = temp_dir("stream-errors");
+    let csv = dir.join("digits.csv");
+    write_digits_csv(&csv, true, 300);
+    let loaded = dir.join("loaded.safetensors");
+    // The file's errors are the same streamed or not, and nothing is saved.
+    let bad = dir.join("bad.csv");
+    let mut text = std::fs::read_to_string(&csv).unwrap();
+    text.push_str(&format!("3,{}\n", vec!["x"; 64].join(",")));
+    std::fs::write(&bad, text).unwrap();
+    let out = tapegrad(&[
+        "--data",
+        path(&bad),
+        "--label-column",
+        "digit",
+        "--stream",
+        "--save",
+        path(&dir.join("never.safetensors")),
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("bad.csv: line 302, column 2 (`p0`): `x` is not a number"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!dir.join("never.safetensors").exists());
+    // --stream with what it cannot do.
+    for (args, expected) in [
+        (vec!["--stream"], "--stream: applies to CSV files"),
+        (vec!["--shuffle-buffer", "10"], "--stream"),
+        (
+            vec![
+                "--data",
+                path(&csv),
+                "--label-column",
+                "digit",
+                "--stream",
+                "--scale",
+                "global",
+            ],
+            "--scale: global scaling is not available with --stream",
+        ),
+        (
+            vec![
+                "--data",
+                path(&csv),
+                "--label-column",
+                "digit",
+                "--stream",
+                "--resume",
+                path(&loaded),
+            ],
+            "--resume: cannot continue a run with --stream",
+        ),
+    ] {
+        let out = tapegrad(&args);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(
+            stderr(&out).contains(expected),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

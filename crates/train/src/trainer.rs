@@ -47,7 +47,7 @@ use nn::loss::{mse_loss, softmax_cross_entropy};
 use nn::{BoundModel, Model, ParamGrads};
 use tape::{Array, Element, Scalar, Tape, Tensor};
 
-use crate::data::{Batch, BatchTargets, Batches, Dataset, Sampler};
+use crate::data::{Batch, BatchTargets, Batches, CsvStream, Dataset, Part, Sampler};
 use crate::distributed::Collective;
 use crate::metrics::{Accuracy, RunningMean};
 use crate::optim::{LrSchedule, Optimizer, clip_grad_norm};
@@ -727,6 +727,100 @@ impl Trainer {
         opt: &mut O,
         train: &Dataset<T>,
         test: Option<&Dataset<T>>,
+        on_event: impl FnMut(&Event<'_>) -> Control,
+    ) -> Result<History>
+    where
+        T: Element,
+        M: Model<T> + Sync,
+        O: Optimizer<T>,
+    {
+        let batches = |epoch: usize| -> Result<(usize, BatchIter<'_, T>)> {
+            let batches = self.batches_of(train, epoch)?;
+            Ok((batches.len(), Box::new(batches.map(Ok))))
+        };
+        let eval_batch_size = self.config.eval_batch_size;
+        let evaluate_test = |model: &M| {
+            test.map(|d| evaluate(model, d, eval_batch_size))
+                .transpose()
+        };
+        self.run(model, opt, train.len(), batches, evaluate_test, on_event)
+    }
+
+    /// [`Trainer::fit`] on the training part of a [`CsvStream`], read from its file each
+    /// epoch (shuffled within the stream's shuffle buffer, or in file order with
+    /// [`TrainConfig::shuffle`] off), evaluating on `test` after each epoch. When the shuffle
+    /// buffer holds the whole training part, the run is the run of [`Trainer::fit`] on the
+    /// data set the stream's rows make, to the bit.
+    ///
+    /// ```
+    /// use nn::{Activation, Mlp};
+    /// use train::data::csv::CsvOptions;
+    /// use train::data::{CsvStream, Part};
+    /// use train::optim::{Adam, AdamConfig};
+    /// use train::trainer::{Control, Evaluate, TrainConfig, Trainer};
+    /// let path = std::env::temp_dir().join(format!("tapegrad-doc-fit-stream-{}.csv", std::process::id()));
+    /// let rows: String = (0..200).map(|i| format!("{},{}\n", i % 20, usize::from(i % 20 >= 10))).collect();
+    /// std::fs::write(&path, format!("x,label\n{rows}"))?;
+    /// let stream = CsvStream::<f32>::open(&path, "label", &CsvOptions::default())?.split(0.25, 0)?;
+    /// let stats = stream.training_statistics()?;
+    /// let stream = stream.with_scaler(Some(stats.standardizer))?.with_shuffle_buffer(64)?;
+    ///
+    /// let mut model = Mlp::<f32>::new(&[1, 8, 2], Activation::Relu, 0)?;
+    /// let mut adam = Adam::new(AdamConfig { lr: 0.05, ..AdamConfig::default() })?;
+    /// let trainer = Trainer::new(TrainConfig { epochs: 20, batch_size: 16, ..TrainConfig::default() })?;
+    /// let test = Evaluate::Stream(&stream, Part::Test);
+    /// let history = trainer.fit_stream(&mut model, &mut adam, &stream, Some(test), |_| Control::Continue)?;
+    /// assert!(history.epochs[19].test.unwrap().accuracy.unwrap() > 0.9);
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Trainer::fit`]; a sampler, which needs the samples in memory, is refused; and the
+    /// file's errors (a field that no longer parses, a file cut short) end the run with the
+    /// error, before the epoch that met it is reported or saved.
+    pub fn fit_stream<T, M, O>(
+        &self,
+        model: &mut M,
+        opt: &mut O,
+        train: &CsvStream<T>,
+        test: Option<Evaluate<'_, T>>,
+        on_event: impl FnMut(&Event<'_>) -> Control,
+    ) -> Result<History>
+    where
+        T: Element,
+        M: Model<T> + Sync,
+        O: Optimizer<T>,
+    {
+        if self.sampler.is_some() {
+            return Err(TrainError::invalid(
+                "Trainer::fit_stream",
+                "a sampler chooses samples by index, and a stream is read in file order; use fit",
+            ));
+        }
+        let cfg = &self.config;
+        let batches = |epoch: usize| -> Result<(usize, BatchIter<'_, T>)> {
+            let order = cfg.shuffle.then_some((cfg.seed, epoch as u64));
+            let batches = train.batches(Part::Train, cfg.batch_size, order)?;
+            Ok((batches.n_batches(), Box::new(batches)))
+        };
+        let evaluate_test = |model: &M| {
+            test.map(|t| t.evaluate(model, cfg.eval_batch_size))
+                .transpose()
+        };
+        let n = train.len(Part::Train);
+        self.run(model, opt, n, batches, evaluate_test, on_event)
+    }
+
+    /// The epochs of a run on `n_train` samples, whose batches `batches` gives for each epoch
+    /// (with their count), evaluating with `evaluate_test` after each.
+    fn run<'d, T, M, O>(
+        &self,
+        model: &mut M,
+        opt: &mut O,
+        n_train: usize,
+        batches: impl Fn(usize) -> Result<(usize, BatchIter<'d, T>)>,
+        evaluate_test: impl Fn(&M) -> Result<Option<Evaluation>>,
         mut on_event: impl FnMut(&Event<'_>) -> Control,
     ) -> Result<History>
     where
@@ -749,7 +843,7 @@ impl Trainer {
             group,
             tape: Tape::new(),
             snapshot: Snapshot::default(),
-            step: self.steps_before(self.start_epoch, train.len()),
+            step: self.steps_before(self.start_epoch, n_train),
             step_schedule,
             clip_grad_norm: cfg.clip_grad_norm,
             workers: cfg.workers,
@@ -766,31 +860,27 @@ impl Trainer {
                 None => {}
             }
             let lr = training.opt.lr();
-            let batches = self.batches_of(train, epoch)?;
-            let n_batches = batches.len();
-            if on_event(&Event::EpochStart {
+            let (n_batches, batches) = batches(epoch)?;
+            let start_event = Event::EpochStart {
                 epoch,
                 n_batches,
                 lr,
-            }) == Control::Stop
-            {
+            };
+            if on_event(&start_event) == Control::Stop {
                 history.stopped_early = true;
                 break;
             }
-            let Some(totals) = training.epoch(epoch, batches, &mut on_event)? else {
+            let Some(totals) = training.epoch(epoch, n_batches, batches, &mut on_event)? else {
                 // The callback stopped the run after a batch.
                 history.stopped_early = true;
                 break;
             };
-            let test = test
-                .map(|d| evaluate(&*training.model, d, cfg.eval_batch_size))
-                .transpose()?;
             let stats = EpochStats {
                 epoch,
                 lr,
                 train_loss: totals.loss.mean().unwrap_or(f64::NAN),
                 train_accuracy: totals.accuracy.value(),
-                test,
+                test: evaluate_test(&*training.model)?,
                 seconds: start.elapsed().as_secs_f64(),
             };
             if let (Some((path, metadata)), 0) = (&self.state_file, self.rank()) {
@@ -804,6 +894,36 @@ impl Trainer {
             }
         }
         Ok(history)
+    }
+}
+
+/// An epoch's batches, from a data set in memory or from a stream, with the errors of
+/// reading them.
+type BatchIter<'d, T> = Box<dyn Iterator<Item = Result<Batch<T>>> + 'd>;
+
+/// The data [`Trainer::fit_stream`] evaluates on after each epoch: a data set in memory, or a
+/// part of a stream, read from its file each time.
+#[derive(Clone, Copy, Debug)]
+pub enum Evaluate<'a, T: Element> {
+    /// Samples in memory.
+    Dataset(&'a Dataset<T>),
+    /// A part of a stream.
+    Stream(&'a CsvStream<T>, Part),
+}
+
+impl<T: Element> Evaluate<'_, T> {
+    /// The loss and accuracy of `model` on these samples, in batches of `batch_size`.
+    ///
+    /// # Errors
+    /// As [`evaluate`]; and the file's errors for a stream.
+    pub fn evaluate<M: Model<T>>(&self, model: &M, batch_size: usize) -> Result<Evaluation> {
+        match *self {
+            Evaluate::Dataset(data) => evaluate(model, data, batch_size),
+            Evaluate::Stream(stream, part) => {
+                let batches = stream.batches(part, batch_size, None)?;
+                evaluate_batches(model, batches)
+            }
+        }
     }
 }
 
@@ -844,12 +964,13 @@ impl<T: Element, M: Model<T> + Sync, O: Optimizer<T>> Training<'_, T, M, O> {
     fn epoch(
         &mut self,
         epoch: usize,
-        batches: Batches<'_, T>,
+        n_batches: usize,
+        batches: BatchIter<'_, T>,
         on_event: &mut impl FnMut(&Event<'_>) -> Control,
     ) -> Result<Option<EpochTotals>> {
-        let n_batches = batches.len();
         let mut totals = EpochTotals::default();
         for (batch_idx, batch) in batches.enumerate() {
+            let batch = batch?;
             let size = batch.len();
             let non_finite = |what: String, value: f64| TrainError::NonFinite {
                 epoch,
@@ -1134,11 +1255,22 @@ pub fn evaluate<T: Element, M: Model<T>>(
     data: &Dataset<T>,
     batch_size: usize,
 ) -> Result<Evaluation> {
+    evaluate_batches(model, data.batches(batch_size)?.map(Ok))
+}
+
+/// [`evaluate`] on batches that may fail to arrive (from a stream).
+fn evaluate_batches<T: Element, M: Model<T>>(
+    model: &M,
+    batches: impl Iterator<Item = Result<Batch<T>>>,
+) -> Result<Evaluation> {
     let mut tape = Tape::<T>::new();
     let mut loss_mean = RunningMean::default();
     let mut accuracy = Accuracy::default();
-    for batch in data.batches(batch_size)? {
+    let mut n_samples = 0;
+    for batch in batches {
+        let batch = batch?;
         let size = batch.len();
+        n_samples += size;
         {
             let bound = model.bind(&tape);
             let ((out, labels), loss) = forward_loss(&tape, &bound, batch)?;
@@ -1152,7 +1284,7 @@ pub fn evaluate<T: Element, M: Model<T>>(
     Ok(Evaluation {
         loss: loss_mean.mean().unwrap_or(f64::NAN),
         accuracy: accuracy.value(),
-        n_samples: data.len(),
+        n_samples,
     })
 }
 

@@ -70,6 +70,9 @@ impl Cli {
 /// # Ok::<(), clap::Error>(())
 /// ```
 #[derive(Clone, Debug, Subcommand)]
+// One value per process, parsed once: the size of its largest variant costs nothing worth a
+// `Box` that every user of `Command::Train` would have to see through.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Train an MLP and report loss and accuracy per epoch (the default).
     Train(TrainArgs),
@@ -172,6 +175,19 @@ pub struct TrainArgs {
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub seed: u64,
 
+    /// Read the CSV file in passes instead of loading it, for data larger than memory: one
+    /// pass counts the rows and classes, two find the training part's statistics, and each
+    /// epoch reads the file again, shuffling within a buffer of --shuffle-buffer rows. The
+    /// same test rows as without it; with a buffer that holds the whole training part, the
+    /// same run, bit for bit.
+    #[arg(long)]
+    pub stream: bool,
+
+    /// With --stream: the rows an epoch shuffles at once; a row only mixes with the rows of
+    /// its own buffer load, which come in file order [default: 65536].
+    #[arg(long, value_name = "ROWS", requires = "stream", value_parser = parse_count)]
+    pub shuffle_buffer: Option<usize>,
+
     /// Threads that share each batch (data parallelism): the batch is cut into W shards,
     /// each run on its own tape and thread, and their gradients summed in a fixed order
     /// before one update. The same steps as one worker up to the rounding of the sums, and
@@ -231,6 +247,8 @@ impl Default for TrainArgs {
             clip_grad_norm: None,
             no_shuffle: false,
             seed: 0,
+            stream: false,
+            shuffle_buffer: None,
             workers: 1,
             dtype: Dtype::F32,
             save: None,

@@ -15,8 +15,9 @@ use super::model_file::{self, describe, thousands};
 use super::outputs::{self, Output};
 use super::report::{self, HEADER, Progress, say};
 use super::source::{DEFAULT_TEST_FRACTION, Source};
+use super::stream::{self, RunPart};
 use super::{EVAL_BATCH, plot};
-use crate::data::{Dataset, Standardizer};
+use crate::data::Standardizer;
 use crate::distributed::Collective;
 use crate::optim::{
     Adam, AdamConfig, AdamW, CosineAnnealing, Optimizer, OptimizerState, Sgd, SgdConfig,
@@ -34,7 +35,7 @@ pub(super) fn train<T: Element>(
     let started = Instant::now();
     let source = Source::from_arg(args.data.as_deref())?;
     check_options(args, &source)?;
-    let data = RunData::<T>::load(args, source)?;
+    let data = RunData::<T>::load(args, source, show_progress)?;
     let mut sizes = vec![data.train.n_features()];
     sizes.extend(&args.hidden);
     sizes.push(data.n_classes);
@@ -210,7 +211,7 @@ fn keep_after_divergence<T: Element>(
         )?;
         return Err(error);
     }
-    let test = crate::trainer::evaluate(mlp, &data.test, super::EVAL_BATCH)?;
+    let test = data.test.evaluator().evaluate(mlp, super::EVAL_BATCH)?;
     say!(
         out,
         "{hint}. The weights of the last step with a finite loss reach a test accuracy of {:.2}%, test loss {:.4}",
@@ -366,6 +367,19 @@ fn check_options(args: &TrainArgs, source: &Source) -> Result<()> {
         ));
     }
     source.check_csv_option("--classes", args.classes.is_some())?;
+    source.check_csv_option("--stream", args.stream)?;
+    if args.stream && args.resume.is_some() {
+        return Err(TrainError::invalid(
+            "--resume",
+            "cannot continue a run with --stream; train without --resume, or continue without --stream",
+        ));
+    }
+    if args.stream && args.scale == Scale::Global {
+        return Err(TrainError::invalid(
+            "--scale",
+            "global scaling is not available with --stream; use standard (the default for tables) or none",
+        ));
+    }
     source.check_csv_option("--delimiter", args.delimiter.is_some())?;
     let mut outputs = Vec::new();
     if let Some(path) = &args.save {
@@ -394,39 +408,41 @@ struct RunData<T: Element> {
     /// that both parts were scaled with.
     scale: Scale,
     scaler: Option<Standardizer>,
-    train: Dataset<T>,
-    test: Dataset<T>,
+    train: RunPart<T>,
+    test: RunPart<T>,
     n_classes: usize,
 }
 
 impl<T: Element> RunData<T> {
-    fn load(args: &TrainArgs, source: Source) -> Result<Self> {
+    fn load(args: &TrainArgs, source: Source, show_progress: bool) -> Result<Self> {
         let test_fraction = args.test_fraction.unwrap_or(DEFAULT_TEST_FRACTION);
-        let csv = csv_options(args.delimiter, args.classes);
-        let (mut train, mut test) =
-            source.load_split::<T>(args.label_column(), &csv, test_fraction, args.seed)?;
-        let present = train
-            .class_counts()
-            .unwrap_or_default()
-            .iter()
-            .enumerate()
-            .filter(|&(_, &n)| n > 0)
-            .map(|(class, _)| class)
-            .collect::<Vec<usize>>();
-        if let [only] = present.as_slice() {
-            return Err(TrainError::invalid(
-                "--data",
-                format!(
-                    "every sample of the training part of {} is of class {only}; a classifier needs samples of at least two classes to learn from",
-                    source.describe()
-                ),
-            ));
-        }
         let scale = match args.scale {
             Scale::Auto if source.has_own_split() => Scale::Global,
             Scale::Auto => Scale::Standard,
             other => other,
         };
+        if args.stream {
+            let streamed = stream::load::<T>(args, &source, scale, test_fraction, show_progress)?;
+            check_classes(&streamed.class_counts, &source)?;
+            return Ok(RunData {
+                source,
+                test_fraction,
+                scale,
+                scaler: streamed.scaler,
+                train: streamed.train,
+                test: streamed.test,
+                n_classes: streamed.class_counts.len(),
+            });
+        }
+        let csv = csv_options(args.delimiter, args.classes);
+        let (mut train, mut test) = source.load_split::<T>(
+            args.label_column(),
+            &csv,
+            test_fraction,
+            args.seed,
+            show_progress,
+        )?;
+        check_classes(&train.class_counts().unwrap_or_default(), &source)?;
         let scaler = fit_scaler(scale, train.features())?;
         if let Some(scaler) = &scaler {
             scaler.apply(&mut train)?;
@@ -440,11 +456,31 @@ impl<T: Element> RunData<T> {
             test_fraction,
             scale,
             scaler,
-            train,
-            test,
+            train: RunPart::Memory(train),
+            test: RunPart::Memory(test),
             n_classes,
         })
     }
+}
+
+/// An error if the training part's samples (`counts` per class) are all of one class.
+fn check_classes(counts: &[usize], source: &Source) -> Result<()> {
+    let present = counts
+        .iter()
+        .enumerate()
+        .filter(|&(_, &n)| n > 0)
+        .map(|(class, _)| class)
+        .collect::<Vec<usize>>();
+    if let [only] = present.as_slice() {
+        return Err(TrainError::invalid(
+            "--data",
+            format!(
+                "every sample of the training part of {} is of class {only}; a classifier needs samples of at least two classes to learn from",
+                source.describe()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The optimiser's settings, the options' defaults filled in.
@@ -615,6 +651,12 @@ fn run_metadata<T: Element>(
         meta.insert("momentum".into(), settings.momentum.to_string());
     }
     meta.insert("shuffle".into(), (!args.no_shuffle).to_string());
+    if let RunPart::Stream(stream, _) = &data.train {
+        meta.insert(
+            "stream_shuffle_buffer".into(),
+            stream.shuffle_buffer().to_string(),
+        );
+    }
     if let Some(max_norm) = args.clip_grad_norm {
         meta.insert("clip_grad_norm".into(), max_norm.to_string());
     }
@@ -624,7 +666,7 @@ fn run_metadata<T: Element>(
 /// The metadata keys that must be the same for `--resume` to continue a run: everything that
 /// decides the data, the model, the batches and the optimiser but the learning rate (and the
 /// epochs, unless the cosine schedule depends on them).
-const RUN_IDENTITY: [&str; 16] = [
+const RUN_IDENTITY: [&str; 17] = [
     "data",
     "test_fraction",
     "split_seed",
@@ -641,6 +683,7 @@ const RUN_IDENTITY: [&str; 16] = [
     "momentum",
     "shuffle",
     "clip_grad_norm",
+    "stream_shuffle_buffer",
 ];
 
 /// Checks that the run saved in `path` (with `--save-state`) is the one these options
@@ -719,8 +762,8 @@ struct Fit<'a, 'o, T: Element> {
     /// The `--resume` file, read into the model and optimiser before training.
     resume_from: Option<&'a std::path::Path>,
     mlp: &'a mut Mlp<T>,
-    train: &'a Dataset<T>,
-    test: &'a Dataset<T>,
+    train: &'a RunPart<T>,
+    test: &'a RunPart<T>,
     progress: &'a mut Progress,
     out: &'a mut (dyn Write + 'o),
     quiet: bool,
@@ -767,29 +810,43 @@ impl<T: Element> Fit<'_, '_, T> {
         let mut failed = None;
         let (progress, out, quiet) = (&mut *self.progress, &mut *self.out, self.quiet);
         let epochs = &mut *self.epochs;
-        let history = self
-            .trainer
-            .fit(self.mlp, opt, self.train, Some(self.test), |event| {
-                match event {
-                    Event::EpochStart {
-                        epoch, n_batches, ..
-                    } => progress.epoch_start(*epoch, *n_batches),
-                    Event::Batch {
-                        epoch, size, loss, ..
-                    } => progress.batch(*epoch, *size, *loss),
-                    Event::EpochEnd(stats) => {
-                        epochs.push((*stats).clone());
-                        if !quiet {
-                            let line = report::row(stats);
-                            if let Err(e) = progress.println(out, &line) {
-                                failed = Some(e);
-                                return Control::Stop;
-                            }
+        let mut on_event = |event: &Event<'_>| {
+            match event {
+                Event::EpochStart {
+                    epoch, n_batches, ..
+                } => progress.epoch_start(*epoch, *n_batches),
+                Event::Batch {
+                    epoch, size, loss, ..
+                } => progress.batch(*epoch, *size, *loss),
+                Event::EpochEnd(stats) => {
+                    epochs.push((*stats).clone());
+                    if !quiet {
+                        let line = report::row(stats);
+                        if let Err(e) = progress.println(out, &line) {
+                            failed = Some(e);
+                            return Control::Stop;
                         }
                     }
                 }
-                Control::Continue
-            })?;
+            }
+            Control::Continue
+        };
+        let history = match (self.train, self.test) {
+            (RunPart::Memory(train), RunPart::Memory(test)) => {
+                self.trainer
+                    .fit(self.mlp, opt, train, Some(test), &mut on_event)?
+            }
+            (RunPart::Stream(train, _), test) => self.trainer.fit_stream(
+                self.mlp,
+                opt,
+                train,
+                Some(test.evaluator()),
+                &mut on_event,
+            )?,
+            (RunPart::Memory(_), RunPart::Stream(..)) => {
+                panic!("internal error: a test part streamed for a training part in memory")
+            }
+        };
         *self.final_state = Some((opt.state()?, opt.lr()));
         match failed {
             Some(e) => Err(e),

@@ -38,6 +38,7 @@ mod plot;
 mod report;
 mod signals;
 mod source;
+mod stream;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;

@@ -2,10 +2,14 @@
 //! terminal only) and a table with one row per epoch.
 
 use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::data::ReadCounter;
 use crate::trainer::EpochStats;
 use crate::{Result, TrainError};
 
@@ -125,6 +129,51 @@ impl Drop for Progress {
     fn drop(&mut self) {
         // Also on an error: never leave a half-drawn bar behind the message.
         self.finish();
+    }
+}
+
+/// A bar over the bytes of a file being loaded (the bytes read, the rate, the time left),
+/// moved by a thread that looks at a [`ReadCounter`] ten times a second; or nothing.
+pub(crate) struct LoadBar {
+    shown: Option<(ProgressBar, Arc<AtomicBool>, JoinHandle<()>)>,
+}
+
+impl LoadBar {
+    /// A bar titled `what` over `total` bytes, following `counter`, if `show`.
+    pub(crate) fn start(show: bool, what: &str, total: u64, counter: &ReadCounter) -> Self {
+        let shown = show.then(|| {
+            let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{msg} {bar:30.cyan/blue} {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left)",
+                )
+                .expect("internal error: the progress template is invalid")
+                .progress_chars("=> "),
+            );
+            bar.set_message(what.to_string());
+            let stop = Arc::new(AtomicBool::new(false));
+            let (ticker_bar, ticker_stop, counter) =
+                (bar.clone(), Arc::clone(&stop), counter.clone());
+            let ticker = std::thread::spawn(move || {
+                while !ticker_stop.load(Ordering::Relaxed) {
+                    ticker_bar.set_position(counter.bytes());
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            });
+            (bar, stop, ticker)
+        });
+        LoadBar { shown }
+    }
+}
+
+impl Drop for LoadBar {
+    fn drop(&mut self) {
+        // Also on an error: the bar goes before the message.
+        if let Some((bar, stop, ticker)) = self.shown.take() {
+            stop.store(true, Ordering::Relaxed);
+            let _ = ticker.join();
+            bar.finish_and_clear();
+        }
     }
 }
 

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use tape::{Array, Element};
 
+use super::report::LoadBar;
 use crate::data::csv::CsvOptions;
 use crate::data::{self, Dataset};
 use crate::{Result, TrainError};
@@ -93,11 +94,17 @@ impl Source {
         csv: &CsvOptions,
         test_fraction: f64,
         seed: u64,
+        show_progress: bool,
     ) -> Result<(Dataset<T>, Dataset<T>)> {
         let all = match self {
             Source::Idx(dir) => return data::mnist(dir),
             Source::Digits => data::digits()?,
-            Source::Csv(file) => csv.read_classification(file, label_column)?,
+            Source::Csv(file) => {
+                let counter = data::ReadCounter::new();
+                let total = std::fs::metadata(file).map_or(0, |m| m.len());
+                let _bar = LoadBar::start(show_progress, "loading", total, &counter);
+                csv.read_classification_counting(file, label_column, &counter)?
+            }
         };
         // The split's own error names a function; say which file and option instead.
         all.split(test_fraction, seed).map_err(|e| match e {

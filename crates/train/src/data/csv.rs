@@ -7,7 +7,10 @@
 //! mark are accepted, and spaces around a field are ignored. One column, chosen by name, is
 //! the target; every other column is a numeric feature, parsed as `f64` and then converted
 //! to the element type. Files starting with the gzip magic bytes `1f 8b` are decompressed
-//! first, whatever their name.
+//! as they are read, whatever their name.
+//!
+//! A file is parsed as it is read, a record at a time: loading holds the parsed table and
+//! buffers of a few hundred KiB, never the file's text as well.
 //!
 //! Nothing is guessed: an empty or non-numeric field, a number that is not finite in the
 //! element type (`1e39` in an `f32` table), a row with too few or too many fields, a blank
@@ -15,13 +18,18 @@
 //! column. Class labels must be the integers `0, 1, ..., k − 1` with every class present,
 //! unless the number of classes is given ([`CsvOptions::n_classes`]).
 
+mod lines;
+mod rows;
+
+use std::io::Read;
 use std::path::Path;
 
 use tape::{Array, Element};
 
-use super::read::{decompress_if_gzip, read_maybe_gzip};
+use super::read;
 use super::{Dataset, MAX_CLASSES};
 use crate::{Result, TrainError};
+pub(crate) use rows::Rows;
 
 /// How a CSV file is read: the delimiter, and the number of classes if the labels alone do
 /// not tell it. [`Default`] is a comma and "the labels tell".
@@ -164,7 +172,26 @@ impl CsvOptions {
         label_column: &str,
     ) -> Result<Dataset<T>> {
         let path = path.as_ref();
-        self.parse_classification_text(&read_maybe_gzip(path)?, path, label_column)
+        self.classification_from(read::open(path)?.reader, path, label_column)
+    }
+
+    /// [`CsvOptions::read_classification`], adding the bytes read from the file to `counter`
+    /// as they are read, for a progress bar (see [`ReadCounter`](crate::data::ReadCounter)).
+    ///
+    /// # Errors
+    /// As [`CsvOptions::read_classification`].
+    pub fn read_classification_counting<T: Element>(
+        &self,
+        path: impl AsRef<Path>,
+        label_column: &str,
+        counter: &read::ReadCounter,
+    ) -> Result<Dataset<T>> {
+        let path = path.as_ref();
+        self.classification_from(
+            read::open_counting(path, counter)?.reader,
+            path,
+            label_column,
+        )
     }
 
     /// [`read_regression`] with these options.
@@ -187,7 +214,7 @@ impl CsvOptions {
         target_column: &str,
     ) -> Result<Dataset<T>> {
         let path = path.as_ref();
-        self.parse_regression(&read_maybe_gzip(path)?, path, target_column)
+        self.regression_from(read::open(path)?.reader, path, target_column)
     }
 
     /// [`read_features`] with these options.
@@ -211,7 +238,7 @@ impl CsvOptions {
         label_column: &str,
     ) -> Result<(Array<T>, Option<Vec<usize>>)> {
         let path = path.as_ref();
-        self.parse_features_text(&read_maybe_gzip(path)?, path, label_column)
+        self.features_from(read::open(path)?.reader, path, label_column)
     }
 
     /// [`CsvOptions::read_classification`] on the bytes of a file already in memory (raw or
@@ -235,8 +262,7 @@ impl CsvOptions {
         name: &Path,
         label_column: &str,
     ) -> Result<Dataset<T>> {
-        let text = decompress_if_gzip(bytes.to_vec(), name)?;
-        self.parse_classification_text(&text, name, label_column)
+        self.classification_from(read::from_bytes(bytes), name, label_column)
     }
 
     /// [`CsvOptions::read_features`] on the bytes of a file already in memory (raw or
@@ -257,8 +283,7 @@ impl CsvOptions {
         name: &Path,
         label_column: &str,
     ) -> Result<(Array<T>, Option<Vec<usize>>)> {
-        let text = decompress_if_gzip(bytes.to_vec(), name)?;
-        self.parse_features_text(&text, name, label_column)
+        self.features_from(read::from_bytes(bytes), name, label_column)
     }
 
     /// The features and the `[n, 1]` targets of a regression table (raw or gzip bytes).
@@ -268,44 +293,65 @@ impl CsvOptions {
         name: &Path,
         target_column: &str,
     ) -> Result<Dataset<T>> {
-        let text = decompress_if_gzip(bytes.to_vec(), name)?;
-        let table = Table::new(self, &text, name)?;
-        let (features, targets) = table.parse(Some(target_column), |s| parse_element::<T>(s))?;
+        self.regression_from(read::from_bytes(bytes), name, target_column)
+    }
+
+    fn regression_from<T: Element>(
+        &self,
+        input: impl Read,
+        name: &Path,
+        target_column: &str,
+    ) -> Result<Dataset<T>> {
+        let mut rows = Rows::open(self, input, name)?;
+        let (features, targets) =
+            rows::parse_table(&mut rows, Some(target_column), |s| parse_element::<T>(s))?;
         let n = targets.len();
         Dataset::regression(features, Array::from_vec(targets, &[n, 1])?)
     }
 
-    fn parse_classification_text<T: Element>(
+    fn classification_from<T: Element>(
         &self,
-        text: &[u8],
+        input: impl Read,
         name: &Path,
         label_column: &str,
     ) -> Result<Dataset<T>> {
-        let table = Table::new(self, text, name)?;
+        let mut rows = Rows::open(self, input, name)?;
         let max = self.n_classes.unwrap_or(MAX_CLASSES);
-        let (features, labels) = table.parse(Some(label_column), |s| parse_label(s, max))?;
-        let n_classes = match self.n_classes {
-            Some(n) => n,
-            None => classes_of(&labels).map_err(|why| {
-                TrainError::bad_file(name, format!("the label column `{label_column}` {why}"))
-            })?,
-        };
+        let (features, labels) =
+            rows::parse_table(&mut rows, Some(label_column), |s| parse_label(s, max))?;
+        let n_classes = self.n_classes_of(&labels, name, label_column)?;
         Dataset::classification(features, labels, n_classes)
     }
 
-    fn parse_features_text<T: Element>(
+    /// The number of classes: as given, or as the labels make them.
+    pub(crate) fn n_classes_of(
         &self,
-        text: &[u8],
+        labels: &[usize],
+        name: &Path,
+        label_column: &str,
+    ) -> Result<usize> {
+        match self.n_classes {
+            Some(n) => Ok(n),
+            None => classes_of(labels).map_err(|why| {
+                TrainError::bad_file(name, format!("the label column `{label_column}` {why}"))
+            }),
+        }
+    }
+
+    fn features_from<T: Element>(
+        &self,
+        input: impl Read,
         name: &Path,
         label_column: &str,
     ) -> Result<(Array<T>, Option<Vec<usize>>)> {
-        let table = Table::new(self, text, name)?;
-        if table.header.iter().any(|c| c == label_column) {
-            let (features, labels) =
-                table.parse(Some(label_column), |s| parse_label(s, MAX_CLASSES))?;
+        let mut rows = Rows::open(self, input, name)?;
+        if rows.header().iter().any(|c| c == label_column) {
+            let (features, labels) = rows::parse_table(&mut rows, Some(label_column), |s| {
+                parse_label(s, MAX_CLASSES)
+            })?;
             Ok((features, Some(labels)))
         } else {
-            let (features, _) = table.parse(None, |_| Ok(()))?;
+            let (features, _) = rows::parse_table(&mut rows, None, |_| Ok(()))?;
             Ok((features, None))
         }
     }
@@ -339,242 +385,8 @@ fn classes_of(labels: &[usize]) -> std::result::Result<usize, String> {
     }
 }
 
-/// A CSV file's text split into its header and records, with a map from bytes to lines.
-struct Table<'b> {
-    name: &'b Path,
-    /// The text after the byte-order mark.
-    text: &'b [u8],
-    delimiter: u8,
-    /// The column names, trimmed.
-    header: Vec<String>,
-    /// Where each line starts, as byte offsets into `text`.
-    line_starts: Vec<usize>,
-    /// Where the header record ends (before its line terminator).
-    header_end: usize,
-}
-
-impl<'b> Table<'b> {
-    fn new(options: &CsvOptions, bytes: &'b [u8], name: &'b Path) -> Result<Self> {
-        let bad = |message: String| TrainError::bad_file(name, message);
-        let d = options.delimiter;
-        if !d.is_ascii() || matches!(d, b'"' | b'\r' | b'\n') {
-            return Err(TrainError::invalid(
-                "CsvOptions::delimiter",
-                format!(
-                    "{:?} cannot separate fields; use an ASCII character other than a quote or a line break",
-                    char::from(d)
-                ),
-            ));
-        }
-        let text = std::str::from_utf8(bytes).map_err(|e| {
-            bad(format!(
-                "not valid UTF-8 text (first bad byte at offset {})",
-                e.valid_up_to()
-            ))
-        })?;
-        let text = text.strip_prefix('\u{feff}').unwrap_or(text).as_bytes();
-        if text.iter().all(u8::is_ascii_whitespace) {
-            return Err(bad("the file is empty: expected a header line".into()));
-        }
-        let mut line_starts = vec![0];
-        for (i, &b) in text.iter().enumerate() {
-            if b == b'\n' || (b == b'\r' && text.get(i + 1) != Some(&b'\n')) {
-                line_starts.push(i + 1);
-            }
-        }
-        let mut reader = reader(d, text);
-        let mut record = csv::StringRecord::new();
-        let ok = reader
-            .read_record(&mut record)
-            .map_err(|e| bad(format!("cannot read the header: {e}")))?;
-        if !ok {
-            return Err(bad("the file is empty: expected a header line".into()));
-        }
-        let header_end = usize::try_from(reader.position().byte()).unwrap_or(usize::MAX);
-        Ok(Table {
-            name,
-            text,
-            delimiter: d,
-            header: record.iter().map(str::to_string).collect(),
-            line_starts,
-            header_end,
-        })
-    }
-
-    /// The line (from 1) that holds byte `offset`.
-    fn line_of(&self, offset: usize) -> usize {
-        self.line_starts.partition_point(|&s| s <= offset)
-    }
-
-    /// An error about the file as a whole, or a line of it, rather than one field.
-    fn bad(&self, message: String) -> TrainError {
-        TrainError::bad_file(self.name, message)
-    }
-
-    /// Parses the rows: features `[n, d]` and one target per row, read by `parse_target`
-    /// from `target_column`; with no target column, every column is a feature.
-    fn parse<T: Element, Y>(
-        &self,
-        target_column: Option<&str>,
-        parse_target: impl Fn(&str) -> std::result::Result<Y, String>,
-    ) -> Result<(Array<T>, Vec<Y>)> {
-        let (target_idx, n_features) = self.columns(target_column)?;
-        let out_of_memory = |what: &str| {
-            self.bad(format!(
-                "not enough memory for the {what} of the rows read so far"
-            ))
-        };
-
-        let mut reader = reader(self.delimiter, self.text);
-        let mut record = csv::StringRecord::new();
-        // The header, read again by this reader.
-        reader
-            .read_record(&mut record)
-            .map_err(|e| self.bad(format!("cannot read the header: {e}")))?;
-        let mut previous_end = self.header_end;
-        let mut features: Vec<T> = Vec::new();
-        let mut targets: Vec<Y> = Vec::new();
-        let mut n_rows = 0;
-        loop {
-            let more = reader.read_record(&mut record).map_err(|e| {
-                let line = self.line_of(previous_end.saturating_sub(1)) + 1;
-                self.bad(format!("line {line}: {e}"))
-            })?;
-            if !more {
-                break;
-            }
-            let line_no = self.record_line(&record, previous_end)?;
-            previous_end = usize::try_from(reader.position().byte()).unwrap_or(usize::MAX);
-            self.check_field_count(&record, line_no)?;
-            features
-                .try_reserve(n_features)
-                .map_err(|_| out_of_memory("features"))?;
-            targets
-                .try_reserve(1)
-                .map_err(|_| out_of_memory("targets"))?;
-            self.parse_row(
-                &record,
-                line_no,
-                target_idx,
-                &parse_target,
-                &mut features,
-                &mut targets,
-            )?;
-            n_rows += 1;
-        }
-        if n_rows == 0 {
-            return Err(self.bad("the file has a header but no data rows".into()));
-        }
-        Ok((Array::from_vec(features, &[n_rows, n_features])?, targets))
-    }
-
-    /// The index of `target_column` in the header, if one is asked for, and the number of
-    /// feature columns: all the others, of which there must be at least one.
-    fn columns(&self, target_column: Option<&str>) -> Result<(Option<usize>, usize)> {
-        let target_idx = target_column
-            .map(|name| find_column(&self.header, name))
-            .transpose()
-            .map_err(|message| self.bad(message))?;
-        let n_features = self.header.len() - usize::from(target_idx.is_some());
-        if n_features == 0 {
-            return Err(self.bad(format!(
-                "the only column is the target `{}`; there are no features",
-                target_column.unwrap_or_default()
-            )));
-        }
-        Ok((target_idx, n_features))
-    }
-
-    /// The line (from 1) on which `record` starts, given that the previous record ended at
-    /// byte `previous_end`; an error if a blank line comes between the two, or if the record's
-    /// own line is blank. The reader skips blank lines without a word, so they are found here
-    /// from the offsets: like every other irregularity, a blank line is refused, not guessed
-    /// away.
-    fn record_line(&self, record: &csv::StringRecord, previous_end: usize) -> Result<usize> {
-        // The reader places a record where the previous one ended (one byte into its
-        // line terminator); the record's first line is the first that holds something
-        // after the terminators in between, and a line between that one and the previous
-        // record's last line is a blank line, which the reader skips silently.
-        let from = record.position().map_or(previous_end, |p| {
-            usize::try_from(p.byte()).unwrap_or(usize::MAX)
-        });
-        let start = self.text[from.min(self.text.len())..]
-            .iter()
-            .position(|&b| b != b'\r' && b != b'\n')
-            .map_or(self.text.len(), |k| from + k);
-        let line_no = self.line_of(start);
-        let previous_line = self.line_of(previous_end.saturating_sub(1));
-        if line_no > previous_line + 1 {
-            return Err(self.bad(format!("line {} is empty", previous_line + 1)));
-        }
-        // A line of spaces reads as one empty field; in a table of one column that is a
-        // row whose field is empty, which `parse_row` reports as such.
-        if record.len() == 1 && record[0].is_empty() && self.header.len() > 1 {
-            return Err(self.bad(format!("line {line_no} is empty")));
-        }
-        Ok(line_no)
-    }
-
-    /// Checks that the record on line `line_no` has a field for every column of the header.
-    fn check_field_count(&self, record: &csv::StringRecord, line_no: usize) -> Result<()> {
-        let n_cols = self.header.len();
-        if record.len() != n_cols {
-            let count = record.len();
-            return Err(self.bad(format!(
-                "line {line_no} has {count} field{} but the header has {n_cols} columns",
-                if count == 1 { "" } else { "s" }
-            )));
-        }
-        Ok(())
-    }
-
-    /// Parses the fields of the record on line `line_no`, pushing the one in column
-    /// `target_idx`, read by `parse_target`, onto `targets` and the rest onto `features`. The
-    /// caller has made room for them, so that running out of memory is an error rather than
-    /// an abort.
-    fn parse_row<T: Element, Y>(
-        &self,
-        record: &csv::StringRecord,
-        line_no: usize,
-        target_idx: Option<usize>,
-        parse_target: impl Fn(&str) -> std::result::Result<Y, String>,
-        features: &mut Vec<T>,
-        targets: &mut Vec<Y>,
-    ) -> Result<()> {
-        for (col, field) in record.iter().enumerate() {
-            let parse_err = |message: String| TrainError::Parse {
-                path: self.name.to_path_buf(),
-                line: line_no,
-                column: col + 1,
-                column_name: self.header[col].clone(),
-                message,
-            };
-            if field.is_empty() {
-                return Err(parse_err("the field is empty".into()));
-            }
-            if Some(col) == target_idx {
-                targets.push(parse_target(field).map_err(parse_err)?);
-            } else {
-                features.push(parse_element::<T>(field).map_err(parse_err)?);
-            }
-        }
-        Ok(())
-    }
-}
-
-/// A reader of `text` that hands every record through, whatever its length, with its
-/// fields trimmed; the header is read as the first record.
-fn reader(delimiter: u8, text: &[u8]) -> csv::Reader<&[u8]> {
-    csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .has_headers(false)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(text)
-}
-
 /// The index of the column called `name`, which must occur exactly once.
-fn find_column(header: &[String], name: &str) -> std::result::Result<usize, String> {
+pub(crate) fn find_column(header: &[String], name: &str) -> std::result::Result<usize, String> {
     let hits: Vec<usize> = (0..header.len()).filter(|&i| header[i] == name).collect();
     match hits.as_slice() {
         [i] => Ok(*i),
@@ -605,7 +417,7 @@ fn find_column(header: &[String], name: &str) -> std::result::Result<usize, Stri
 }
 
 /// A field as a number of the element type: a number in `f64` that stays finite in `T`.
-fn parse_element<T: Element>(field: &str) -> std::result::Result<T, String> {
+pub(crate) fn parse_element<T: Element>(field: &str) -> std::result::Result<T, String> {
     let v = match field.parse::<f64>() {
         Ok(v) if v.is_finite() => v,
         Ok(_) => return Err(format!("`{field}` is not a finite number")),
@@ -624,7 +436,7 @@ fn parse_element<T: Element>(field: &str) -> std::result::Result<T, String> {
 }
 
 /// A class label: a non-negative integer below `max` (`3.0` is read as 3).
-fn parse_label(field: &str, max: usize) -> std::result::Result<usize, String> {
+pub(crate) fn parse_label(field: &str, max: usize) -> std::result::Result<usize, String> {
     let label = match field.parse::<usize>() {
         Ok(l) => Some(l),
         Err(_) => match field.parse::<f64>() {

@@ -5,14 +5,19 @@
 //! dimension as a big-endian `u32`, then the elements in row-major order. Image files have 3
 //! dimensions (`n, rows, cols`, magic `0x00000803` = 2051), label files 1 (`n`, magic
 //! `0x00000801` = 2049). Files starting with the gzip magic bytes `1f 8b` are decompressed
-//! first, whatever their name.
+//! as they are read, whatever their name.
+//!
+//! A file is parsed as it is read: loading holds the samples (as the element type) and a read
+//! buffer, never the file's bytes as well. The samples' storage is reserved at once when the
+//! size of the content is known (a raw file) and grown as data arrives otherwise (gzip), so a
+//! header that promises more than the file holds allocates nothing for it.
 
 use std::path::{Path, PathBuf};
 
 use tape::{Array, Element};
 
 use super::Dataset;
-use super::read::{decompress_if_gzip, read_maybe_gzip};
+use super::read::{self, READ_BUFFER};
 use crate::{Result, TrainError};
 
 /// Reads an IDX image file as pixels in `[0, 1]` (the stored byte divided by 255), shaped
@@ -30,7 +35,9 @@ use crate::{Result, TrainError};
 /// or longer than the header says, or its gzip stream is broken.
 pub fn read_images<T: Element>(path: impl AsRef<Path>) -> Result<Array<T>> {
     let path = path.as_ref();
-    images_from(read_maybe_gzip(path)?, path)
+    let input = read::open(path)?;
+    let content_len = (!input.gzip).then_some(input.len);
+    images_from(input.reader, content_len, path)
 }
 
 /// [`read_images`] on the bytes of a file already in memory (raw or gzip); `name` stands for
@@ -49,22 +56,21 @@ pub fn read_images<T: Element>(path: impl AsRef<Path>) -> Result<Array<T>> {
 /// # Errors
 /// As [`read_images`], without the I/O errors.
 pub fn parse_images<T: Element>(bytes: &[u8], name: &Path) -> Result<Array<T>> {
-    images_from(decompress_if_gzip(bytes.to_vec(), name)?, name)
+    let content_len = (!read::is_gzip(bytes)).then_some(bytes.len() as u64);
+    images_from(read::from_bytes(bytes), content_len, name)
 }
 
-fn images_from<T: Element>(bytes: Vec<u8>, path: &Path) -> Result<Array<T>> {
-    let (dims, data) = parse(&bytes, path, 3, "images")?;
+fn images_from<T: Element>(
+    mut reader: impl std::io::Read,
+    content_len: Option<u64>,
+    path: &Path,
+) -> Result<Array<T>> {
     let scale: Vec<T> = (0..=255u8)
         .map(|b| T::cast_from(f64::from(b) / 255.0))
         .collect();
-    let mut pixels = Vec::new();
-    pixels.try_reserve_exact(data.len()).map_err(|_| {
-        TrainError::bad_file(
-            path,
-            format!("not enough memory for {} pixels as {}", data.len(), T::NAME),
-        )
+    let (dims, pixels) = parse(&mut reader, path, 3, "images", content_len, |b| {
+        scale[usize::from(b)]
     })?;
-    pixels.extend(data.iter().map(|&b| scale[usize::from(b)]));
     Ok(Array::from_vec(pixels, &dims)?)
 }
 
@@ -80,7 +86,10 @@ fn images_from<T: Element>(bytes: Vec<u8>, path: &Path) -> Result<Array<T>> {
 /// As [`read_images`], for a 1-D file.
 pub fn read_labels(path: impl AsRef<Path>) -> Result<Vec<u8>> {
     let path = path.as_ref();
-    labels_from(read_maybe_gzip(path)?, path)
+    let input = read::open(path)?;
+    let content_len = (!input.gzip).then_some(input.len);
+    let (_, labels) = parse(input.reader, path, 1, "labels", content_len, |b| b)?;
+    Ok(labels)
 }
 
 /// [`read_labels`] on the bytes of a file already in memory (raw or gzip); `name` stands for
@@ -98,14 +107,16 @@ pub fn read_labels(path: impl AsRef<Path>) -> Result<Vec<u8>> {
 /// # Errors
 /// As [`read_labels`], without the I/O errors.
 pub fn parse_labels(bytes: &[u8], name: &Path) -> Result<Vec<u8>> {
-    labels_from(decompress_if_gzip(bytes.to_vec(), name)?, name)
-}
-
-fn labels_from(mut bytes: Vec<u8>, path: &Path) -> Result<Vec<u8>> {
-    let (dims, _) = parse(&bytes, path, 1, "labels")?;
-    // The labels are the bytes after the 8-byte header: keep the buffer, drop the header.
-    bytes.drain(..bytes.len() - dims[0]);
-    Ok(bytes)
+    let content_len = (!read::is_gzip(bytes)).then_some(bytes.len() as u64);
+    let (_, labels) = parse(
+        read::from_bytes(bytes),
+        name,
+        1,
+        "labels",
+        content_len,
+        |b| b,
+    )?;
+    Ok(labels)
 }
 
 /// Reads MNIST from a directory holding the four standard files, and returns
@@ -208,29 +219,85 @@ const IDX_TYPES: [(u8, &str); 6] = [
     (0x0E, "f64"),
 ];
 
-/// Checks the header of an IDX file of unsigned bytes with `ndim` dimensions and returns the
-/// dimensions and the data. `what` (`images`, `labels`) names what the file should hold.
-fn parse<'b>(bytes: &'b [u8], path: &Path, ndim: u8, what: &str) -> Result<(Vec<usize>, &'b [u8])> {
+/// Reads an IDX file of unsigned bytes with `ndim` dimensions from `reader`, checking its
+/// header, and returns the dimensions and every element through `convert`. `what` (`images`,
+/// `labels`) names what the file should hold; `content_len`, if known, is the length of the
+/// content (header and data), which lets the elements' storage be reserved at once.
+fn parse<Y>(
+    mut reader: impl std::io::Read,
+    path: &Path,
+    ndim: u8,
+    what: &str,
+    content_len: Option<u64>,
+    convert: impl Fn(u8) -> Y,
+) -> Result<(Vec<usize>, Vec<Y>)> {
     let bad = |message: String| TrainError::bad_file(path, message);
-    check_magic(bytes, ndim, what).map_err(bad)?;
-    let (dims, expected) = dims_of(bytes, ndim, what).map_err(bad)?;
-    let data = &bytes[header_len(ndim)..];
-    if data.len() < expected {
+    let failed = |e| read::stream_error(path, e);
+    // The header, or the whole content if it is shorter: the checks' messages give its length.
+    let mut header = [0u8; 4 + 4 * 255];
+    let header = &mut header[..header_len(ndim)];
+    let got = read::read_up_to(&mut reader, header).map_err(failed)?;
+    let head = &header[..got];
+    check_magic(head, ndim, what).map_err(bad)?;
+    let (dims, expected) = dims_of(head, ndim, what).map_err(bad)?;
+    let mut out: Vec<Y> = Vec::new();
+    let out_of_memory = || {
+        bad(format!(
+            "not enough memory for {expected} {} as {} ({})",
+            if what == "images" { "pixels" } else { "labels" },
+            std::any::type_name::<Y>(),
+            crate::memory::describe_bytes(
+                (expected as u64).saturating_mul(std::mem::size_of::<Y>() as u64)
+            )
+        ))
+    };
+    check_fits::<Y>(expected).map_err(|()| out_of_memory())?;
+    if content_len.is_some_and(|len| len >= (header_len(ndim) + expected) as u64) {
+        out.try_reserve_exact(expected)
+            .map_err(|_| out_of_memory())?;
+    }
+    let mut chunk = vec![0u8; READ_BUFFER];
+    let mut data_len = 0usize;
+    loop {
+        let n = match reader.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(failed(e)),
+        };
+        let wanted = expected.saturating_sub(data_len).min(n);
+        if out.capacity() - out.len() < wanted {
+            // Grown as the data arrives (doubling, at most to the size the header gives).
+            let target = (2 * out.len()).clamp(out.len() + wanted, expected);
+            out.try_reserve_exact(target - out.len())
+                .map_err(|_| out_of_memory())?;
+        }
+        out.extend(chunk[..wanted].iter().map(|&b| convert(b)));
+        data_len = data_len.saturating_add(n);
+    }
+    if data_len < expected {
         return Err(bad(format!(
-            "truncated: the header says {} = {expected} bytes of data, the file has only {} after the header",
+            "truncated: the header says {} = {expected} bytes of data, the file has only {data_len} after the header",
             product_text(&dims),
-            data.len()
         )));
     }
-    if data.len() > expected {
+    if data_len > expected {
         return Err(bad(format!(
-            "the header says {} = {expected} bytes of data, but {} bytes follow the header ({} too many)",
+            "the header says {} = {expected} bytes of data, but {data_len} bytes follow the header ({} too many)",
             product_text(&dims),
-            data.len(),
-            data.len() - expected
+            data_len - expected
         )));
     }
-    Ok((dims, data))
+    Ok((dims, out))
+}
+
+/// `Err` if `count` elements of `Y` are more than the memory the system has available.
+fn check_fits<Y>(count: usize) -> std::result::Result<(), ()> {
+    let bytes = (count as u64).saturating_mul(std::mem::size_of::<Y>() as u64);
+    match crate::memory::available_bytes() {
+        Some(available) if bytes > available => Err(()),
+        _ => Ok(()),
+    }
 }
 
 /// Checks the magic number: two zero bytes, the element type of unsigned bytes and `ndim`

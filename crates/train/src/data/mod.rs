@@ -29,6 +29,7 @@ mod read;
 mod sampler;
 mod shuffle;
 mod standardize;
+pub mod stream;
 
 use tape::{Array, Element};
 
@@ -36,8 +37,10 @@ use crate::{Result, TrainError};
 
 pub use idx::mnist;
 pub use loader::{Batch, BatchTargets, Batches};
+pub use read::ReadCounter;
 pub use sampler::Sampler;
 pub use standardize::Standardizer;
+pub use stream::{CsvStream, Part, StreamBatches, TrainingStatistics};
 
 /// The largest number of classes a classification data set may have (labels are below it).
 ///
@@ -360,24 +363,8 @@ impl<T: Element> Dataset<T> {
     /// [`TrainError::InvalidArgument`] if `test_fraction` is not in `(0, 1)` or either part
     /// would be empty.
     pub fn split(&self, test_fraction: f64, seed: u64) -> Result<(Self, Self)> {
-        const OP: &str = "Dataset::split";
-        if !(test_fraction > 0.0 && test_fraction < 1.0) {
-            return Err(TrainError::invalid(
-                OP,
-                format!("test_fraction is {test_fraction}; it must be strictly between 0 and 1"),
-            ));
-        }
         let n = self.len();
-        let n_test = (n as f64 * test_fraction).round() as usize;
-        if n_test == 0 || n_test == n {
-            return Err(TrainError::invalid(
-                OP,
-                format!(
-                    "a test fraction of {test_fraction} of {n} samples leaves {} for training and {n_test} for testing; both must be at least 1",
-                    n - n_test
-                ),
-            ));
-        }
+        let n_test = test_count(n, test_fraction, "Dataset::split")?;
         let perm = shuffle::permutation(n, seed, shuffle::SPLIT_STREAM);
         let (test_idx, train_idx) = perm.split_at(n_test);
         let (mut test_idx, mut train_idx) = (test_idx.to_vec(), train_idx.to_vec());
@@ -567,4 +554,26 @@ pub fn diabetes<T: Element>() -> Result<Dataset<T>> {
     const DIABETES: &[u8] = include_bytes!("../../data/diabetes.csv");
     let name: &std::path::Path = "<embedded diabetes.csv>".as_ref();
     csv::CsvOptions::default().parse_regression(DIABETES, name, "target")
+}
+
+/// The samples a split of `n` with `test_fraction` holds out: `round(n · test_fraction)`,
+/// which must leave at least one on each side. `op` names the caller in errors.
+pub(crate) fn test_count(n: usize, test_fraction: f64, op: &'static str) -> Result<usize> {
+    if !(test_fraction > 0.0 && test_fraction < 1.0) {
+        return Err(TrainError::invalid(
+            op,
+            format!("test_fraction is {test_fraction}; it must be strictly between 0 and 1"),
+        ));
+    }
+    let n_test = (n as f64 * test_fraction).round() as usize;
+    if n_test == 0 || n_test == n {
+        return Err(TrainError::invalid(
+            op,
+            format!(
+                "a test fraction of {test_fraction} of {n} samples leaves {} for training and {n_test} for testing; both must be at least 1",
+                n - n_test
+            ),
+        ));
+    }
+    Ok(n_test)
 }

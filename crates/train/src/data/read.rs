@@ -1,64 +1,176 @@
-//! Reading a whole file, gunzipping it when it starts with the gzip magic bytes.
+//! Files read as streams, gunzipped as they are read when they start with the gzip magic
+//! bytes; and the errors of such a stream, turned into messages that name the file.
+//!
+//! Nothing here holds more of a file than a buffer of [`READ_BUFFER`] bytes (and, for gzip,
+//! the decoder's window of 32 KiB): the readers in `csv.rs` and `idx.rs` parse as they read.
 
-use std::io::Read;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use flate2::read::MultiGzDecoder;
+use flate2::bufread::MultiGzDecoder;
 
 use crate::{Result, TrainError};
 
 /// The first two bytes of every gzip member (RFC 1952).
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
-/// The bytes of `path`, decompressed if the file is gzip (whatever its name).
-pub(crate) fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>> {
-    let raw = std::fs::read(path).map_err(|e| TrainError::io(path, e))?;
-    decompress_if_gzip(raw, path)
+/// The bytes read from a file at once.
+pub(crate) const READ_BUFFER: usize = 256 * 1024;
+
+/// A file opened for reading as a stream: its bytes (decompressed if it is gzip) and its size
+/// on disk.
+pub(crate) struct Input {
+    /// The file's content, decompressed as it is read if the file is gzip.
+    pub(crate) reader: Box<dyn Read + Send>,
+    /// The file's size on disk.
+    pub(crate) len: u64,
+    /// Whether the file is gzip (so that its content is longer than `len`, by an unknown
+    /// factor).
+    pub(crate) gzip: bool,
 }
 
-/// `raw` itself, or its decompression if it starts with the gzip magic bytes. `name` is the
-/// file the bytes came from, for error messages.
+/// A count of the bytes read from files, shared between the reader and whoever watches it (a
+/// progress bar on another thread). Clones share the count.
 ///
-/// The output grows with `try_reserve` and stops at the memory the system has available, so
-/// a stream that expands beyond it (a "gzip bomb", or a file too large for the machine) is an
-/// error naming the file rather than an abort.
-pub(crate) fn decompress_if_gzip(raw: Vec<u8>, name: &Path) -> Result<Vec<u8>> {
-    if !raw.starts_with(&GZIP_MAGIC) {
-        return Ok(raw);
+/// ```
+/// use train::data::ReadCounter;
+/// use train::data::csv::CsvOptions;
+/// let path = std::env::temp_dir().join(format!("tapegrad-doc-counter-{}.csv", std::process::id()));
+/// std::fs::write(&path, "x,label\n1,0\n2,1\n")?;
+/// let counter = ReadCounter::new();
+/// let watcher = counter.clone(); // for another thread
+/// CsvOptions::default().read_classification_counting::<f32>(&path, "label", &counter)?;
+/// assert_eq!(watcher.bytes(), 16); // the whole file
+/// # std::fs::remove_file(&path)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct ReadCounter(Arc<AtomicU64>);
+
+impl ReadCounter {
+    /// A count at 0.
+    pub fn new() -> Self {
+        ReadCounter::default()
     }
-    let limit = crate::memory::available_bytes().unwrap_or(u64::MAX);
-    let mut out: Vec<u8> = Vec::new();
-    let mut decoder = MultiGzDecoder::new(raw.as_slice());
-    let too_large = || {
-        TrainError::bad_file(
-            name,
-            format!(
-                "decompressed, the file is larger than the memory available ({})",
-                crate::memory::describe_bytes(limit)
-            ),
-        )
+
+    /// The bytes read so far (of the file as stored: compressed, for gzip).
+    pub fn bytes(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Opens `path` as a stream of its content, decompressed if the file is gzip (whatever its
+/// name).
+pub(crate) fn open(path: &Path) -> Result<Input> {
+    open_counting(path, &ReadCounter::new())
+}
+
+/// [`open`], adding the bytes read from the file to `counter`.
+pub(crate) fn open_counting(path: &Path, counter: &ReadCounter) -> Result<Input> {
+    let file = File::open(path).map_err(|e| TrainError::io(path, e))?;
+    let len = file.metadata().map_err(|e| TrainError::io(path, e))?.len();
+    let bytes_read = Arc::clone(&counter.0);
+    let counted = Counted {
+        inner: file,
+        count: Arc::clone(&bytes_read),
     };
-    loop {
-        let grow = out.capacity().clamp(64 * 1024, 64 * 1024 * 1024);
-        if out.len() as u64 + grow as u64 > limit {
-            return Err(too_large());
-        }
-        out.try_reserve_exact(grow).map_err(|_| too_large())?;
-        // At most the room reserved, so that `read_to_end` never grows the vector itself.
-        let room = (out.capacity() - out.len()) as u64;
-        let n = (&mut decoder)
-            .take(room)
-            .read_to_end(&mut out)
-            .map_err(|e| {
-                let why = if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                    "the gzip stream ends early (truncated file)".to_string()
-                } else {
-                    format!("the gzip stream is corrupt: {e}")
-                };
-                TrainError::bad_file(name, why)
-            })?;
-        if (n as u64) < room {
-            return Ok(out);
+    let mut buffered = BufReader::with_capacity(READ_BUFFER, counted);
+    let head = buffered.fill_buf().map_err(|e| TrainError::io(path, e))?;
+    let gzip = is_gzip(head);
+    let reader: Box<dyn Read + Send> = if gzip {
+        Box::new(Gunzip(MultiGzDecoder::new(buffered)))
+    } else {
+        Box::new(buffered)
+    };
+    Ok(Input { reader, len, gzip })
+}
+
+/// Whether `bytes` start with the gzip magic bytes.
+pub(crate) fn is_gzip(bytes: &[u8]) -> bool {
+    bytes.starts_with(&GZIP_MAGIC)
+}
+
+/// The content of `bytes`, decompressed as it is read if it starts with the gzip magic bytes.
+pub(crate) fn from_bytes(bytes: &[u8]) -> Box<dyn Read + Send + '_> {
+    if is_gzip(bytes) {
+        Box::new(Gunzip(MultiGzDecoder::new(bytes)))
+    } else {
+        Box::new(bytes)
+    }
+}
+
+/// The error for a failed read of the stream of file `name`: what is wrong with its content
+/// (a broken gzip stream, text that is not UTF-8) if a reader here said so, else the I/O
+/// error itself.
+pub(crate) fn stream_error(name: &Path, e: std::io::Error) -> TrainError {
+    match e.get_ref().and_then(|inner| inner.downcast_ref::<Fault>()) {
+        Some(Fault(why)) => TrainError::bad_file(name, why.clone()),
+        None => TrainError::io(name, e),
+    }
+}
+
+/// What is wrong with a stream's content, carried through `std::io::Error` to
+/// [`stream_error`].
+#[derive(Debug)]
+pub(crate) struct Fault(pub(crate) String);
+
+impl std::fmt::Display for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Fault {}
+
+impl Fault {
+    /// `why` as an I/O error of kind `InvalidData`.
+    pub(crate) fn io(why: String) -> std::io::Error {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, Fault(why))
+    }
+}
+
+/// A gzip decoder whose errors say what is wrong with the stream.
+struct Gunzip<R: BufRead>(MultiGzDecoder<R>);
+
+impl<R: BufRead> Read for Gunzip<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.read(buf).map_err(|e| {
+            Fault::io(if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                "the gzip stream ends early (truncated file)".to_string()
+            } else {
+                format!("the gzip stream is corrupt: {e}")
+            })
+        })
+    }
+}
+
+/// A reader that adds the bytes it reads to a shared count.
+struct Counted<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Reads into `buf` until it is full or the stream ends; returns the bytes read.
+pub(crate) fn read_up_to(reader: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
     }
+    Ok(filled)
 }

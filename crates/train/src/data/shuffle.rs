@@ -14,14 +14,39 @@ pub(crate) const SPLIT_STREAM: u64 = u64::MAX;
 
 /// A permutation of `0..n`, determined by `(seed, stream)`.
 pub(crate) fn permutation(n: usize, seed: u64, stream: u64) -> Vec<usize> {
+    let mut perm: Vec<usize> = (0..n).collect();
+    permute(&mut perm, seed, stream);
+    perm
+}
+
+/// Shuffles `items` in place as [`permutation`] orders `0..items.len()`: the same swaps, so
+/// `permute` on `0..n` as `u32` gives `permutation(n, ..)` in half the memory.
+pub(crate) fn permute<I>(items: &mut [I], seed: u64, stream: u64) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(stream);
-    let mut perm: Vec<usize> = (0..n).collect();
-    for i in (1..n).rev() {
+    for i in (1..items.len()).rev() {
         let j = below(&mut rng, i as u64 + 1) as usize;
-        perm.swap(i, j);
+        items.swap(i, j);
     }
-    perm
+}
+
+/// The rows `Dataset::split(test_fraction, seed)` holds out of `n`, given `n_test` of them
+/// (`round(n · test_fraction)`), as a bitset: bit `i % 64` of word `i / 64` is row `i`.
+pub(crate) fn held_out(n: usize, n_test: usize, seed: u64) -> Vec<u64> {
+    let mut bits = vec![0u64; n.div_ceil(64)];
+    let mut mark = |i: usize| bits[i / 64] |= 1 << (i % 64);
+    match u32::try_from(n) {
+        Ok(n32) => {
+            let mut perm: Vec<u32> = (0..n32).collect();
+            permute(&mut perm, seed, SPLIT_STREAM);
+            perm[..n_test].iter().for_each(|&i| mark(i as usize));
+        }
+        Err(_) => {
+            let perm = permutation(n, seed, SPLIT_STREAM);
+            perm[..n_test].iter().for_each(|&i| mark(i));
+        }
+    }
+    bits
 }
 
 /// A uniform integer in `0..n` (`n > 0`), by Lemire's method: the high word of
@@ -58,6 +83,15 @@ mod tests {
         assert_ne!(permutation(50, 1, 2), permutation(50, 2, 2));
         assert_eq!(permutation(0, 1, 2), Vec::<usize>::new());
         assert_eq!(permutation(1, 1, 2), vec![0]);
+    }
+
+    #[test]
+    fn held_out_rows_are_the_split_permutations_first() {
+        let perm = permutation(1000, 5, SPLIT_STREAM);
+        let bits = held_out(1000, 200, 5);
+        for (pos, &i) in perm.iter().enumerate() {
+            assert_eq!(bits[i / 64] >> (i % 64) & 1 == 1, pos < 200, "row {i}");
+        }
     }
 
     #[test]

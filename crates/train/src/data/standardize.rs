@@ -85,21 +85,7 @@ impl Standardizer {
                 *v += dev * dev;
             }
         }
-        let std = var
-            .iter()
-            .zip(&mean)
-            .map(|(&v, &m): (&f64, &f64)| {
-                let s = (v / n as f64).sqrt();
-                // A constant column can still show a deviation of a few ulps of its mean
-                // (the mean is rounded); treat anything that small as no variation at all.
-                if s > 10.0 * f64::EPSILON * m.abs() && s > 0.0 {
-                    s
-                } else {
-                    1.0
-                }
-            })
-            .collect();
-        Ok(Standardizer { mean, std })
+        Ok(Standardizer::from_moments(mean, &var, n))
     }
 
     /// A standardiser with given statistics, e.g. read back from a checkpoint's metadata.
@@ -231,10 +217,36 @@ impl Standardizer {
             return Ok(());
         }
         for row in features.data_mut().chunks_exact_mut(d) {
-            for ((x, &m), &s) in row.iter_mut().zip(&self.mean).zip(&self.std) {
-                *x = T::cast_from((x.as_f64() - m) / s);
-            }
+            self.transform_row(row);
         }
         Ok(())
+    }
+
+    /// Standardises one row of the fitted width.
+    pub(crate) fn transform_row<T: Element>(&self, row: &mut [T]) {
+        for ((x, &m), &s) in row.iter_mut().zip(&self.mean).zip(&self.std) {
+            *x = T::cast_from((x.as_f64() - m) / s);
+        }
+    }
+
+    /// The standardiser of data whose per-feature mean is `mean` and whose sums of squared
+    /// deviations from it are `squares`, over `n` rows: the last step of [`Standardizer::fit`],
+    /// for statistics gathered elsewhere (a stream).
+    pub(crate) fn from_moments(mean: Vec<f64>, squares: &[f64], n: usize) -> Self {
+        let std = squares
+            .iter()
+            .zip(&mean)
+            .map(|(&v, &m): (&f64, &f64)| {
+                let s = (v / n as f64).sqrt();
+                // A constant column can still show a deviation of a few ulps of its mean
+                // (the mean is rounded); treat anything that small as no variation at all.
+                if s > 10.0 * f64::EPSILON * m.abs() && s > 0.0 {
+                    s
+                } else {
+                    1.0
+                }
+            })
+            .collect();
+        Standardizer { mean, std }
     }
 }

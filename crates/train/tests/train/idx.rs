@@ -287,3 +287,23 @@ fn a_gzip_stream_that_expands_far_is_read_in_steps() {
     assert_eq!(labels.len(), n as usize);
     assert!(labels.iter().all(|&l| l == 3));
 }
+
+#[test]
+fn loading_holds_the_pixels_not_the_file() {
+    // 2,000 images of 28 × 28: 1.6 MB of bytes, 6.3 MB of f32 pixels. Reading the file first
+    // would hold its bytes beside the pixels.
+    let n = 2_000u32;
+    let data: Vec<u8> = (0..n as usize * 784).map(|i| (i % 251) as u8).collect();
+    let bytes = idx(&[n, 28, 28], &data);
+    let dir = TempDir::new("idx-memory");
+    for (name, file) in [("images", bytes.clone()), ("images.gz", gzip(&bytes))] {
+        let path = dir.write(name, &file);
+        let (images, peak) = crate::alloc::peak_bytes(|| read_images::<f32>(&path).unwrap());
+        assert_eq!(images.shape(), &[n as usize, 28, 28]);
+        assert_eq!(images.data()[251], 0.0);
+        let pixels = data.len() * 4;
+        // Raw: the pixels reserved at once. Gzip: grown by doubling up to the header's size.
+        let bound = pixels + 1024 * 1024;
+        assert!(peak < bound, "{name}: peak {peak} bytes, bound {bound}");
+    }
+}

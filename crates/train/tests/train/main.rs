@@ -14,6 +14,7 @@ mod mnist;
 mod optim;
 mod parallel;
 mod resume;
+mod stream;
 mod trainer;
 
 /// Counts allocations per thread, for the fuzz tests' bound on memory.
