@@ -65,6 +65,7 @@ mod element;
 mod error;
 mod forward;
 pub mod func;
+pub mod fused;
 pub mod higher;
 #[cfg(any(feature = "ndarray", feature = "nalgebra"))]
 mod interop;
