@@ -518,7 +518,7 @@ impl<T: Element> Array<T> {
     pub(crate) fn slice_axis(&self, axis: usize, start: usize, end: usize) -> Array<T> {
         let (outer, n, inner) = self.around(axis);
         let len = end - start;
-        let mut data = Vec::with_capacity(outer * len * inner);
+        let mut data = buffers::with_capacity(outer * len * inner);
         for o in 0..outer {
             let base = o * n * inner;
             data.extend_from_slice(&self.data[base + start * inner..base + end * inner]);
@@ -532,7 +532,7 @@ impl<T: Element> Array<T> {
     pub(crate) fn pad_axis(&self, axis: usize, before: usize, after: usize) -> Array<T> {
         let (outer, n, inner) = self.around(axis);
         let total = before + n + after;
-        let mut data = vec![T::zero(); outer * total * inner];
+        let mut data = buffers::filled(outer * total * inner, T::zero());
         for o in 0..outer {
             let dst = o * total * inner + before * inner;
             data[dst..dst + n * inner]
