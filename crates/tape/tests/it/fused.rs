@@ -23,14 +23,9 @@ fn assert_dual(name: &str, got: Dual<f64, 2>, want: f64, d: [f64; 2]) {
         "{name}: value {} against {want}",
         got.value
     );
-    for k in 0..2 {
-        let tol = 1e-6 * d[k].abs().max(1.0);
-        assert!(
-            (got.tangent[k] - d[k]).abs() <= tol,
-            "{name}: ∂{k} {} against {}",
-            got.tangent[k],
-            d[k]
-        );
+    for (k, (&t, &dk)) in got.tangent.iter().zip(&d).enumerate() {
+        let tol = 1e-6 * dk.abs().max(1.0);
+        assert!((t - dk).abs() <= tol, "{name}: ∂{k} {t} against {dk}");
     }
 }
 
