@@ -107,6 +107,11 @@ impl<T: Element, const K: usize> Dual<T, K> {
     }
 
     /// `xᵖ`, real `p`; derivative `p xᵖ⁻¹`.
+    ///
+    /// ```
+    /// let x = tape::fused::Dual::<f64, 1>::variable(4.0, 0);
+    /// assert_eq!((x.powf(0.5).value, x.powf(0.5).tangent), (2.0, [0.25]));
+    /// ```
     #[inline(always)]
     pub fn powf(self, p: T) -> Self {
         self.chain(
@@ -116,6 +121,12 @@ impl<T: Element, const K: usize> Dual<T, K> {
     }
 
     /// `xʸ` with both sides dual; derivatives `y xʸ⁻¹` and `xʸ ln x`.
+    ///
+    /// ```
+    /// use tape::fused::Dual;
+    /// let (x, y) = (Dual::<f64, 2>::variable(2.0, 0), Dual::variable(3.0, 1));
+    /// assert_eq!(x.pow(y).tangent, [12.0, 8.0 * 2f64.ln()]);
+    /// ```
     #[inline(always)]
     pub fn pow(self, y: Self) -> Self {
         let out = Float::powf(self.value, y.value);
@@ -124,18 +135,36 @@ impl<T: Element, const K: usize> Dual<T, K> {
     }
 
     /// `max(x, y)`; a tie takes the derivative of `self` (as the tape's `max`).
+    ///
+    /// ```
+    /// use tape::fused::Dual;
+    /// let (x, y) = (Dual::<f64, 2>::variable(1.0, 0), Dual::variable(1.0, 1));
+    /// assert_eq!(x.max(y).tangent, [1.0, 0.0]); // a tie: self's
+    /// ```
     #[inline(always)]
     pub fn max(self, y: Self) -> Self {
         if y.value > self.value { y } else { self }
     }
 
     /// `min(x, y)`; a tie takes the derivative of `self` (as the tape's `min`).
+    ///
+    /// ```
+    /// use tape::fused::Dual;
+    /// let (x, y) = (Dual::<f64, 2>::variable(1.0, 0), Dual::variable(2.0, 1));
+    /// assert_eq!(x.min(y).tangent, [1.0, 0.0]);
+    /// ```
     #[inline(always)]
     pub fn min(self, y: Self) -> Self {
         if y.value < self.value { y } else { self }
     }
 
     /// `atan2(self, x)`, the angle of `(x, self)`; derivatives `x / r²` and `−self / r²`.
+    ///
+    /// ```
+    /// use tape::fused::Dual;
+    /// let (y, x) = (Dual::<f64, 2>::variable(1.0, 0), Dual::variable(1.0, 1));
+    /// assert_eq!(y.atan2(x).tangent, [0.5, -0.5]);
+    /// ```
     #[inline(always)]
     pub fn atan2(self, x: Self) -> Self {
         let r2 = self.value * self.value + x.value * x.value;
@@ -144,6 +173,12 @@ impl<T: Element, const K: usize> Dual<T, K> {
     }
 
     /// `√(x² + y²)`; derivatives `x / out` and `y / out`.
+    ///
+    /// ```
+    /// use tape::fused::Dual;
+    /// let (x, y) = (Dual::<f64, 2>::variable(3.0, 0), Dual::variable(4.0, 1));
+    /// assert_eq!((x.hypot(y).value, x.hypot(y).tangent), (5.0, [0.6, 0.8]));
+    /// ```
     #[inline(always)]
     pub fn hypot(self, y: Self) -> Self {
         let out = Float::hypot(self.value, y.value);
@@ -151,12 +186,23 @@ impl<T: Element, const K: usize> Dual<T, K> {
     }
 
     /// `self·a + b`; derivatives `a`, `self` and 1.
+    ///
+    /// ```
+    /// use tape::fused::Dual;
+    /// let (x, a) = (Dual::<f64, 2>::variable(3.0, 0), Dual::variable(4.0, 1));
+    /// assert_eq!(x.mul_add(a, Dual::constant(1.0)).tangent, [4.0, 3.0]);
+    /// ```
     #[inline(always)]
     pub fn mul_add(self, a: Self, b: Self) -> Self {
         self * a + b
     }
 
     /// The logistic function `1 / (1 + e⁻ˣ)`; derivative `out (1 − out)`.
+    ///
+    /// ```
+    /// let x = tape::fused::Dual::<f64, 1>::variable(0.0, 0);
+    /// assert_eq!((x.sigmoid().value, x.sigmoid().tangent), (0.5, [0.25]));
+    /// ```
     #[inline(always)]
     pub fn sigmoid(self) -> Self {
         let out = T::one() / (T::one() + Float::exp(-self.value));
@@ -167,10 +213,15 @@ impl<T: Element, const K: usize> Dual<T, K> {
 /// The one-argument methods: `name: |x, out| derivative`, where `out = x.name()` (the rules of
 /// `rules.rs`, on one line each).
 macro_rules! unary_methods {
-    ($($(#[$doc:meta])* $name:ident: |$x:ident, $out:ident| $d:expr;)*) => {
+    ($($(#[$doc:meta])* $name:ident($at:literal): |$x:ident, $out:ident| $d:expr;)*) => {
         impl<T: Element, const K: usize> Dual<T, K> {
             $(
                 $(#[$doc])*
+                ///
+                /// ```
+                #[doc = concat!("let x = tape::fused::Dual::<f64, 1>::variable(", stringify!($at), ", 0);")]
+                #[doc = concat!("assert_eq!(x.", stringify!($name), "().value, ", stringify!($at), "f64.", stringify!($name), "());")]
+                /// ```
                 #[inline(always)]
                 pub fn $name(self) -> Self {
                     let $x = self.value;
@@ -185,53 +236,53 @@ macro_rules! unary_methods {
 
 unary_methods! {
     /// `√x`; derivative `1 / (2 out)` (infinite at 0).
-    sqrt: |_x, out| T::one() / (out + out);
+    sqrt(0.5): |_x, out| T::one() / (out + out);
     /// `∛x`; derivative `1 / (3 out²)`.
-    cbrt: |_x, out| T::one() / (T::cast_from(3.0) * out * out);
+    cbrt(0.5): |_x, out| T::one() / (T::cast_from(3.0) * out * out);
     /// `eˣ`; derivative `out`.
-    exp: |_x, out| out;
+    exp(0.5): |_x, out| out;
     /// `2ˣ`; derivative `out ln 2`.
-    exp2: |_x, out| out * T::cast_from(std::f64::consts::LN_2);
+    exp2(0.5): |_x, out| out * T::cast_from(std::f64::consts::LN_2);
     /// `eˣ − 1`; derivative `out + 1`.
-    exp_m1: |_x, out| out + T::one();
+    exp_m1(0.5): |_x, out| out + T::one();
     /// `ln x`; derivative `1 / x`.
-    ln: |x, _out| Float::recip(x);
+    ln(0.5): |x, _out| Float::recip(x);
     /// `ln(1 + x)`; derivative `1 / (1 + x)`.
-    ln_1p: |x, _out| Float::recip(T::one() + x);
+    ln_1p(0.5): |x, _out| Float::recip(T::one() + x);
     /// `log₂ x`; derivative `1 / (x ln 2)`.
-    log2: |x, _out| Float::recip(x * T::cast_from(std::f64::consts::LN_2));
+    log2(0.5): |x, _out| Float::recip(x * T::cast_from(std::f64::consts::LN_2));
     /// `log₁₀ x`; derivative `1 / (x ln 10)`.
-    log10: |x, _out| Float::recip(x * T::cast_from(std::f64::consts::LN_10));
+    log10(0.5): |x, _out| Float::recip(x * T::cast_from(std::f64::consts::LN_10));
     /// `sin x`; derivative `cos x`.
-    sin: |x, _out| Float::cos(x);
+    sin(0.5): |x, _out| Float::cos(x);
     /// `cos x`; derivative `−sin x`.
-    cos: |x, _out| -Float::sin(x);
+    cos(0.5): |x, _out| -Float::sin(x);
     /// `tan x`; derivative `1 + out²`.
-    tan: |_x, out| T::one() + out * out;
+    tan(0.5): |_x, out| T::one() + out * out;
     /// `asin x`; derivative `1 / √(1 − x²)`.
-    asin: |x, _out| Float::recip(Float::sqrt(T::one() - x * x));
+    asin(0.5): |x, _out| Float::recip(Float::sqrt(T::one() - x * x));
     /// `acos x`; derivative `−1 / √(1 − x²)`.
-    acos: |x, _out| -Float::recip(Float::sqrt(T::one() - x * x));
+    acos(0.5): |x, _out| -Float::recip(Float::sqrt(T::one() - x * x));
     /// `atan x`; derivative `1 / (1 + x²)`.
-    atan: |x, _out| Float::recip(T::one() + x * x);
+    atan(0.5): |x, _out| Float::recip(T::one() + x * x);
     /// `sinh x`; derivative `cosh x`.
-    sinh: |x, _out| Float::cosh(x);
+    sinh(0.5): |x, _out| Float::cosh(x);
     /// `cosh x`; derivative `sinh x`.
-    cosh: |x, _out| Float::sinh(x);
+    cosh(0.5): |x, _out| Float::sinh(x);
     /// `tanh x`; derivative `1 − out²`.
-    tanh: |_x, out| T::one() - out * out;
+    tanh(0.5): |_x, out| T::one() - out * out;
     /// `asinh x`; derivative `1 / √(x² + 1)`.
-    asinh: |x, _out| Float::recip(Float::sqrt(x * x + T::one()));
+    asinh(0.5): |x, _out| Float::recip(Float::sqrt(x * x + T::one()));
     /// `acosh x`; derivative `1 / √(x² − 1)`.
-    acosh: |x, _out| Float::recip(Float::sqrt(x * x - T::one()));
+    acosh(1.5): |x, _out| Float::recip(Float::sqrt(x * x - T::one()));
     /// `atanh x`; derivative `1 / (1 − x²)`.
-    atanh: |x, _out| Float::recip(T::one() - x * x);
+    atanh(0.5): |x, _out| Float::recip(T::one() - x * x);
     /// `1 / x`; derivative `−out²`.
-    recip: |_x, out| -(out * out);
+    recip(0.5): |_x, out| -(out * out);
     /// `|x|`; derivative `sign x`, **0 at 0** (as the tape's `abs`).
-    abs: |x, _out| if x > T::zero() { T::one() } else if x < T::zero() { -T::one() } else { T::zero() };
+    abs(0.5): |x, _out| if x > T::zero() { T::one() } else if x < T::zero() { -T::one() } else { T::zero() };
     /// The sign of `x` (±1); derivative 0.
-    signum: |_x, _out| T::zero();
+    signum(0.5): |_x, _out| T::zero();
 }
 
 impl<T: Element, const K: usize> Neg for Dual<T, K> {
