@@ -2,8 +2,9 @@
 //! function, and value and gradient by the scalar tape (`func::value_and_grad` with a reused
 //! `Workspace`, and on a fresh tape), by the crate's hand-written derivative, by central
 //! differences, and by the tensor formulation (`higher::value_and_grad`), with squares as
-//! `powi(2)` and as products. One group per N; criterion reports the throughput in gradient
-//! coordinates (elements) per second, so the ways compare within a group and N across groups.
+//! `powi(2)` and as products, and as one fused node (`fused::map2_sum`). One group per N;
+//! criterion reports the throughput in gradient coordinates (elements) per second, so the ways
+//! compare within a group and N across groups.
 //!
 //! Central differences cost 2N evaluations; from N = 10³ they are timed on the first 100
 //! coordinates (`finite_differences_100`), whose throughput is that of the whole gradient.
@@ -23,7 +24,7 @@ use tapegrad::tape::func::Workspace;
 
 use common::rosenbrock::{
     ROSENBROCK_SIZES, check_all, finite_differences, hand_written, plain, rosenbrock_point,
-    tape_fresh, tape_workspace, tensor, tensor_products,
+    tape_fresh, tape_workspace, tensor, tensor_fused, tensor_products,
 };
 
 /// Central differences on at most this many coordinates (at N = 10⁵, 20 ms a call).
@@ -58,6 +59,9 @@ fn cheap_gradient(c: &mut Criterion) {
         group.bench_function("tensor", |b| b.iter(|| tensor(black_box(&array))));
         group.bench_function("tensor_products", |b| {
             b.iter(|| tensor_products(black_box(&array)));
+        });
+        group.bench_function("tensor_fused", |b| {
+            b.iter(|| tensor_fused(black_box(&array)));
         });
 
         let coords = n.min(FD_COORDS);

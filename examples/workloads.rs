@@ -40,7 +40,8 @@
 //! hand-written derivative plus the function, central differences (2N evaluations; at N =
 //! 10⁵ the first 1,000 coordinates, scaled by N / 1,000) and the tensor formulation through
 //! `higher::value_and_grad`, with squares as `powi(2)` (`tensor`) and as products
-//! (`tensor_products`). The ways are timed in turn within each of 11 rounds, each round
+//! (`tensor_products`) and as one fused node (`tensor_fused`, `fused::map2_sum`). The ways are
+//! timed in turn within each of 11 rounds, each round
 //! starting with the next way; a ratio is the median of the rounds' ratios.
 //!
 //! `workers` (only when named) runs W2's model through `Trainer::fit` with `--workers W`
@@ -563,7 +564,7 @@ fn w4() -> Vec<Figure> {
 fn cheap_gradient() -> Vec<Figure> {
     use common::rosenbrock::{
         ROSENBROCK_SIZES, check_all, finite_differences, hand_written, plain, rosenbrock_point,
-        tape_fresh, tape_workspace, tensor, tensor_products,
+        tape_fresh, tape_workspace, tensor, tensor_fused, tensor_products,
     };
     use tapegrad::tape::Array;
     use tapegrad::tape::func::Workspace;
@@ -571,7 +572,7 @@ fn cheap_gradient() -> Vec<Figure> {
     const ROUNDS: usize = 11;
     /// Central differences on at most this many coordinates, scaled to N.
     const FD_COORDS: usize = 1_000;
-    const WAYS: [&str; 7] = [
+    const WAYS: [&str; 8] = [
         "plain",
         "tape_workspace",
         "tape_fresh",
@@ -579,6 +580,7 @@ fn cheap_gradient() -> Vec<Figure> {
         "finite_differences",
         "tensor",
         "tensor_products",
+        "tensor_fused",
     ];
     let mut figures = Vec::new();
     for n in ROSENBROCK_SIZES {
@@ -597,7 +599,8 @@ fn cheap_gradient() -> Vec<Figure> {
             3 => _ = black_box(hand_written(black_box(&x))),
             4 => _ = black_box(finite_differences(black_box(&mut fd_x), 0..fd_coords)),
             5 => _ = black_box(tensor(black_box(&array))),
-            _ => _ = black_box(tensor_products(black_box(&array))),
+            6 => _ = black_box(tensor_products(black_box(&array))),
+            _ => _ = black_box(tensor_fused(black_box(&array))),
         };
         // Calls per timing: doubled until a batch takes 2 ms, so the clock is read rarely.
         let batch: Vec<usize> = (0..WAYS.len())

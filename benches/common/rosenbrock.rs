@@ -9,7 +9,7 @@
 
 use argmin_testfunctions as tf;
 use tapegrad::tape::func::{self, Workspace};
-use tapegrad::tape::{Array, Scalar, Tape, Tensor, higher};
+use tapegrad::tape::{Array, Scalar, Tape, Tensor, fused, higher};
 
 /// The sizes of the point.
 pub const ROSENBROCK_SIZES: [usize; 3] = [10, 1_000, 100_000];
@@ -84,6 +84,25 @@ pub fn tensor_rosenbrock_products<'t>(x: Tensor<'t, f64>) -> Scalar<'t, f64> {
     (u * u + v * v * 100.0).sum()
 }
 
+/// Rosenbrock as one fused node: the two overlapping slices, and the per-element formula
+/// summed in the same pass ([`fused::map2_sum`]), its partials from dual numbers.
+pub fn fused_rosenbrock<'t>(x: Tensor<'t, f64>) -> Scalar<'t, f64> {
+    let n = x.len();
+    let (head, tail) = (x.slice(0, 0, n - 1), x.slice(0, 1, n));
+    fused::map2_sum(head, tail, |a, b| {
+        let (u, v) = (1.0 - a, b - a * a);
+        u * u + v * v * 100.0
+    })
+    .expect("slices of one length")
+}
+
+/// Value and gradient of [`fused_rosenbrock`] by `higher::value_and_grad`.
+#[inline(never)]
+pub fn tensor_fused(x: &Array<f64>) -> (f64, Array<f64>) {
+    higher::value_and_grad(|_: &Tape<f64>, x| fused_rosenbrock(x), x)
+        .expect("Rosenbrock's gradient")
+}
+
 /// Value and gradient of [`tensor_rosenbrock`] by `higher::value_and_grad` (a fresh tape per
 /// call; the point is copied onto it, as it is not a shared array).
 #[inline(never)]
@@ -125,6 +144,8 @@ pub fn check_all(x: &[f64], fd_coords: usize) {
     close("tensor", v, g.data(), 1e-12);
     let (v, g) = tensor_products(&array);
     close("tensor_products", v, g.data(), 1e-12);
+    let (v, g) = tensor_fused(&array);
+    close("tensor_fused", v, g.data(), 1e-12);
     let g = finite_differences(&mut x.to_vec(), 0..fd_coords);
     close("finite_differences", value, &g[..fd_coords], 1e-4);
 }

@@ -24,6 +24,8 @@
 //!   the calling thread). A tape is `Send`, so a host's tasks can each own one.
 //! - New primitives implement [`Function`]; [`check`] compares any gradient with central
 //!   finite differences.
+//! - A chain of cheap elementwise ops can be one node: [`fused`] records a per-element
+//!   closure over dual numbers whose derivative comes from forward mode.
 //! - Derivative rules are written once, generic over [`Real`] (numbers or handles), so they
 //!   can also be recorded on the tape; the elementwise ops are one table, [`rules`].
 //! - A [`Scalar`] is a `num_traits::Float`: code written generic over `Float` is
@@ -65,6 +67,7 @@ mod element;
 mod error;
 mod forward;
 pub mod func;
+pub mod fused;
 pub mod higher;
 #[cfg(any(feature = "ndarray", feature = "nalgebra"))]
 mod interop;

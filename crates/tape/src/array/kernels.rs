@@ -518,7 +518,7 @@ impl<T: Element> Array<T> {
     pub(crate) fn slice_axis(&self, axis: usize, start: usize, end: usize) -> Array<T> {
         let (outer, n, inner) = self.around(axis);
         let len = end - start;
-        let mut data = Vec::with_capacity(outer * len * inner);
+        let mut data = buffers::with_capacity(outer * len * inner);
         for o in 0..outer {
             let base = o * n * inner;
             data.extend_from_slice(&self.data[base + start * inner..base + end * inner]);
@@ -528,11 +528,27 @@ impl<T: Element> Array<T> {
         Array::from_parts(data, shape)
     }
 
+    /// Adds `g` to the elements `start..start + len` along `axis` (`len` being `g`'s length
+    /// there): the adjoint of `slice_axis`, accumulated in place instead of padded and added.
+    pub(crate) fn add_at_axis(&mut self, g: &Array<T>, axis: usize, start: usize) {
+        let (outer, n, inner) = self.around(axis);
+        let len = g.shape[axis];
+        let row = len * inner;
+        let gd = g.data();
+        let data = self.data_mut();
+        for (o, src) in gd.chunks_exact(row.max(1)).take(outer).enumerate() {
+            let dst = &mut data[o * n * inner + start * inner..][..row];
+            for (d, &v) in dst.iter_mut().zip(src) {
+                *d += v;
+            }
+        }
+    }
+
     /// Zeros added before and after along `axis`: the adjoint of `slice_axis`.
     pub(crate) fn pad_axis(&self, axis: usize, before: usize, after: usize) -> Array<T> {
         let (outer, n, inner) = self.around(axis);
         let total = before + n + after;
-        let mut data = vec![T::zero(); outer * total * inner];
+        let mut data = buffers::filled(outer * total * inner, T::zero());
         for o in 0..outer {
             let dst = o * total * inner + before * inner;
             data[dst..dst + n * inner]

@@ -10,6 +10,7 @@ mod composite;
 mod errors;
 mod float;
 mod func;
+mod fused;
 mod higher;
 mod higher_props;
 mod interop_argmin;
