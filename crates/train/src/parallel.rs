@@ -11,8 +11,8 @@
 //! `docs/distributed.md` for measured figures).
 //!
 //! The flat buffer is laid out by the model's parameters in [`nn::Model::visit_params`]
-//! order — the same layout on every worker and every process — which is also what an
-//! all-reduce between processes would send.
+//! order — the same layout on every worker and every process — which is also what the
+//! all-reduce between processes sends ([`crate::distributed`]).
 //!
 //! ```
 //! use nn::{Activation, Mlp, Model};
@@ -46,7 +46,7 @@ use crate::{Result, TrainError};
 
 /// The gradients of all of a model's parameters in one flat buffer, laid out by the model's
 /// parameter names in visit order: what the workers of a data-parallel step add into, and
-/// what would be sent between processes.
+/// what is sent between processes.
 ///
 /// ```
 /// use nn::{Init, Linear, ParamGrads};
