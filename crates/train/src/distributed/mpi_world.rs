@@ -1,5 +1,7 @@
 //! [`Collective`] on MPI's world communicator.
 
+use std::cell::RefCell;
+
 use mpi::collective::SystemOperation;
 use mpi::datatype::Equivalence;
 use mpi::environment::Universe;
@@ -35,6 +37,10 @@ const CHUNK: usize = 1 << 30;
 pub struct MpiCommunicator {
     // Dropped before the universe, which finalises MPI.
     world: SimpleCommunicator,
+    /// The copy of a buffer that a sum sends (MPI's all-reduce writes into another buffer),
+    /// kept from call to call so that a step allocates nothing.
+    sent_f64: RefCell<Vec<f64>>,
+    sent_f32: RefCell<Vec<f32>>,
     _universe: Universe,
 }
 
@@ -62,6 +68,8 @@ impl MpiCommunicator {
         })?;
         Ok(MpiCommunicator {
             world: universe.world(),
+            sent_f64: RefCell::new(Vec::new()),
+            sent_f32: RefCell::new(Vec::new()),
             _universe: universe,
         })
     }
@@ -93,8 +101,8 @@ impl MpiCommunicator {
         self.world.abort(code)
     }
 
-    fn sum<T: Equivalence + Copy>(&self, values: &mut [T]) {
-        let mut sent = Vec::with_capacity(values.len().min(CHUNK));
+    fn sum<T: Equivalence + Copy>(&self, values: &mut [T], sent: &RefCell<Vec<T>>) {
+        let mut sent = sent.borrow_mut();
         for chunk in values.chunks_mut(CHUNK) {
             sent.clear();
             sent.extend_from_slice(chunk);
@@ -119,11 +127,11 @@ impl Collective for MpiCommunicator {
         usize::try_from(self.world.size()).expect("MPI sizes are positive")
     }
     fn sum_f64(&self, values: &mut [f64]) -> Result<()> {
-        self.sum(values);
+        self.sum(values, &self.sent_f64);
         Ok(())
     }
     fn sum_f32(&self, values: &mut [f32]) -> Result<()> {
-        self.sum(values);
+        self.sum(values, &self.sent_f32);
         Ok(())
     }
     fn broadcast_f64(&self, values: &mut [f64]) -> Result<()> {
