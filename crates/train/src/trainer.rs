@@ -47,6 +47,7 @@ use nn::loss::{mse_loss, softmax_cross_entropy};
 use nn::{BoundModel, Model, ParamGrads};
 use tape::{Array, Element, Scalar, Tape, Tensor};
 
+use crate::data::stream::StepPlan;
 use crate::data::{Batch, BatchTargets, Batches, CsvStream, Dataset, Part, Sampler};
 use crate::distributed::Collective;
 use crate::metrics::{Accuracy, RunningMean};
@@ -743,7 +744,15 @@ impl Trainer {
             test.map(|d| evaluate(model, d, eval_batch_size))
                 .transpose()
         };
-        self.run(model, opt, train.len(), batches, evaluate_test, on_event)
+        self.run(
+            model,
+            opt,
+            train.len(),
+            None,
+            batches,
+            evaluate_test,
+            on_event,
+        )
     }
 
     /// [`Trainer::fit`] on the training part of a [`CsvStream`], read from its file each
@@ -799,17 +808,55 @@ impl Trainer {
             ));
         }
         let cfg = &self.config;
+        // A stream shared among processes: each step, every process takes its own rows.
+        let plan = match (train.shard(), self.collective.as_ref()) {
+            (None, _) => None,
+            (Some(shard), group) if group.map(|g| (g.rank(), g.size())) == Some(shard) => {
+                if cfg.batch_size == 0 {
+                    return Err(TrainError::invalid(
+                        "TrainConfig::batch_size",
+                        "batch size is 0",
+                    ));
+                }
+                Some(train.step_plan(Part::Train, cfg.batch_size))
+            }
+            (Some((rank, size)), _) => {
+                return Err(TrainError::invalid(
+                    "Trainer::fit_stream",
+                    format!(
+                        "the stream is process {rank}'s share of {size}; the trainer needs the same group (Trainer::with_collective)"
+                    ),
+                ));
+            }
+        };
+        let rank = self.rank();
         let batches = |epoch: usize| -> Result<(usize, BatchIter<'_, T>)> {
             let order = cfg.shuffle.then_some((cfg.seed, epoch as u64));
-            let batches = train.batches(Part::Train, cfg.batch_size, order)?;
+            let batches = match &plan {
+                Some(plan) => train.batches_in_steps(
+                    Part::Train,
+                    plan.local_batch(rank),
+                    plan.n_steps,
+                    order,
+                )?,
+                None => train.batches(Part::Train, cfg.batch_size, order)?,
+            };
             Ok((batches.n_batches(), Box::new(batches)))
         };
         let evaluate_test = |model: &M| {
             test.map(|t| t.evaluate(model, cfg.eval_batch_size))
                 .transpose()
         };
-        let n = train.len(Part::Train);
-        self.run(model, opt, n, batches, evaluate_test, on_event)
+        let n = train.total_len(Part::Train);
+        self.run(
+            model,
+            opt,
+            n,
+            plan.clone(),
+            batches,
+            evaluate_test,
+            on_event,
+        )
     }
 
     /// The epochs of a run on `n_train` samples, whose batches `batches` gives for each epoch
@@ -819,6 +866,7 @@ impl Trainer {
         model: &mut M,
         opt: &mut O,
         n_train: usize,
+        plan: Option<StepPlan>,
         batches: impl Fn(usize) -> Result<(usize, BatchIter<'d, T>)>,
         evaluate_test: impl Fn(&M) -> Result<Option<Evaluation>>,
         mut on_event: impl FnMut(&Event<'_>) -> Control,
@@ -850,6 +898,8 @@ impl Trainer {
             worker_tapes: Vec::new(),
             buffer: None,
             summed: None,
+            plan,
+            batch_in_epoch: 0,
         };
         let mut history = History::default();
         for epoch in self.start_epoch..cfg.epochs {
@@ -920,8 +970,35 @@ impl<T: Element> Evaluate<'_, T> {
         match *self {
             Evaluate::Dataset(data) => evaluate(model, data, batch_size),
             Evaluate::Stream(stream, part) => {
-                let batches = stream.batches(part, batch_size, None)?;
-                evaluate_batches(model, batches)
+                let local = if stream.is_empty(part) {
+                    Evaluation {
+                        loss: f64::NAN,
+                        accuracy: None,
+                        n_samples: 0,
+                    }
+                } else {
+                    evaluate_batches(model, stream.batches(part, batch_size, None)?)?
+                };
+                let Some(group) = stream.group() else {
+                    return Ok(local);
+                };
+                // A share of the part: the sums over the processes make the whole part's.
+                let n = local.n_samples as f64;
+                let mut sums = [0.0; 4];
+                if local.n_samples > 0 {
+                    sums[0] = local.loss * n;
+                    if let Some(a) = local.accuracy {
+                        sums[1] = (a * n).round();
+                        sums[3] = 1.0;
+                    }
+                    sums[2] = n;
+                }
+                group.sum_f64(&mut sums)?;
+                Ok(Evaluation {
+                    loss: sums[0] / sums[2],
+                    accuracy: (sums[3] > 0.0).then(|| sums[1] / sums[2]),
+                    n_samples: sums[2] as usize,
+                })
             }
         }
     }
@@ -949,6 +1026,11 @@ struct Training<'a, T: Element, M, O> {
     buffer: Option<GradBuffer<T>>,
     /// The summed gradients as arrays for the optimiser, reused from step to step.
     summed: Option<ParamGrads<T>>,
+    /// With a stream shared among the processes, how they share each step: each batch is
+    /// then this process's own rows, not a global batch to take a shard of.
+    plan: Option<StepPlan>,
+    /// The batch of the epoch being taken.
+    batch_in_epoch: usize,
 }
 
 /// The running loss and accuracy of an epoch's batches, each taken before its update.
@@ -971,7 +1053,11 @@ impl<T: Element, M: Model<T> + Sync, O: Optimizer<T>> Training<'_, T, M, O> {
         let mut totals = EpochTotals::default();
         for (batch_idx, batch) in batches.enumerate() {
             let batch = batch?;
-            let size = batch.len();
+            let size = match &self.plan {
+                Some(plan) => plan.global_batch(batch_idx),
+                None => batch.len(),
+            };
+            self.batch_in_epoch = batch_idx;
             let non_finite = |what: String, value: f64| TrainError::NonFinite {
                 epoch,
                 batch: batch_idx,
@@ -1061,20 +1147,30 @@ impl<T: Element, M: Model<T> + Sync, O: Optimizer<T>> Training<'_, T, M, O> {
         non_finite: &impl Fn(String, f64) -> TrainError,
     ) -> Result<(f64, ParamGrads<T>)> {
         let n = batch.len();
-        let range = crate::distributed::rank_share(n, group.size(), group.rank());
-        let share = range.len() as f64 / n as f64;
+        let (shard, share) = match &self.plan {
+            // The batch is this process's own rows of the step's global batch.
+            Some(plan) => {
+                let share = n as f64 / plan.global_batch(self.batch_in_epoch) as f64;
+                ((n > 0).then_some(batch), share)
+            }
+            None => {
+                let range = crate::distributed::rank_share(n, group.size(), group.rank());
+                let share = range.len() as f64 / n as f64;
+                let shard = (!range.is_empty())
+                    .then(|| shard_of(&batch, range))
+                    .transpose()?;
+                (shard, share)
+            }
+        };
         let mut mine = Accuracy::default();
-        let (loss, grads) = if range.is_empty() {
-            (0.0, None)
-        } else {
-            let shard = shard_of(&batch, range)?;
-            drop(batch);
-            match self.local_gradients(shard, &mut mine, non_finite) {
+        let (loss, grads) = match shard {
+            None => (0.0, None),
+            Some(shard) => match self.local_gradients(shard, &mut mine, non_finite) {
                 Ok((loss, grads)) => (loss, Some(grads)),
                 // The parameters are restored already; the other ranks learn of it below.
                 Err(TrainError::NonFinite { value, .. }) => (value, None),
                 Err(e) => return Err(e),
-            }
+            },
         };
         let buffer = self
             .buffer

@@ -175,13 +175,30 @@ pub struct TrainArgs {
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub seed: u64,
 
-    /// Read the CSV file in passes instead of loading it, for data larger than memory: one
-    /// pass counts the rows and classes, two find the training part's statistics, and each
-    /// epoch reads the file again, shuffling within a buffer of --shuffle-buffer rows. The
-    /// same test rows as without it; with a buffer that holds the whole training part, the
-    /// same run, bit for bit.
+    /// Train on a CSV file larger than memory, without loading it: one pass parses and
+    /// checks every row and writes the parsed rows to a temporary spill file, two passes
+    /// find the training part's statistics, and each epoch reads the rows again, shuffling
+    /// within a buffer of --shuffle-buffer rows. The same test rows as without it; with a
+    /// buffer that holds the whole training part, the same run, bit for bit. Under mpirun,
+    /// each process reads only its share of the file.
     #[arg(long)]
     pub stream: bool,
+
+    /// With --stream: the directory of the spill file (it needs about the size of the parsed
+    /// table: 4 bytes a number in f32, 8 in f64) [default: the system's temporary directory,
+    /// TMPDIR]
+    #[arg(
+        long,
+        value_name = "DIR",
+        requires = "stream",
+        conflicts_with = "no_spill"
+    )]
+    pub spill_dir: Option<PathBuf>,
+
+    /// With --stream: no spill file; every pass parses the text of the file again (slower,
+    /// but no disk space taken)
+    #[arg(long, requires = "stream")]
+    pub no_spill: bool,
 
     /// With --stream: the rows an epoch shuffles at once; a row only mixes with the rows of
     /// its own buffer load, which come in file order [default: 65536].
@@ -248,6 +265,8 @@ impl Default for TrainArgs {
             no_shuffle: false,
             seed: 0,
             stream: false,
+            spill_dir: None,
+            no_spill: false,
             shuffle_buffer: None,
             workers: 1,
             dtype: Dtype::F32,

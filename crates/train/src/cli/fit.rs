@@ -35,7 +35,7 @@ pub(super) fn train<T: Element>(
     let started = Instant::now();
     let source = Source::from_arg(args.data.as_deref())?;
     check_options(args, &source)?;
-    let data = RunData::<T>::load(args, source, show_progress)?;
+    let data = RunData::<T>::load(args, source, show_progress, group.clone())?;
     let mut sizes = vec![data.train.n_features()];
     sizes.extend(&args.hidden);
     sizes.push(data.n_classes);
@@ -414,7 +414,12 @@ struct RunData<T: Element> {
 }
 
 impl<T: Element> RunData<T> {
-    fn load(args: &TrainArgs, source: Source, show_progress: bool) -> Result<Self> {
+    fn load(
+        args: &TrainArgs,
+        source: Source,
+        show_progress: bool,
+        group: Option<Rc<dyn Collective>>,
+    ) -> Result<Self> {
         let test_fraction = args.test_fraction.unwrap_or(DEFAULT_TEST_FRACTION);
         let scale = match args.scale {
             Scale::Auto if source.has_own_split() => Scale::Global,
@@ -422,7 +427,8 @@ impl<T: Element> RunData<T> {
             other => other,
         };
         if args.stream {
-            let streamed = stream::load::<T>(args, &source, scale, test_fraction, show_progress)?;
+            let streamed =
+                stream::load::<T>(args, &source, scale, test_fraction, show_progress, group)?;
             check_classes(&streamed.class_counts, &source)?;
             return Ok(RunData {
                 source,

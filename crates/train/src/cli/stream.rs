@@ -1,12 +1,15 @@
 //! `--stream`: a CSV file read in passes, each epoch from the file, rather than loaded.
 
+use std::rc::Rc;
+
 use tape::Element;
 
 use super::args::{Scale, TrainArgs, csv_options};
 use super::report::LoadBar;
 use super::source::Source;
 use crate::data::stream::DEFAULT_SHUFFLE_BUFFER;
-use crate::data::{CsvStream, Dataset, Part, ReadCounter, Standardizer};
+use crate::data::{CsvStream, Dataset, Part, ReadCounter, Spill, Standardizer, StreamOptions};
+use crate::distributed::Collective;
 use crate::trainer::Evaluate;
 use crate::{Result, TrainError};
 
@@ -60,16 +63,33 @@ pub(super) fn load<T: Element>(
     scale: Scale,
     test_fraction: f64,
     show_progress: bool,
+    group: Option<Rc<dyn Collective>>,
 ) -> Result<Streamed<T>> {
     let Source::Csv(file) = source else {
         panic!("internal error: --stream is refused for data other than a CSV file");
     };
     let csv = csv_options(args.delimiter, args.classes);
-    // Three passes before training: the rows and classes, the means, the deviations.
+    let spill = match (&args.spill_dir, args.no_spill) {
+        (_, true) => Spill::Off,
+        (Some(dir), false) => Spill::Dir(dir.clone()),
+        (None, false) => Spill::TempDir,
+    };
+    // Three passes before training: the rows and classes, the means, the deviations; the
+    // last two read the spill file (not counted: it is read at the speed of a copy).
     let counter = ReadCounter::new();
-    let total = std::fs::metadata(file).map_or(0, |m| 3 * m.len());
-    let bar = LoadBar::start(show_progress, "reading (3 passes)", total, &counter);
-    let stream = CsvStream::<T>::open_counting(file, args.label_column(), &csv, &counter)?
+    let file_len = std::fs::metadata(file).map_or(0, |m| m.len());
+    let (total, what) = match (&spill, &group) {
+        (Spill::Off, None) => (3 * file_len, "reading (3 passes)"),
+        (Spill::Off, Some(g)) => (3 * file_len / g.size() as u64, "reading (3 passes)"),
+        (_, None) => (file_len, "reading"),
+        (_, Some(g)) => (file_len / g.size() as u64, "reading"),
+    };
+    let bar = LoadBar::start(show_progress, what, total, &counter);
+    let mut options = StreamOptions::new().spill(spill).counter(&counter);
+    if let Some(group) = group {
+        options = options.shard(group);
+    }
+    let stream = CsvStream::<T>::open_with(file, args.label_column(), &csv, &options)?
         .split(test_fraction, args.seed)
         .map_err(|e| match e {
             TrainError::InvalidArgument { message, .. } => TrainError::invalid(
@@ -89,7 +109,9 @@ pub(super) fn load<T: Element>(
         }
     };
     let stream = stream.with_scaler(scaler.clone())?;
-    let test = if stream.len(Part::Test) <= stream.shuffle_buffer() {
+    // A share of the test part is evaluated from its file, so that the sums over the
+    // processes make the whole part's.
+    let test = if stream.shard().is_none() && stream.len(Part::Test) <= stream.shuffle_buffer() {
         RunPart::Memory(stream.load(Part::Test)?)
     } else {
         RunPart::Stream(stream.clone(), Part::Test)

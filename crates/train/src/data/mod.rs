@@ -40,7 +40,7 @@ pub use loader::{Batch, BatchTargets, Batches};
 pub use read::ReadCounter;
 pub use sampler::Sampler;
 pub use standardize::Standardizer;
-pub use stream::{CsvStream, Part, StreamBatches, TrainingStatistics};
+pub use stream::{CsvStream, Part, Spill, StreamBatches, StreamOptions, TrainingStatistics};
 
 /// The largest number of classes a classification data set may have (labels are below it).
 ///
@@ -347,6 +347,11 @@ impl<T: Element> Dataset<T> {
     /// Splits into `(train, test)`, `test` holding `round(n · test_fraction)` samples drawn
     /// at random (seeded); each part keeps the original order of its samples.
     ///
+    /// The samples are decided one at a time in order, each held out with probability
+    /// `(k − s) / (n − t)` when `s` of the first `t` were (selection sampling), so that every
+    /// set of `k` samples is equally likely and the decisions need no memory: a
+    /// [`CsvStream`](stream::CsvStream) makes the same split of a file too large to load.
+    ///
     /// The same seed always gives the same split. The random stream used here is distinct
     /// from the ones [`Dataset::shuffled_batches`] uses, so reusing a seed does not correlate
     /// the split with the batch order.
@@ -365,11 +370,16 @@ impl<T: Element> Dataset<T> {
     pub fn split(&self, test_fraction: f64, seed: u64) -> Result<(Self, Self)> {
         let n = self.len();
         let n_test = test_count(n, test_fraction, "Dataset::split")?;
-        let perm = shuffle::permutation(n, seed, shuffle::SPLIT_STREAM);
-        let (test_idx, train_idx) = perm.split_at(n_test);
-        let (mut test_idx, mut train_idx) = (test_idx.to_vec(), train_idx.to_vec());
-        test_idx.sort_unstable();
-        train_idx.sort_unstable();
+        let mut selection = shuffle::Selection::new(n, n_test, seed);
+        let (mut train_idx, mut test_idx) =
+            (Vec::with_capacity(n - n_test), Vec::with_capacity(n_test));
+        for i in 0..n {
+            if selection.next_held_out() {
+                test_idx.push(i);
+            } else {
+                train_idx.push(i);
+            }
+        }
         Ok((self.gather(&train_idx), self.gather(&test_idx)))
     }
 

@@ -5,7 +5,7 @@
 //! the decoder's window of 32 KiB): the readers in `csv.rs` and `idx.rs` parse as they read.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -173,4 +173,98 @@ pub(crate) fn read_up_to(reader: &mut dyn Read, buf: &mut [u8]) -> std::io::Resu
         }
     }
     Ok(filled)
+}
+
+/// The part of a plain (not gzip) file that one of several processes reads: its header, the
+/// bytes `header_len..`, and then its own whole lines, the bytes `start..end`; each counted
+/// into `counter` as read.
+pub(crate) fn open_lines_counting(
+    path: &Path,
+    header_len: u64,
+    (start, end): (u64, u64),
+    counter: &ReadCounter,
+) -> Result<Box<dyn Read + Send>> {
+    let open = || File::open(path).map_err(|e| TrainError::io(path, e));
+    let count = || Arc::clone(&counter.0);
+    let header = Counted {
+        inner: open()?.take(header_len),
+        count: count(),
+    };
+    let mut body = open()?;
+    body.seek(SeekFrom::Start(start))
+        .map_err(|e| TrainError::io(path, e))?;
+    let body = Counted {
+        inner: body.take(end.saturating_sub(start)),
+        count: count(),
+    };
+    Ok(Box::new(BufReader::with_capacity(
+        READ_BUFFER,
+        header.chain(body),
+    )))
+}
+
+/// Where the line that holds byte `pos - 1` of `file` ends: the start of the first line at or
+/// after `pos` (`len`, the file's size, if none). `\n`, `\r\n` and a lone `\r` end lines, as
+/// everywhere else here.
+pub(crate) fn line_start_at_or_after(file: &mut File, pos: u64, len: u64) -> std::io::Result<u64> {
+    if pos == 0 || pos >= len {
+        return Ok(pos.min(len));
+    }
+    file.seek(SeekFrom::Start(pos - 1))?;
+    let mut reader = BufReader::with_capacity(64 * 1024, file);
+    let mut at = pos - 1;
+    let mut after_cr = false;
+    loop {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(len);
+        }
+        for &b in buf {
+            if after_cr {
+                // A lone `\r` ended the line before this byte; `\r\n` ends it after.
+                return Ok(if b == b'\n' { at + 1 } else { at });
+            }
+            match b {
+                b'\n' => return Ok(at + 1),
+                b'\r' => after_cr = true,
+                _ => {}
+            }
+            at += 1;
+        }
+        let n = buf.len();
+        reader.consume(n);
+    }
+}
+
+/// The number of lines that start before byte `end` of the file `path` (which must be the
+/// start of a line): the lines ended by a `\n`, a `\r\n` or a lone `\r` before it.
+pub(crate) fn lines_before(path: &Path, end: u64) -> Result<usize> {
+    let file = File::open(path).map_err(|e| TrainError::io(path, e))?;
+    let mut reader = BufReader::with_capacity(READ_BUFFER, file.take(end));
+    let (mut lines, mut after_cr) = (0, false);
+    loop {
+        let buf = reader.fill_buf().map_err(|e| TrainError::io(path, e))?;
+        if buf.is_empty() {
+            // `end` starts a line, so a last `\r` there ended one.
+            return Ok(lines + usize::from(after_cr));
+        }
+        for &b in buf {
+            match b {
+                b'\n' => {
+                    lines += 1;
+                    after_cr = false;
+                }
+                b'\r' => {
+                    lines += usize::from(after_cr);
+                    after_cr = true;
+                }
+                _ => {
+                    lines += usize::from(after_cr);
+                    after_cr = false;
+                }
+            }
+        }
+        let n = buf.len();
+        reader.consume(n);
+    }
 }

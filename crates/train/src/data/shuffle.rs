@@ -30,23 +30,58 @@ pub(crate) fn permute<I>(items: &mut [I], seed: u64, stream: u64) {
     }
 }
 
-/// The rows `Dataset::split(test_fraction, seed)` holds out of `n`, given `n_test` of them
-/// (`round(n · test_fraction)`), as a bitset: bit `i % 64` of word `i / 64` is row `i`.
-pub(crate) fn held_out(n: usize, n_test: usize, seed: u64) -> Vec<u64> {
-    let mut bits = vec![0u64; n.div_ceil(64)];
-    let mut mark = |i: usize| bits[i / 64] |= 1 << (i % 64);
-    match u32::try_from(n) {
-        Ok(n32) => {
-            let mut perm: Vec<u32> = (0..n32).collect();
-            permute(&mut perm, seed, SPLIT_STREAM);
-            perm[..n_test].iter().for_each(|&i| mark(i as usize));
-        }
-        Err(_) => {
-            let perm = permutation(n, seed, SPLIT_STREAM);
-            perm[..n_test].iter().for_each(|&i| mark(i));
+/// Which rows `Dataset::split(test_fraction, seed)` holds out of `n`, decided one row at a
+/// time in order, in constant memory: Knuth's selection sampling (Algorithm S, *TAOCP*
+/// vol. 2, 3.4.2). Row `t` is held out with probability `(k − s) / (n − t)`, where `s` rows
+/// of the first `t` were, so that exactly `k = n_test` are, and every set of `k` rows is
+/// equally likely. A reader of a file that cannot hold the rows in memory replays the same
+/// decisions from `(n, n_test, seed)` on each pass.
+#[derive(Clone, Debug)]
+pub(crate) struct Selection {
+    rng: ChaCha8Rng,
+    /// Rows not yet decided, and how many of them are still to be held out.
+    rows_left: u64,
+    picks_left: u64,
+}
+
+impl Selection {
+    /// The decisions for `n` rows of which `n_test` are held out, from `seed`.
+    pub(crate) fn new(n: usize, n_test: usize, seed: u64) -> Self {
+        debug_assert!(n_test <= n);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(SPLIT_STREAM);
+        Selection {
+            rng,
+            rows_left: n as u64,
+            picks_left: n_test as u64,
         }
     }
-    bits
+
+    /// Whether the next row is held out. Every row is decided by one draw or none: once the
+    /// held-out rows are all chosen, or every remaining row must be, no draw is made.
+    pub(crate) fn next_held_out(&mut self) -> bool {
+        debug_assert!(
+            self.rows_left > 0,
+            "internal error: more rows than the split knows"
+        );
+        let held = if self.picks_left == 0 {
+            false
+        } else if self.picks_left == self.rows_left {
+            true
+        } else {
+            below(&mut self.rng, self.rows_left) < self.picks_left
+        };
+        self.rows_left -= 1;
+        self.picks_left -= u64::from(held);
+        held
+    }
+
+    /// Decides the next `rows` rows without looking at them.
+    pub(crate) fn skip(&mut self, rows: usize) {
+        for _ in 0..rows {
+            self.next_held_out();
+        }
+    }
 }
 
 /// A uniform integer in `0..n` (`n > 0`), by Lemire's method: the high word of
@@ -86,12 +121,48 @@ mod tests {
     }
 
     #[test]
-    fn held_out_rows_are_the_split_permutations_first() {
-        let perm = permutation(1000, 5, SPLIT_STREAM);
-        let bits = held_out(1000, 200, 5);
-        for (pos, &i) in perm.iter().enumerate() {
-            assert_eq!(bits[i / 64] >> (i % 64) & 1 == 1, pos < 200, "row {i}");
+    fn selection_holds_out_exactly_n_test_rows_uniformly() {
+        // 20 rows, 5 held out, 20,000 seeds: each row is held out with probability 1/4, so
+        // its count is binomial(20000, 1/4): mean 5,000, deviation about 61; 400 is more
+        // than 6 deviations. Every seed must hold out exactly 5.
+        let mut counts = [0usize; 20];
+        for seed in 0..20_000 {
+            let mut s = Selection::new(20, 5, seed);
+            let held: Vec<bool> = (0..20).map(|_| s.next_held_out()).collect();
+            assert_eq!(held.iter().filter(|&&h| h).count(), 5, "seed {seed}");
+            for (c, h) in counts.iter_mut().zip(held) {
+                *c += usize::from(h);
+            }
         }
+        for c in counts {
+            assert!((4_600..5_400).contains(&c), "{counts:?}");
+        }
+    }
+
+    #[test]
+    fn selection_pairs_are_uniform_too() {
+        // Uniform k-subsets, not merely uniform rows: each of the 10 pairs of 5 rows comes
+        // up with probability 1/10 in 20,000 draws (mean 2,000, deviation 42).
+        let mut pairs = std::collections::HashMap::new();
+        for seed in 0..20_000 {
+            let mut s = Selection::new(5, 2, seed);
+            let held: Vec<usize> = (0..5).filter(|_| s.next_held_out()).collect();
+            *pairs.entry(held).or_insert(0usize) += 1;
+        }
+        assert_eq!(pairs.len(), 10);
+        for (pair, c) in &pairs {
+            assert!((1_750..2_250).contains(c), "{pair:?}: {c}");
+        }
+    }
+
+    #[test]
+    fn skipping_rows_replays_the_same_decisions() {
+        let mut whole = Selection::new(1000, 300, 9);
+        let all: Vec<bool> = (0..1000).map(|_| whole.next_held_out()).collect();
+        let mut later = Selection::new(1000, 300, 9);
+        later.skip(400);
+        let tail: Vec<bool> = (400..1000).map(|_| later.next_held_out()).collect();
+        assert_eq!(tail, all[400..]);
     }
 
     #[test]

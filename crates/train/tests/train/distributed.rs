@@ -23,14 +23,14 @@ struct Shared {
 
 /// One rank of an in-memory group of threads. The sums add the ranks' buffers in rank
 /// order, in the buffers' own precision.
-struct Member {
+pub(crate) struct Member {
     rank: usize,
     size: usize,
     shared: Arc<Shared>,
 }
 
 impl Member {
-    fn group(size: usize) -> Vec<Member> {
+    pub(crate) fn group(size: usize) -> Vec<Member> {
         let shared = Arc::new(Shared {
             barrier: Barrier::new(size),
             slots: Mutex::new(vec![Vec::new(); size]),

@@ -15,6 +15,7 @@ mod optim;
 mod parallel;
 mod resume;
 mod stream;
+mod stream_shards;
 mod trainer;
 
 /// Counts allocations per thread, for the fuzz tests' bound on memory.

@@ -7,7 +7,7 @@ use std::path::Path;
 use nn::{Activation, Mlp};
 use train::TrainError;
 use train::data::csv::{CsvOptions, read_classification};
-use train::data::{CsvStream, Part, Standardizer};
+use train::data::{CsvStream, Part, Spill, Standardizer, StreamOptions};
 use train::optim::{Adam, AdamConfig};
 use train::trainer::{Control, Evaluate, Event, TrainConfig, Trainer};
 
@@ -15,7 +15,7 @@ use crate::common::{TempDir, gzip};
 
 /// A seeded table of `n` rows: `d` features of different offsets and scales, and a label of
 /// 3 classes that depends on the first two.
-fn table(n: usize, d: usize) -> String {
+pub(crate) fn table(n: usize, d: usize) -> String {
     let mut text: String = (0..d).map(|j| format!("f{j},")).collect();
     text.push_str("label\n");
     let mut state = 12345u64;
@@ -198,12 +198,14 @@ fn an_epoch_holds_its_buffer_not_the_table() {
     assert!(peak < 2 * 1024 * 1024, "peak {peak} bytes");
 }
 
-/// A stream of a 1000-row table of 3 features (buffer 256, split 0.2 with seed 0), the text
-/// of its file, and a trainer of 3 epochs.
+/// A stream of a 1000-row table of 3 features (buffer 256, split 0.2 with seed 0) that
+/// reads the text on every pass (no spill file), the text of its file, and a trainer of 3
+/// epochs.
 fn stream_of_1000(dir: &TempDir) -> (std::path::PathBuf, String, CsvStream<f32>, Trainer) {
     let good = table(1000, 3);
     let path = dir.write("t.csv", good.as_bytes());
-    let stream = CsvStream::<f32>::open(&path, "label", &CsvOptions::default())
+    let text = StreamOptions::new().spill(Spill::Off);
+    let stream = CsvStream::<f32>::open_with(&path, "label", &CsvOptions::default(), &text)
         .unwrap()
         .split(0.2, 0)
         .unwrap()
@@ -288,13 +290,16 @@ fn a_file_cut_short_mid_run_is_named_raw_or_gzip() {
     );
     let compressed = gzip(good.as_bytes());
     let gz = dir.write("t.csv.gz", &compressed);
-    let stream = CsvStream::<f32>::open(&gz, "label", &CsvOptions::default())
+    let text = StreamOptions::new().spill(Spill::Off);
+    let stream = CsvStream::<f32>::open_with(&gz, "label", &CsvOptions::default(), &text)
         .unwrap()
         .split(0.2, 0)
         .unwrap();
     std::fs::write(&gz, &compressed[..compressed.len() - 20]).unwrap();
+    // The training and the test part together reach the end of the file.
+    let test = Some(Evaluate::Stream(&stream, Part::Test));
     let err = trainer
-        .fit_stream(&mut model, &mut opt, &stream, None, |_| Control::Continue)
+        .fit_stream(&mut model, &mut opt, &stream, test, |_| Control::Continue)
         .unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -320,4 +325,99 @@ fn opening_reports_what_reading_reports() {
         let streamed = CsvStream::<f32>::open(&path, "label", &CsvOptions::default()).unwrap_err();
         assert_eq!(streamed.to_string(), in_memory.to_string(), "{name}");
     }
+}
+
+/// Trains a 3-8-3 MLP for 3 epochs on `stream` (buffer 128); the model and the history's
+/// losses as bits.
+fn three_epochs(stream: &CsvStream<f32>) -> (Mlp<f32>, Vec<(u64, u64)>) {
+    let stream = stream.clone().with_shuffle_buffer(128).unwrap();
+    let trainer = Trainer::new(TrainConfig {
+        epochs: 3,
+        batch_size: 40,
+        seed: 2,
+        ..TrainConfig::default()
+    })
+    .unwrap();
+    let mut model = Mlp::<f32>::new(&[3, 8, 3], Activation::Relu, 1).unwrap();
+    let mut opt = adam();
+    let test = Some(Evaluate::Stream(&stream, Part::Test));
+    let history = trainer
+        .fit_stream(&mut model, &mut opt, &stream, test, |_| Control::Continue)
+        .unwrap();
+    let losses = history
+        .epochs
+        .iter()
+        .map(|e| (e.train_loss.to_bits(), e.test.unwrap().loss.to_bits()))
+        .collect();
+    (model, losses)
+}
+
+#[test]
+fn the_spill_file_gives_the_run_of_the_text_and_leaves_nothing_behind() {
+    let dir = TempDir::new("stream-spill");
+    let spill_dir = TempDir::new("stream-spill-files");
+    let path = dir.write("t.csv", table(1000, 3).as_bytes());
+    let open = |spill: Spill| {
+        let options = StreamOptions::new().spill(spill);
+        let stream = CsvStream::<f32>::open_with(&path, "label", &CsvOptions::default(), &options)
+            .unwrap()
+            .split(0.2, 0)
+            .unwrap();
+        let stats = stream.training_statistics().unwrap();
+        stream.with_scaler(Some(stats.standardizer)).unwrap()
+    };
+    let spilled = open(Spill::Dir(spill_dir.path().to_path_buf()));
+    let text = open(Spill::Off);
+    assert!(spilled.is_spilled() && !text.is_spilled());
+    // The spill file has no name: nothing in its directory, even while it is in use.
+    assert_eq!(spill_dir.file_names(), Vec::<String>::new());
+    assert_eq!(
+        spilled.load(Part::Train).unwrap(),
+        text.load(Part::Train).unwrap()
+    );
+    assert_eq!(
+        spilled.load(Part::Test).unwrap(),
+        text.load(Part::Test).unwrap()
+    );
+    assert_eq!(three_epochs(&spilled), three_epochs(&text));
+
+    // f64 rows are spilled in 8 bytes, to the bit.
+    let options = StreamOptions::new();
+    let wide =
+        CsvStream::<f64>::open_with(&path, "label", &CsvOptions::default(), &options).unwrap();
+    let in_memory = read_classification::<f64>(&path, "label").unwrap();
+    assert_eq!(wide.load(Part::Train).unwrap(), in_memory);
+}
+
+#[test]
+fn a_spilled_stream_trains_on_the_rows_it_checked_whatever_happens_to_the_file() {
+    let dir = TempDir::new("stream-spill-kept");
+    let good = table(1000, 3);
+    let path = dir.write("t.csv", good.as_bytes());
+    let stream = CsvStream::<f32>::open(&path, "label", &CsvOptions::default())
+        .unwrap()
+        .split(0.2, 0)
+        .unwrap();
+    let expected = three_epochs(&stream);
+    // The file is cut short, then removed: the spill file holds the rows.
+    std::fs::write(&path, &good[..100]).unwrap();
+    assert_eq!(three_epochs(&stream), expected);
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(three_epochs(&stream), expected);
+}
+
+#[test]
+fn a_spill_directory_that_cannot_hold_the_file_is_named() {
+    let dir = TempDir::new("stream-spill-missing");
+    let path = dir.write("t.csv", table(10, 2).as_bytes());
+    let missing = dir.path().join("no-such-dir");
+    let options = StreamOptions::new().spill(Spill::Dir(missing.clone()));
+    let err = CsvStream::<f32>::open_with(&path, "label", &CsvOptions::default(), &options)
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with(&missing.display().to_string()), "{err}");
+    assert!(
+        err.contains("cannot create a spill file for the parsed rows"),
+        "{err}"
+    );
 }

@@ -26,6 +26,9 @@ pub(crate) struct Rows<R: Read> {
     /// The column of the target, if one was chosen, and the number of feature columns.
     target_idx: Option<usize>,
     n_features: usize,
+    /// The lines of the file before the stream's second line, less one: nonzero when the
+    /// stream is the header followed by a later part of the file.
+    line_offset: usize,
 }
 
 impl<R: Read> Rows<R> {
@@ -59,6 +62,7 @@ impl<R: Read> Rows<R> {
             previous_end: 0,
             target_idx: None,
             n_features: 0,
+            line_offset: 0,
         };
         rows.read_header()?;
         Ok(rows)
@@ -87,6 +91,21 @@ impl<R: Read> Rows<R> {
     /// The column names, trimmed.
     pub(crate) fn header(&self) -> &[String] {
         &self.header
+    }
+
+    /// Numbers lines as in a file whose first `lines_before` lines come between the header
+    /// and the stream's second line (a stream of the header and a later part of the file).
+    pub(crate) fn set_lines_before(&mut self, lines_before: usize) {
+        self.line_offset = lines_before.saturating_sub(1);
+    }
+
+    /// The line of the file that is line `line` of the stream (the header is line 1 of both).
+    fn shown(&self, line: usize) -> usize {
+        if line > 1 {
+            line + self.line_offset
+        } else {
+            line
+        }
     }
 
     /// The file, for errors.
@@ -164,7 +183,7 @@ impl<R: Read> Rows<R> {
     /// The line after the one where the previous record ended.
     fn line_after_previous(&self) -> usize {
         let lines = &self.reader.get_ref().lines;
-        lines.line_of(self.previous_end.saturating_sub(1)) + 1
+        self.shown(lines.line_of(self.previous_end.saturating_sub(1)) + 1)
     }
 
     /// Where the current record's reading started.
@@ -197,8 +216,10 @@ impl<R: Read> Rows<R> {
             line_no += 1;
         }
         if line_no > previous_line + 1 {
-            return Err(self.bad(format!("line {} is empty", previous_line + 1)));
+            let empty = self.shown(previous_line + 1);
+            return Err(self.bad(format!("line {empty} is empty")));
         }
+        let line_no = self.shown(line_no);
         // A line of spaces reads as one empty field; in a table of one column that is a
         // row whose field is empty, which `parse_row` reports as such.
         if self.is_blank_record() && self.header.len() > 1 {
