@@ -366,3 +366,108 @@ fn a_hand_written_loop_on_the_communicator_matches_one_process() {
         }
     }
 }
+
+/// A seeded CSV table of `n` rows: 4 features and a label of 3 classes that depends on
+/// the first two, with fields of varying width (so that equal shares of bytes hold
+/// different numbers of rows).
+fn csv_table(n: usize) -> String {
+    let mut text = String::from("a,b,c,d,label\n");
+    let mut state = 99u64;
+    let mut next = || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) as f64 / (1u64 << 31) as f64 - 0.5
+    };
+    for i in 0..n {
+        let row = [next(), 10.0 * next(), 100.0 * next(), next() * i as f64];
+        let label = if row[0] > 0.2 {
+            2
+        } else if row[1] > 0.0 {
+            1
+        } else {
+            0
+        };
+        text.push_str(&format!(
+            "{:.3},{:.5},{:.2},{:.4},{label}\n",
+            row[0], row[1], row[2], row[3]
+        ));
+    }
+    text
+}
+
+/// The `(correct, total)` of the line `test accuracy: X% (C of N), ...`.
+fn test_counts(printed: &str) -> (usize, usize) {
+    let line = printed
+        .lines()
+        .find(|l| l.starts_with("test accuracy: "))
+        .unwrap_or_else(|| panic!("no result line in:\n{printed}"));
+    let inner = &line[line.find('(').unwrap() + 1..line.find(')').unwrap()];
+    let (c, n) = inner.split_once(" of ").unwrap();
+    (c.parse().unwrap(), n.parse().unwrap())
+}
+
+#[test]
+fn two_ranks_stream_their_own_shares_of_a_csv_file() {
+    let dir = temp_dir("stream");
+    let table = csv_table(3000);
+    let path = dir.join("t.csv");
+    std::fs::write(&path, &table).unwrap();
+    let file = path.to_str().unwrap();
+    let args = [
+        "--data", file, "--hidden", "16", "--epochs", "5", "--dtype", "f64", "--seed", "3",
+    ];
+    let alone = Command::new(env!("CARGO_BIN_EXE_tapegrad"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert_ok(&alone, "one process in memory");
+    let (correct_alone, total) = test_counts(&text(&alone.stdout));
+    let mut streamed = args.to_vec();
+    streamed.push("--stream");
+    let out = finish(
+        mpirun(2, &streamed).spawn().expect("mpirun starts"),
+        "mpirun -np 2 --stream",
+    );
+    assert_ok(&out, "mpirun -np 2 --stream");
+    let printed = text(&out.stdout);
+    assert_eq!(printed.matches("test accuracy: ").count(), 1, "{printed}");
+    // The test part is the one process's, evaluated as the sum of the two shares.
+    let (correct, n) = test_counts(&printed);
+    assert_eq!(n, total, "{printed}");
+    // Another batch order (each process shuffles its own rows), so other weights; both
+    // learn the table (chance is a third).
+    let (a, b) = (correct as f64 / n as f64, correct_alone as f64 / n as f64);
+    assert!(
+        a > 0.8 && b > 0.8,
+        "streamed {a}, in memory {b}:\n{printed}"
+    );
+
+    // A bad field in the second half: process 1 meets it and names its line in the file,
+    // which it numbers without having read the first half.
+    let mut lines: Vec<&str> = table.lines().collect();
+    let bad_row = "0.1,oops,1,2,0";
+    lines[2500] = bad_row;
+    let bad = dir.join("bad.csv");
+    std::fs::write(&bad, lines.join("\n") + "\n").unwrap();
+    let alone = Command::new(env!("CARGO_BIN_EXE_tapegrad"))
+        .args(["--data", bad.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let message = text(&alone.stderr);
+    assert!(message.contains("line 2501"), "{message}");
+    let message = message.trim().strip_prefix("error: ").unwrap().to_string();
+    let out = finish(
+        mpirun(2, &["--data", bad.to_str().unwrap(), "--stream"])
+            .spawn()
+            .expect("mpirun starts"),
+        "mpirun -np 2 --stream on a bad file",
+    );
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!("error (rank 1 of 2): {message}")),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

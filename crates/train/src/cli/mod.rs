@@ -111,18 +111,24 @@ pub fn main() -> ExitCode {
                 // Every rank met it at the same step; rank 0 says it for all.
                 Some(g) if g.size() > 1 && shared(&e) => {
                     if g.rank() == 0 {
-                        eprintln!("error: {e}");
+                        say(&format!("error: {e}"));
                     }
                 }
                 Some(g) if g.size() > 1 => {
-                    eprintln!("error (rank {} of {}): {e}", g.rank(), g.size());
+                    say(&format!("error (rank {} of {}): {e}", g.rank(), g.size()));
                     abort(g);
                 }
-                _ => eprintln!("error: {e}"),
+                _ => say(&format!("error: {e}")),
             }
             ExitCode::FAILURE
         }
     }
+}
+
+/// Writes `line` to standard error in one piece, so that the lines of several processes
+/// sharing it (under `mpirun`) do not interleave.
+fn say(line: &str) {
+    let _ = std::io::stderr().write_all(format!("{line}\n").as_bytes());
 }
 
 /// The ranks `mpirun` started, when built with `mpi` and started by it.
