@@ -744,15 +744,11 @@ impl Trainer {
             test.map(|d| evaluate(model, d, eval_batch_size))
                 .transpose()
         };
-        self.run(
-            model,
-            opt,
-            train.len(),
-            None,
-            batches,
-            evaluate_test,
-            on_event,
-        )
+        let samples = Samples {
+            n_train: train.len(),
+            plan: None,
+        };
+        self.run(model, opt, samples, batches, evaluate_test, on_event)
     }
 
     /// [`Trainer::fit`] on the training part of a [`CsvStream`], read from its file each
@@ -847,26 +843,20 @@ impl Trainer {
             test.map(|t| t.evaluate(model, cfg.eval_batch_size))
                 .transpose()
         };
-        let n = train.total_len(Part::Train);
-        self.run(
-            model,
-            opt,
-            n,
-            plan.clone(),
-            batches,
-            evaluate_test,
-            on_event,
-        )
+        let samples = Samples {
+            n_train: train.total_len(Part::Train),
+            plan: plan.clone(),
+        };
+        self.run(model, opt, samples, batches, evaluate_test, on_event)
     }
 
-    /// The epochs of a run on `n_train` samples, whose batches `batches` gives for each epoch
-    /// (with their count), evaluating with `evaluate_test` after each.
+    /// The epochs of a run on `samples`, whose batches `batches` gives for each epoch (with
+    /// their count), evaluating with `evaluate_test` after each.
     fn run<'d, T, M, O>(
         &self,
         model: &mut M,
         opt: &mut O,
-        n_train: usize,
-        plan: Option<StepPlan>,
+        samples: Samples,
         batches: impl Fn(usize) -> Result<(usize, BatchIter<'d, T>)>,
         evaluate_test: impl Fn(&M) -> Result<Option<Evaluation>>,
         mut on_event: impl FnMut(&Event<'_>) -> Control,
@@ -891,14 +881,14 @@ impl Trainer {
             group,
             tape: Tape::new(),
             snapshot: Snapshot::default(),
-            step: self.steps_before(self.start_epoch, n_train),
+            step: self.steps_before(self.start_epoch, samples.n_train),
             step_schedule,
             clip_grad_norm: cfg.clip_grad_norm,
             workers: cfg.workers,
             worker_tapes: Vec::new(),
             buffer: None,
             summed: None,
-            plan,
+            plan: samples.plan,
             batch_in_epoch: 0,
         };
         let mut history = History::default();
@@ -945,6 +935,13 @@ impl Trainer {
         }
         Ok(history)
     }
+}
+
+/// The training samples of a run: how many, and for a stream shared among processes, how
+/// they share each step.
+struct Samples {
+    n_train: usize,
+    plan: Option<StepPlan>,
 }
 
 /// An epoch's batches, from a data set in memory or from a stream, with the errors of

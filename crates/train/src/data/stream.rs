@@ -1059,7 +1059,7 @@ impl SpillReader {
 
 /// Where a part's rows come from.
 enum Source {
-    Text(ShareRows),
+    Text(Box<ShareRows>),
     Spill(SpillReader),
 }
 
@@ -1085,7 +1085,7 @@ impl<'s, T: Element> PartReader<'s, T> {
                 if text.n_features != stream.n_features {
                     return Err(stream.changed());
                 }
-                Source::Text(text)
+                Source::Text(Box::new(text))
             }
         };
         Ok(PartReader {
