@@ -145,7 +145,7 @@ impl LoadBar {
             let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
             bar.set_style(
                 ProgressStyle::with_template(
-                    "{msg} {bar:30.cyan/blue} {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left)",
+                    "{msg} {wide_bar:.cyan/blue} {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left)",
                 )
                 .expect("internal error: the progress template is invalid")
                 .progress_chars("=> "),

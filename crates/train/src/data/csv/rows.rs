@@ -51,7 +51,6 @@ impl<R: Read> Rows<R> {
             .delimiter(d)
             .has_headers(false)
             .flexible(true)
-            .trim(csv::Trim::All)
             .buffer_capacity(CSV_BUFFER)
             .from_reader(LineIndex::new(input));
         let mut rows = Rows {
@@ -83,7 +82,7 @@ impl<R: Read> Rows<R> {
             }
             return Err(self.bad(empty()));
         }
-        self.header = self.record.iter().map(str::to_string).collect();
+        self.header = self.record.iter().map(|f| f.trim().to_string()).collect();
         self.previous_end = self.reader.position().byte();
         Ok(())
     }
@@ -195,7 +194,7 @@ impl<R: Read> Rows<R> {
 
     /// A line of spaces reads as one empty field.
     fn is_blank_record(&self) -> bool {
-        self.record.len() == 1 && self.record[0].is_empty()
+        self.record.len() == 1 && self.record[0].trim().is_empty()
     }
 
     /// An error about the file as a whole, or a line of it, rather than one field.
@@ -250,7 +249,9 @@ impl<R: Read> Rows<R> {
         features: &mut Vec<T>,
         targets: &mut Vec<Y>,
     ) -> Result<()> {
-        for (col, field) in self.record.iter().enumerate() {
+        // Trimmed here rather than by the `csv` reader, whose trimming moves every record's
+        // bytes (a tenth of the time of reading a table of numbers).
+        for (col, field) in self.record.iter().map(str::trim).enumerate() {
             let parse_err = |message: String| TrainError::Parse {
                 path: self.name.clone(),
                 line: line_no,
