@@ -421,3 +421,27 @@ fn a_spill_directory_that_cannot_hold_the_file_is_named() {
         "{err}"
     );
 }
+
+#[test]
+fn opening_splitting_and_the_statistics_take_memory_independent_of_the_rows() {
+    // The split is decided again on every pass, so nothing grows with the rows: a
+    // permutation of the rows (4 bytes each) would add 360 kB between these two tables, a
+    // bitset of them 11 kB.
+    let dir = TempDir::new("stream-flat");
+    let peak = |n: usize| {
+        let path = dir.write(&format!("t{n}.csv"), table(n, 2).as_bytes());
+        let (_, peak) = crate::alloc::peak_bytes(|| {
+            let stream = CsvStream::<f32>::open(&path, "label", &CsvOptions::default())
+                .unwrap()
+                .split(0.2, 1)
+                .unwrap();
+            let stats = stream.training_statistics().unwrap();
+            assert_eq!(stream.total_len(Part::Train) + stream.total_len(Part::Test), n);
+            stats
+        });
+        peak
+    };
+    let (small, large) = (peak(10_000), peak(100_000));
+    assert!(large < small + 8 * 1024, "{small} bytes for 10,000 rows, {large} for 100,000");
+    assert!(large < 1024 * 1024, "{large} bytes");
+}
