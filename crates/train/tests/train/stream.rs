@@ -436,12 +436,18 @@ fn opening_splitting_and_the_statistics_take_memory_independent_of_the_rows() {
                 .split(0.2, 1)
                 .unwrap();
             let stats = stream.training_statistics().unwrap();
-            assert_eq!(stream.total_len(Part::Train) + stream.total_len(Part::Test), n);
+            assert_eq!(
+                stream.total_len(Part::Train) + stream.total_len(Part::Test),
+                n
+            );
             stats
         });
         peak
     };
     let (small, large) = (peak(10_000), peak(100_000));
-    assert!(large < small + 8 * 1024, "{small} bytes for 10,000 rows, {large} for 100,000");
+    assert!(
+        large < small + 8 * 1024,
+        "{small} bytes for 10,000 rows, {large} for 100,000"
+    );
     assert!(large < 1024 * 1024, "{large} bytes");
 }
