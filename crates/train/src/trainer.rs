@@ -780,10 +780,18 @@ impl Trainer {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     ///
+    /// A stream that is one process's share of its file
+    /// ([`crate::data::StreamOptions::shard`]) needs a trainer with the same group
+    /// ([`Trainer::with_collective`]): each step's global batch of
+    /// [`TrainConfig::batch_size`] rows is then every process's own rows, about their share
+    /// of the batch each, and the evaluation of a shared test part sums the processes'
+    /// shares.
+    ///
     /// # Errors
-    /// As [`Trainer::fit`]; a sampler, which needs the samples in memory, is refused; and the
-    /// file's errors (a field that no longer parses, a file cut short) end the run with the
-    /// error, before the epoch that met it is reported or saved.
+    /// As [`Trainer::fit`]; a sampler, which needs the samples in memory, is refused, as is a
+    /// shared stream without the group it is shared in; and the file's errors (a field that
+    /// no longer parses, a file cut short, when it is read again rather than its spill file)
+    /// end the run with the error, before the epoch that met it is reported or saved.
     pub fn fit_stream<T, M, O>(
         &self,
         model: &mut M,

@@ -24,7 +24,7 @@ struct Shared {
 /// One rank of an in-memory group of threads. The sums add the ranks' buffers in rank
 /// order, in the buffers' own precision.
 pub(crate) struct Member {
-    rank: usize,
+    pub(crate) rank: usize,
     size: usize,
     shared: Arc<Shared>,
 }

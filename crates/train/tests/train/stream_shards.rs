@@ -269,6 +269,47 @@ fn a_bad_field_in_one_share_stops_every_process_and_names_its_line() {
         let alone = read_classification::<f64>(&path, "label").unwrap_err();
         assert_eq!(errors[1].to_string(), alone.to_string());
     }
+
+    // Read again from the text after opening: a field spoilt since (keeping the line's
+    // length, so that the shares still start where they did) is named on its line in the
+    // file by the process whose share holds it, which reads its rows without the others.
+    let path = dir.write("later.csv", good.as_bytes());
+    let mut spoilt: Vec<String> = good.lines().map(str::to_string).collect();
+    let field = spoilt[251].split(',').nth(1).unwrap().to_string();
+    let bad_field = "x".repeat(field.len());
+    spoilt[251] = spoilt[251].replacen(&field, &bad_field, 1);
+    let barrier = std::sync::Barrier::new(2);
+    let found = on_ranks(2, |member| {
+        let rank = member.rank;
+        let stream = share(&path, member, Spill::Off).unwrap();
+        barrier.wait();
+        if rank == 0 {
+            std::fs::write(&path, spoilt.join("\n") + "\n").unwrap();
+        }
+        barrier.wait();
+        (
+            stream.load(Part::Train).err(),
+            stream.load(Part::Test).err(),
+        )
+    });
+    assert!(
+        matches!(found[0], (None, None)),
+        "the first half is unchanged"
+    );
+    let err = match &found[1] {
+        (Some(e), None) | (None, Some(e)) => e,
+        other => panic!("one part holds row 250: {other:?}"),
+    };
+    let message = format!("`{bad_field}` is not a number");
+    match err {
+        TrainError::Parse {
+            line,
+            column,
+            message: m,
+            ..
+        } => assert_eq!((*line, *column, m), (252, 2, &message)),
+        other => panic!("expected a parse error, got {other}"),
+    }
 }
 
 #[test]
