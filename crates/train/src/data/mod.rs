@@ -350,7 +350,7 @@ impl<T: Element> Dataset<T> {
     /// The samples are decided one at a time in order, each held out with probability
     /// `(k − s) / (n − t)` when `s` of the first `t` were (selection sampling), so that every
     /// set of `k` samples is equally likely and the decisions need no memory: a
-    /// [`CsvStream`](stream::CsvStream) makes the same split of a file too large to load.
+    /// [`CsvStream`] makes the same split of a file too large to load.
     ///
     /// The same seed always gives the same split. The random stream used here is distinct
     /// from the ones [`Dataset::shuffled_batches`] uses, so reusing a seed does not correlate

@@ -30,9 +30,15 @@ fn on_ranks<R: Send>(size: usize, f: impl Fn(Member) -> R + Sync) -> Vec<R> {
 }
 
 /// The share of `path` that `member` reads, split 0.2 with seed 4.
-fn share(path: &std::path::Path, member: Member, spill: Spill) -> train::Result<CsvStream<f64>> {
+fn share(
+    path: &std::path::Path,
+    member: Member,
+    spill: Spill,
+) -> Result<CsvStream<f64>, Box<TrainError>> {
     let options = StreamOptions::new().spill(spill).shard(Rc::new(member));
-    CsvStream::<f64>::open_with(path, "label", &CsvOptions::default(), &options)?.split(0.2, 4)
+    let opened = CsvStream::<f64>::open_with(path, "label", &CsvOptions::default(), &options)
+        .map_err(Box::new)?;
+    opened.split(0.2, 4).map_err(Box::new)
 }
 
 /// The rows of a data set as bit patterns, each with its label.
@@ -248,7 +254,7 @@ fn a_bad_field_in_one_share_stops_every_process_and_names_its_line() {
     let path = dir.write("t.csv", (lines.join("\n") + "\n").as_bytes());
     for spill in [Spill::TempDir, Spill::Off] {
         let errors = on_ranks(2, |member| share(&path, member, spill.clone()).unwrap_err());
-        match &errors[1] {
+        match errors[1].as_ref() {
             TrainError::Parse {
                 line,
                 column,
