@@ -558,3 +558,39 @@ fn streaming_reports_the_files_errors_and_refuses_what_it_cannot_do() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_test_part_drawn_by_the_earlier_split_is_not_drawn_again() {
+    let dir = temp_dir("old-split");
+    let weights = dir.join("w.safetensors");
+    let out = tapegrad(&[
+        "--epochs",
+        "1",
+        "--hidden",
+        "8",
+        "--quiet",
+        "--save",
+        path(&weights),
+    ]);
+    assert_ok(&out);
+    let evaluate =
+        |w: &Path, split: &str| tapegrad(&["evaluate", "--weights", path(w), "--split", split]);
+    assert_ok(&evaluate(&weights, "test"));
+    // The same weights as a file of an earlier version: no `split` in its metadata.
+    let saved = train::checkpoint::load::<f32>(&weights).unwrap();
+    assert_eq!(saved.metadata["split"], "selection-sampling");
+    let mut metadata = saved.metadata.clone();
+    metadata.remove("split");
+    let old = dir.join("old.safetensors");
+    train::checkpoint::save(&old, &saved.tensors, &metadata).unwrap();
+    let out = evaluate(&old, "test");
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("records a test part drawn by an earlier version of tapegrad"),
+        "{err}"
+    );
+    assert!(err.contains("use --split all"), "{err}");
+    assert_ok(&evaluate(&old, "all"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

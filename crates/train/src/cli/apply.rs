@@ -7,7 +7,7 @@ use tape::{Array, Element, Tape};
 
 use super::EVAL_BATCH;
 use super::args::{EvaluateArgs, PredictArgs, Split, csv_options};
-use super::model_file::{SavedMlp, thousands};
+use super::model_file::{self, SavedMlp, thousands};
 use super::report::{self, say};
 use super::source::{Samples, Source};
 use crate::data::Dataset;
@@ -228,6 +228,15 @@ fn recorded_split<T: Element>(
             ),
         ));
     };
+    if saved.metadata.get("split").map(String::as_str) != Some(model_file::SPLIT_METHOD) {
+        return Err(TrainError::invalid(
+            "--split",
+            format!(
+                "{} records a test part drawn by an earlier version of tapegrad (the first rows of a seeded permutation), which this version does not draw again; use --split all, or train it again",
+                saved.path.display()
+            ),
+        ));
+    }
     // The split depends only on the number of samples and the seed, so the class count
     // given here does not matter.
     let n_classes = labels.iter().max().map_or(1, |m| m + 1);

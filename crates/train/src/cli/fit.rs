@@ -635,6 +635,7 @@ fn run_metadata<T: Element>(
     if !data.source.has_own_split() {
         meta.insert("test_fraction".into(), data.test_fraction.to_string());
         meta.insert("split_seed".into(), args.seed.to_string());
+        meta.insert("split".into(), model_file::SPLIT_METHOD.into());
     }
     if matches!(data.source, Source::Csv(_)) {
         meta.insert("label_column".into(), args.label_column().to_string());
@@ -672,10 +673,11 @@ fn run_metadata<T: Element>(
 /// The metadata keys that must be the same for `--resume` to continue a run: everything that
 /// decides the data, the model, the batches and the optimiser but the learning rate (and the
 /// epochs, unless the cosine schedule depends on them).
-const RUN_IDENTITY: [&str; 17] = [
+const RUN_IDENTITY: [&str; 18] = [
     "data",
     "test_fraction",
     "split_seed",
+    "split",
     "label_column",
     "activation",
     "sizes",

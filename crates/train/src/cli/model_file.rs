@@ -12,7 +12,7 @@
 //! | `activation` | `relu`, `tanh`, `sigmoid`, `gelu`, `silu` or `leaky-relu` (slope 0.01) |
 //! | `sizes` | the layer widths, e.g. `64,256,128,10` (informative: the shapes decide) |
 //! | `input_mean`, `input_std` | per feature, comma-separated: inputs are `(x − mean) / std` |
-//! | `test_fraction`, `split_seed` | how the test part was drawn, for data without its own split |
+//! | `test_fraction`, `split_seed`, `split` | how the test part was drawn, for data without its own split (`split`: `selection-sampling`, the algorithm of [`crate::data::Dataset::split`]) |
 //! | others | what it was trained on and how (`data`, `epochs`, `optimizer`, `lr`, ...) |
 
 use std::collections::BTreeMap;
@@ -26,6 +26,11 @@ use super::args::ActivationName;
 use crate::checkpoint;
 use crate::data::Standardizer;
 use crate::{Result, TrainError};
+
+/// The value of the `split` metadata key: how [`crate::data::Dataset::split`] chooses the
+/// test part. A file without it, but with a `split_seed`, was written when the split was
+/// the first rows of a seeded permutation, whose rows this version does not draw.
+pub(crate) const SPLIT_METHOD: &str = "selection-sampling";
 
 /// The value of the `format` metadata key.
 pub(crate) const FORMAT: &str = "tapegrad-mlp";
