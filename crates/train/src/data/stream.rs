@@ -68,7 +68,7 @@ pub enum Part {
 ///
 /// A spill file holds every row of the table (of this process's share) as numbers: the
 /// features in the element type (4 bytes each for `f32`, 8 for `f64`) and the label (4
-/// bytes). Reading it back costs a copy, where parsing the text again costs about 2.5 µs a
+/// bytes). Reading it back costs a copy, where parsing the text again costs 1.3–1.5 µs a
 /// row of 20 numbers, several times a small model's training step. The file has no name
 /// (the `tempfile` crate's `tempfile_in`: unlinked as soon as it is created on Unix, deleted
 /// on close on Windows), so it is gone when the last clone of the stream is, even if the
