@@ -815,13 +815,8 @@ impl Trainer {
         // A stream shared among processes: each step, every process takes its own rows.
         let plan = match (train.shard(), self.collective.as_ref()) {
             (None, _) => None,
+            // `Trainer::new` refused a batch size of 0.
             (Some(shard), group) if group.map(|g| (g.rank(), g.size())) == Some(shard) => {
-                if cfg.batch_size == 0 {
-                    return Err(TrainError::invalid(
-                        "TrainConfig::batch_size",
-                        "batch size is 0",
-                    ));
-                }
                 Some(train.step_plan(Part::Train, cfg.batch_size))
             }
             (Some((rank, size)), _) => {

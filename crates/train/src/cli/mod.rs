@@ -111,14 +111,14 @@ pub fn main() -> ExitCode {
                 // Every rank met it at the same step; rank 0 says it for all.
                 Some(g) if g.size() > 1 && shared(&e) => {
                     if g.rank() == 0 {
-                        say(&format!("error: {e}"));
+                        write_error_line(&format!("error: {e}"));
                     }
                 }
                 Some(g) if g.size() > 1 => {
-                    say(&format!("error (rank {} of {}): {e}", g.rank(), g.size()));
+                    write_error_line(&format!("error (rank {} of {}): {e}", g.rank(), g.size()));
                     abort(g);
                 }
-                _ => say(&format!("error: {e}")),
+                _ => write_error_line(&format!("error: {e}")),
             }
             ExitCode::FAILURE
         }
@@ -127,7 +127,7 @@ pub fn main() -> ExitCode {
 
 /// Writes `line` to standard error in one piece, so that the lines of several processes
 /// sharing it (under `mpirun`) do not interleave.
-fn say(line: &str) {
+fn write_error_line(line: &str) {
     let _ = std::io::stderr().write_all(format!("{line}\n").as_bytes());
 }
 
